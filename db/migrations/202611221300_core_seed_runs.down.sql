@@ -1,0 +1,2 @@
+DROP TABLE core.seed_runs;
+DROP SCHEMA core;

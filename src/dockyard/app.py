@@ -1,0 +1,118 @@
+"""Compose the ASGI app: core middleware and routes, plus each enabled service's router."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.cors import CORSMiddleware
+
+from dockyard import __version__
+from dockyard.core import embedded, health, metrics, pages
+from dockyard.core.config import Settings, get_settings
+from dockyard.core.db import install_db_error_handlers, open_database
+from dockyard.core.errors import ErrorStyles, install_error_handlers
+from dockyard.core.http import (
+    ErrorBoundaryMiddleware,
+    GZipMiddleware,
+    ObserveMiddleware,
+    RequestIdMiddleware,
+    SecurityHeadersMiddleware,
+)
+from dockyard.core.logging import configure_logging
+from dockyard.core.migrations import expected_versions
+from dockyard.core.responses import JSONResponse
+from dockyard.core.services import Service, load_services
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+DESCRIPTION = """One backend, five data services on a shared core.
+
+Each service keeps the contract of the system it succeeds; see the service's section below.
+"""
+
+
+def _lifespan(
+    settings: Settings, services: Sequence[Service]
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            if settings.database_url is not None:
+                url = settings.database_url.get_secret_value()
+            else:
+                server = await asyncio.to_thread(embedded.start, settings.data_dir)
+                stack.callback(server.stop)
+                url = server.url()
+            db = await open_database(url, settings)
+            stack.push_async_callback(db.close)
+            app.state.db = db
+            await stack.enter_async_context(metrics.pool_sampler(db))
+            for service in services:
+                if service.lifespan is not None:
+                    await stack.enter_async_context(service.lifespan(app))
+            yield
+
+    return lifespan
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    services: Sequence[Service] | None = None,
+    configure_logs: bool = True,
+) -> FastAPI:
+    """Build the Dockyard app for `settings` with `services` (default: those SERVICES enables)."""
+    settings = settings or get_settings()
+    if configure_logs:
+        configure_logging(fmt=settings.log_format, level=settings.log_level)
+    if services is None:
+        services = load_services(settings.services)
+
+    app = FastAPI(
+        title="Dockyard",
+        version=__version__,
+        description=DESCRIPTION,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+        default_response_class=JSONResponse,
+        lifespan=_lifespan(settings, services),
+    )
+    app.state.settings = settings
+    app.state.services = list(services)
+    app.state.expected_migrations = expected_versions(settings.migrations_dir)
+    app.state.error_styles = styles = ErrorStyles()
+
+    install_error_handlers(app, styles)
+    install_db_error_handlers(app)
+
+    app.include_router(health.router)
+    app.include_router(metrics.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for service in services:
+        app.include_router(service.router, prefix=service.prefix)
+        if service.error_renderer is not None:
+            styles.register(service.prefix + "/", service.error_renderer)
+
+    # add_middleware puts each new layer outside the previous ones: innermost first.
+    app.add_middleware(ErrorBoundaryMiddleware)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            expose_headers=["X-Request-ID"],
+            max_age=600,
+        )
+    app.add_middleware(GZipMiddleware, minimum_size=settings.gzip_min_bytes)
+    app.add_middleware(SecurityHeadersMiddleware, hsts_max_age_s=settings.hsts_max_age_s)
+    app.add_middleware(ObserveMiddleware)
+    app.add_middleware(RequestIdMiddleware)
+    return app

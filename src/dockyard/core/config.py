@@ -1,0 +1,108 @@
+"""Settings: every knob is an environment variable (or a line in `.env`) with a safe default.
+
+docs/CONFIGURATION.md lists them all; keep the two in step.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+def _default_db_dir() -> Path:
+    """`db/` of a source checkout when running from one, else `./db` (the container layout)."""
+    checkout = REPO_ROOT / "db"
+    return checkout if (checkout / "scripts").is_dir() else Path("db").resolve()
+
+
+CommaList = Annotated[list[str], NoDecode]
+
+
+class Settings(BaseSettings):
+    """Dockyard's configuration, read from the environment and an optional `.env` file."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # Database
+    database_url: SecretStr | None = Field(
+        default=None, description="Primary PostgreSQL URL; unset means an embedded server under DATA_DIR."
+    )
+    database_replica_urls: CommaList = Field(
+        default_factory=list, description="Comma-separated read-replica URLs used by read-only handlers."
+    )
+    db_pool_min: int = Field(default=1, ge=0, description="Connections each pool opens at start.")
+    db_pool_max: int = Field(default=10, ge=1, description="Most connections per pool and worker.")
+    db_acquire_timeout_s: float = Field(
+        default=10.0, gt=0, description="Longest wait for a free connection before answering 503."
+    )
+    statement_timeout_s: float = Field(
+        default=30.0, gt=0, description="Per-statement timeout; a query running longer answers 504."
+    )
+    data_dir: Path = Field(
+        default=Path(".dockyard"), description="Embedded PostgreSQL data, backups, runtime."
+    )
+    db_dir: Path = Field(
+        default_factory=_default_db_dir, description="Folder holding migrations/ and scripts/."
+    )
+
+    # Services
+    services: CommaList = Field(default_factory=lambda: ["all"], description="Services to mount, or `all`.")
+
+    # HTTP
+    cors_origins: CommaList = Field(
+        default_factory=list, description="Origins allowed by CORS; empty = none."
+    )
+    gzip_min_bytes: int = Field(default=1024, ge=0, description="Smallest body that is gzip-compressed.")
+    hsts_max_age_s: int = Field(default=31_536_000, ge=0, description="HSTS max-age sent over https.")
+
+    # Caching and rate limits
+    redis_url: SecretStr | None = Field(default=None, description="Redis for shared cache and rate limits.")
+
+    # Logging
+    log_format: Literal["json", "console"] = Field(default="json", description="Log line format on stdout.")
+    log_level: str = Field(default="INFO", description="DEBUG, INFO, NOTICE, WARNING or ERROR.")
+
+    # First start of the embedded default
+    seed_demo: bool = Field(default=True, description="Load demo data on an embedded database's first start.")
+
+    @field_validator("database_replica_urls", "services", "cors_origins", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "NOTICE", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError(f"LOG_LEVEL must be DEBUG, INFO, NOTICE, WARNING or ERROR, not {value!r}")
+        return level
+
+    @property
+    def embedded(self) -> bool:
+        """True when no DATABASE_URL is configured and an embedded server must be used."""
+        return self.database_url is None
+
+    @property
+    def migrations_dir(self) -> Path:
+        """The folder of migration files the schema must match."""
+        return self.db_dir / "migrations"
+
+    @property
+    def scripts_dir(self) -> Path:
+        """The folder of db/scripts/*.sh."""
+        return self.db_dir / "scripts"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

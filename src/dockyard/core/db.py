@@ -1,0 +1,159 @@
+"""asyncpg pools (a primary and optional read replicas) and the request dependencies that use them.
+
+Handlers declare `conn: Conn` (primary, inside a transaction) or `conn: ReadConn` (a replica when
+configured, else the primary). asyncpg's errors are translated into `core.errors` types here, once:
+unreachable database → 503, statement timeout → 504, unique violation → 409.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from typing import Annotated, Any, TypeAlias
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import Response
+
+from dockyard.core.config import Settings
+from dockyard.core.dburl import redacted
+from dockyard.core.errors import Conflict, DockyardError, GatewayTimeout, ServiceUnavailable
+
+logger = logging.getLogger(__name__)
+
+Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
+Pool: TypeAlias = "asyncpg.Pool[asyncpg.Record]"
+
+_UNREACHABLE = (
+    OSError,
+    TimeoutError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.InterfaceError,
+)
+
+
+def translate(exc: BaseException) -> DockyardError | None:
+    """The client-facing error for a database exception, or None when it is a bug to surface as 500."""
+    if isinstance(exc, asyncpg.QueryCanceledError):
+        return GatewayTimeout("The database query took too long and was cancelled; narrow the request.")
+    if isinstance(exc, asyncpg.UniqueViolationError):
+        return Conflict("A record with the same unique value already exists.")
+    if isinstance(exc, _UNREACHABLE):
+        return ServiceUnavailable("The database is unreachable; try again shortly.")
+    return None
+
+
+@contextmanager
+def translated_errors() -> Iterator[None]:
+    """Re-raise asyncpg and connection errors as `core.errors` types (the one seam for them)."""
+    try:
+        yield
+    except DockyardError:
+        raise
+    except (asyncpg.PostgresError, *_UNREACHABLE) as exc:
+        mapped = translate(exc)
+        if mapped is None:
+            raise
+        raise mapped from exc
+
+
+class Database:
+    """The primary pool and the replica pools of one process."""
+
+    def __init__(self, primary: Pool, replicas: Sequence[Pool]) -> None:
+        self.primary = primary
+        self.replicas = list(replicas)
+        self._next_replica = itertools.cycle(self.replicas) if self.replicas else None
+
+    def read_pool(self) -> Pool:
+        """A replica pool, round-robin, or the primary when there are none."""
+        return next(self._next_replica) if self._next_replica is not None else self.primary
+
+    def pools(self) -> dict[str, Pool]:
+        """Every pool by a stable label, for metrics."""
+        labelled = {"primary": self.primary}
+        labelled.update({f"replica{index}": pool for index, pool in enumerate(self.replicas)})
+        return labelled
+
+    async def close(self) -> None:
+        """Close every pool, waiting for connections in use to be released."""
+        for pool in self.pools().values():
+            await pool.close()
+
+
+async def _create_pool(url: str, settings: Settings) -> Pool:
+    options: dict[str, Any] = {
+        "dsn": url,
+        "max_size": settings.db_pool_max,
+        "command_timeout": settings.statement_timeout_s + 5,
+        "server_settings": {
+            "application_name": "dockyard",
+            "statement_timeout": str(int(settings.statement_timeout_s * 1000)),
+        },
+    }
+    try:
+        return await asyncpg.create_pool(min_size=min(settings.db_pool_min, settings.db_pool_max), **options)
+    except _UNREACHABLE as exc:
+        # Start anyway: /healthz stays up, /readyz reports the outage, requests answer 503 until it is back.
+        logger.warning("db.unreachable_at_start", extra={"url": redacted(url), "error": str(exc)})
+        return await asyncpg.create_pool(min_size=0, **options)
+
+
+async def open_database(primary_url: str, settings: Settings) -> Database:
+    """Open the primary pool and one pool per configured replica."""
+    primary = await _create_pool(primary_url, settings)
+    replicas = [await _create_pool(url, settings) for url in settings.database_replica_urls]
+    return Database(primary, replicas)
+
+
+@asynccontextmanager
+async def _acquire(pool: Pool, wait_s: float) -> AsyncIterator[Connection]:
+    with translated_errors():
+        async with pool.acquire(timeout=wait_s) as conn:
+            yield conn
+
+
+def _database(request: Request) -> Database:
+    db: Database | None = getattr(request.app.state, "db", None)
+    if db is None:
+        raise ServiceUnavailable("The database is not configured for this process.")
+    return db
+
+
+async def get_conn(request: Request) -> AsyncIterator[Connection]:
+    """A primary connection inside a transaction that commits when the handler succeeds."""
+    settings: Settings = request.app.state.settings
+    async with _acquire(_database(request).primary, settings.db_acquire_timeout_s) as conn:
+        with translated_errors():
+            async with conn.transaction():
+                yield conn
+
+
+async def get_read_conn(request: Request) -> AsyncIterator[Connection]:
+    """A connection for read-only work: a replica when configured, else the primary."""
+    settings: Settings = request.app.state.settings
+    async with _acquire(_database(request).read_pool(), settings.db_acquire_timeout_s) as conn:
+        yield conn
+
+
+Conn = Annotated[Connection, Depends(get_conn)]
+ReadConn = Annotated[Connection, Depends(get_read_conn)]
+
+
+def install_db_error_handlers(app: FastAPI) -> None:
+    """Map database exceptions escaping a handler to 409/503/504 in the path's error style."""
+
+    async def on_db_error(request: Request, exc: Exception) -> Response:
+        mapped = translate(exc)
+        if mapped is None:
+            raise exc
+        styles = request.app.state.error_styles
+        return styles.for_path(request.url.path)(request, mapped.status, mapped.detail, mapped.headers)  # type: ignore[no-any-return]
+
+    app.add_exception_handler(asyncpg.PostgresError, on_db_error)
+    app.add_exception_handler(asyncpg.InterfaceError, on_db_error)

@@ -1,0 +1,150 @@
+"""Errors: the domain exceptions code raises, and one renderer per API style.
+
+    DockyardError            status 500, the base; never raised itself
+    ├── BadInput             400  the request is malformed; `detail` says what to fix
+    ├── Unauthorized         401  no or invalid credentials
+    ├── Forbidden            403  authenticated but not allowed
+    ├── NotFound             404
+    ├── Conflict             409  e.g. a unique value already taken
+    ├── TooManyRequests      429  carries Retry-After
+    ├── ServiceUnavailable   503  e.g. the database cannot be reached
+    └── GatewayTimeout       504  e.g. a statement ran past STATEMENT_TIMEOUT_S
+
+Each API style (RFC 9457 problem+json by default, DRF `{"detail": ...}` for the legacy IHR API,
+and so on) is a renderer registered for a path prefix; the longest matching prefix wins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from http import HTTPStatus
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from dockyard.core.logging import request_id_var
+
+
+class DockyardError(Exception):
+    """An error with an HTTP status and a message meant for the client."""
+
+    status: int = 500
+
+    def __init__(self, detail: str, *, headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.headers = dict(headers or {})
+
+
+class BadInput(DockyardError):
+    status = 400
+
+
+class Unauthorized(DockyardError):
+    status = 401
+
+
+class Forbidden(DockyardError):
+    status = 403
+
+
+class NotFound(DockyardError):
+    status = 404
+
+
+class Conflict(DockyardError):
+    status = 409
+
+
+class TooManyRequests(DockyardError):
+    status = 429
+
+    def __init__(self, detail: str, *, retry_after_s: int) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after_s)})
+
+
+class ServiceUnavailable(DockyardError):
+    status = 503
+
+
+class GatewayTimeout(DockyardError):
+    status = 504
+
+
+ErrorRenderer = Callable[[Request, int, Any, Mapping[str, str]], Response]
+"""(request, status, detail, headers) -> response. `detail` is a string or a list of problems."""
+
+
+def render_problem(request: Request, status: int, detail: Any, headers: Mapping[str, str]) -> Response:
+    """RFC 9457 problem+json: type, title, status, detail, instance, request_id."""
+    body: dict[str, Any] = {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status}
+    if isinstance(detail, str):
+        body["detail"] = detail
+    else:
+        body["detail"] = "The request has invalid fields; see `errors`."
+        body["errors"] = detail
+    body["instance"] = request.url.path
+    request_id = request_id_var.get()
+    if request_id is not None:
+        body["request_id"] = request_id
+    return Response(orjson.dumps(body), status, headers=dict(headers), media_type="application/problem+json")
+
+
+def render_detail(request: Request, status: int, detail: Any, headers: Mapping[str, str]) -> Response:
+    """Django REST framework's shape: `{"detail": ...}` with application/json."""
+    return Response(
+        orjson.dumps({"detail": detail}), status, headers=dict(headers), media_type="application/json"
+    )
+
+
+class ErrorStyles:
+    """Renderers by path prefix; the longest matching prefix wins, problem+json otherwise."""
+
+    def __init__(self, default: ErrorRenderer = render_problem) -> None:
+        self._default = default
+        self._by_prefix: list[tuple[str, ErrorRenderer]] = []
+
+    def register(self, prefix: str, renderer: ErrorRenderer) -> None:
+        """Use `renderer` for every path under `prefix`."""
+        self._by_prefix.append((prefix, renderer))
+        self._by_prefix.sort(key=lambda item: len(item[0]), reverse=True)
+
+    def for_path(self, path: str) -> ErrorRenderer:
+        """The renderer that answers errors for `path`."""
+        for prefix, renderer in self._by_prefix:
+            if path.startswith(prefix):
+                return renderer
+        return self._default
+
+
+def _validation_problems(exc: RequestValidationError) -> list[dict[str, Any]]:
+    problems = []
+    for error in exc.errors():
+        location = ".".join(str(part) for part in error.get("loc", ()))
+        problems.append({"field": location, "message": error.get("msg", "invalid value")})
+    return problems
+
+
+def install_error_handlers(app: FastAPI, styles: ErrorStyles) -> None:
+    """Render DockyardError, HTTP errors and validation errors in each path's style."""
+
+    async def on_domain_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, DockyardError)
+        return styles.for_path(request.url.path)(request, exc.status, exc.detail, exc.headers)
+
+    async def on_http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        detail = exc.detail if exc.status_code != 404 or exc.detail != "Not Found" else "Not found."
+        return styles.for_path(request.url.path)(request, exc.status_code, detail, exc.headers or {})
+
+    async def on_validation_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        return styles.for_path(request.url.path)(request, 422, _validation_problems(exc), {})
+
+    app.add_exception_handler(DockyardError, on_domain_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)

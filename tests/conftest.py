@@ -1,0 +1,72 @@
+"""Suite-wide fixtures: the PostgreSQL server and the Redis server the tests talk to.
+
+Both come from the environment when set (`DATABASE_URL`, `REDIS_URL`); otherwise PostgreSQL is an
+embedded server and Redis a `redis-server` started on a free port. In CI (`CI=true`) a missing
+service fails the run instead of skipping tests.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dockyard.core import embedded
+from tests.support.postgres import ROOT, SCRIPTS, PgServer, client_bin_for
+from tests.support.redis import RedisServer, redis_server
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+@pytest.fixture(scope="session")
+def pg() -> Iterator[PgServer]:
+    """The PostgreSQL server for this test session."""
+    url = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
+    if url:
+        server = PgServer(admin_url=url, pg_bin=None)
+        try:
+            server.psql(url, "SELECT 1")
+        except RuntimeError as exc:
+            pytest.fail(f"PostgreSQL at DATABASE_URL is unreachable: {exc}", pytrace=False)
+        yield PgServer(admin_url=url, pg_bin=client_bin_for(url))
+        return
+    if IN_CI:
+        pytest.fail("CI=true needs DATABASE_URL (a real PostgreSQL); none is set", pytrace=False)
+    running = embedded.start(ROOT / ".dockyard" / "test")
+    try:
+        yield PgServer(admin_url=running.admin_url, pg_bin=str(running.bin_dir) if running.bin_dir else None)
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def fresh_db(pg: PgServer) -> Iterator[str]:
+    """URL of an empty database created for this test and dropped after it."""
+    with pg.fresh_database() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """The Redis server for this test session."""
+    with redis_server(Path(tmp_path_factory.mktemp("redis")), required=IN_CI) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def migrated_db(pg: PgServer) -> Iterator[str]:
+    """URL of a database migrated once per test session with db/scripts/migrate_db.sh."""
+    with pg.fresh_database("dy_app") as url:
+        done = subprocess.run(
+            ["bash", str(SCRIPTS / "migrate_db.sh")],
+            env=pg.env(url),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            pytest.fail(f"migrate_db.sh failed ({done.returncode}):\n{done.stderr}", pytrace=False)
+        yield url

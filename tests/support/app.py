@@ -1,0 +1,33 @@
+"""Build a Dockyard app for a test and talk to it over ASGI (lifespan included)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from asgi_lifespan import LifespanManager
+
+from dockyard.app import create_app
+from dockyard.core.config import Settings
+from dockyard.core.services import Service
+
+
+def settings_for(database_url: str, **overrides: Any) -> Settings:
+    """Settings for a test app: an explicit database, console logs, nothing read from `.env`."""
+    values: dict[str, Any] = {"database_url": database_url, "log_format": "console", "db_pool_min": 0}
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@asynccontextmanager
+async def app_client(
+    settings: Settings, services: Sequence[Service] = (), *, base_url: str = "http://testserver"
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An httpx client wired to a freshly built app whose lifespan runs around the block."""
+    app = create_app(settings, services=services, configure_logs=False)
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
+            yield client

@@ -1,0 +1,79 @@
+"""A Redis server for the tests: `REDIS_URL` when set, else a private `redis-server` on a free port."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+
+@dataclass(frozen=True)
+class RedisServer:
+    """Where the tests' Redis listens."""
+
+    url: str
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_for_port(port: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+@contextmanager
+def redis_server(workdir: Path, *, required: bool) -> Iterator[RedisServer]:
+    """Yield a reachable Redis; fail (when `required`) or skip when there is none."""
+    url = os.environ.get("REDIS_URL")
+    if url:
+        yield RedisServer(url)
+        return
+    binary = shutil.which("redis-server")
+    if binary is None:
+        message = "no REDIS_URL and no redis-server on PATH"
+        if required:
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    port = _free_port()
+    proc = subprocess.Popen(
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(workdir),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        if not _wait_for_port(port, 10):
+            pytest.fail(f"redis-server did not listen on {port}", pytrace=False)
+        yield RedisServer(f"redis://127.0.0.1:{port}/0")
+    finally:
+        proc.terminate()
+        proc.wait(5)
