@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
 
 from dockyard.app import create_app
 from dockyard.core.config import Settings
@@ -21,13 +22,21 @@ def settings_for(database_url: str, **overrides: Any) -> Settings:
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
+class AppClient(httpx.AsyncClient):
+    """An httpx client that also holds the app it talks to (for its `state`)."""
+
+    def __init__(self, app: FastAPI, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.app = app
+
+
 @asynccontextmanager
 async def app_client(
     settings: Settings, services: Sequence[Service] = (), *, base_url: str = "http://testserver"
-) -> AsyncIterator[httpx.AsyncClient]:
+) -> AsyncIterator[AppClient]:
     """An httpx client wired to a freshly built app whose lifespan runs around the block."""
     app = create_app(settings, services=services, configure_logs=False)
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
+        async with AppClient(app, transport=transport, base_url=base_url) as client:
             yield client

@@ -293,7 +293,12 @@ def _accepts_gzip(scope: Scope) -> bool:
 def _route_template(scope: Scope) -> str:
     """The matched route's path template (`/items/{id}`), so metrics do not explode per URL."""
     route = scope.get("route")
-    path = getattr(route, "path", None)
+    if route is None:
+        return "<unmatched>"
+    # A route included with a prefix keeps its own path; FastAPI records the full template
+    # (prefix included) for the matched route in its per-request scope.
+    included = scope.get("fastapi", {}).get("effective_route_context")
+    path = getattr(included, "path_format", None) or getattr(route, "path", None)
     if isinstance(path, str):
         return str(scope.get("root_path", "")) + path
     return "<unmatched>"
