@@ -1,0 +1,133 @@
+# shellcheck shell=bash
+# Shared helpers for db/scripts/*.sh. Source it; do not run it.
+#
+# Environment every script reads:
+#   DATABASE_URL   the database to act on (or --database-url URL)
+#   PG_BIN         folder holding psql, pg_dump, pg_restore (default: PATH)
+#   MIGRATIONS_DIR migration files (default: db/migrations next to this folder)
+#
+# Exit codes shared by every script:
+#   0 ok · 1 failure · 2 usage error · 3 cannot connect · 4 a migration failed
+#   5 refused (drift, pending migrations, non-empty target, old pg_dump) · 6 verification failed
+#   7 timed out waiting for the migration lock
+
+set -euo pipefail
+
+readonly EXIT_FAILURE=1 EXIT_USAGE=2 EXIT_CONNECT=3 EXIT_MIGRATION=4 EXIT_REFUSED=5 EXIT_VERIFY=6 EXIT_LOCK=7
+
+SCRIPTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+readonly SCRIPTS_DIR
+MIGRATIONS_DIR=${MIGRATIONS_DIR:-$(dirname "$SCRIPTS_DIR")/migrations}
+SCRIPT_NAME=$(basename "$0" .sh)
+
+# Matches core/migrations.py: a 12-digit version (YYYYMMDDHHMM), then a lower-case name.
+readonly MIGRATION_RE='^([0-9]{12})_([a-z0-9_]+)\.sql$'
+
+log() {
+    printf '%s %s: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$SCRIPT_NAME" "$*" >&2
+}
+
+die() {
+    local code=$1
+    shift
+    log "error: $*"
+    exit "$code"
+}
+
+usage_error() {
+    log "error: $*"
+    printf "Run '%s --help' for usage.\n" "$(basename "$0")" >&2
+    exit "$EXIT_USAGE"
+}
+
+tool() {
+    if [[ -n ${PG_BIN:-} ]]; then
+        printf '%s/%s' "$PG_BIN" "$1"
+    else
+        printf '%s' "$1"
+    fi
+}
+
+# The URL with its password replaced by ***, for messages.
+redact() {
+    sed -E 's#^([a-z]+://[^:/@]*):[^@]*@#\1:***@#' <<<"$1"
+}
+
+# url_with_database URL NAME: the same server and credentials, another database.
+url_with_database() {
+    local url=$1 name=$2 query="" rest scheme netloc
+    if [[ $url == *\?* ]]; then
+        query="?${url#*\?}"
+        url=${url%%\?*}
+    fi
+    scheme=${url%%://*}
+    rest=${url#*://}
+    netloc=${rest%%/*}
+    printf '%s://%s/%s%s' "$scheme" "$netloc" "$name" "$query"
+}
+
+# database_of URL: the database a URL names.
+database_of() {
+    local rest=${1%%\?*}
+    rest=${rest#*://}
+    if [[ $rest == */* && -n ${rest#*/} ]]; then
+        printf '%s' "${rest#*/}"
+    else
+        printf 'postgres'
+    fi
+}
+
+require_database_url() {
+    [[ -n ${DATABASE_URL:-} ]] || usage_error "DATABASE_URL is not set (or pass --database-url URL)"
+}
+
+# psql with no .psqlrc, stop on the first error, quiet, against DATABASE_URL unless -d is given.
+run_psql() {
+    "$(tool psql)" -X -q -v ON_ERROR_STOP=1 -d "$DATABASE_URL" "$@"
+}
+
+# One value (unaligned, tuples only).
+query_value() {
+    run_psql -A -t -c "$1"
+}
+
+# can_connect URL: succeed when the database answers; psql's message is left in $CONNECT_ERROR.
+can_connect() {
+    CONNECT_ERROR=$("$(tool psql)" -X -q -A -t -d "$1" -c 'SELECT 1' 2>&1 >/dev/null) && return 0
+    CONNECT_ERROR=${CONNECT_ERROR//$'\n'/ }
+    return 1
+}
+
+# Exit 3 with psql's own message when the database cannot be reached.
+check_connection() {
+    local url=${1:-$DATABASE_URL}
+    can_connect "$url" || die "$EXIT_CONNECT" "cannot connect to $(redact "$url"): $CONNECT_ERROR"
+}
+
+# Quote a value as an SQL (and psql meta-command) literal.
+sql_literal() {
+    printf "'%s'" "${1//\'/\'\'}"
+}
+
+sha256_of() {
+    sha256sum "$1" | cut -d' ' -f1
+}
+
+# now_ms: milliseconds since the epoch.
+now_ms() {
+    local ns
+    ns=$(date +%s%N)
+    printf '%s' "$((ns / 1000000))"
+}
+
+# The server's major version number (e.g. 16).
+server_major() {
+    local num
+    num=$(query_value 'SHOW server_version_num')
+    printf '%s' "$((num / 10000))"
+}
+
+# A client tool's major version number (e.g. `client_major pg_dump` -> 16).
+client_major() {
+    "$(tool "$1")" --version | sed -E 's/.* ([0-9]+)(\.[0-9]+)*.*/\1/' | head -n1
+}
