@@ -66,19 +66,7 @@ began=$(now_ms)
     die "$EXIT_FAILURE" "pg_dump failed; nothing was written"
 duration=$(($(now_ms) - began))
 
-# Exact row counts, one per table, computed by the server and returned as a JSON object.
-tables=$(run_psql -A -t <<'SQL'
-SELECT coalesce(jsonb_object_agg(name, rows), '{}')::text
-FROM (
-    SELECT format('%s.%s', n.nspname, c.relname) AS name,
-           (xpath('/row/n/text()',
-                  query_to_xml(format('SELECT count(*) AS n FROM %I.%I', n.nspname, c.relname), false, true, '')))[1]::text::bigint AS rows
-    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-    WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-      AND n.nspname NOT LIKE 'pg_toast%'
-) AS t;
-SQL
-)
+tables=$(table_counts)
 
 size=$(stat -c %s "$partial")
 sum=$(sha256_of "$partial")

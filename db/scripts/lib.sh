@@ -131,3 +131,21 @@ server_major() {
 client_major() {
     "$(tool "$1")" --version | sed -E 's/.* ([0-9]+)(\.[0-9]+)*.*/\1/' | head -n1
 }
+
+# The exact row count of every user table as a JSON object {"schema.table": rows}, computed by
+# the server: one generated UNION ALL of count(*) queries, run in the same psql session.
+readonly TABLE_COUNTS_SQL=$(cat <<'SQL'
+SELECT coalesce(
+    string_agg(format('SELECT %L AS name, count(*) AS n FROM %s', format('%I.%I', s.nspname, c.relname), c.oid::regclass), ' UNION ALL '),
+    'SELECT NULL::text AS name, NULL::bigint AS n WHERE false') AS dy_counts
+FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p') AND s.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND s.nspname NOT LIKE 'pg_toast%' AND NOT c.relispartition \gset
+SELECT coalesce(jsonb_object_agg(name, n), '{}')::text FROM (:dy_counts) AS t;
+SQL
+)
+
+# table_counts [URL]: print that JSON object for DATABASE_URL (or URL).
+table_counts() {
+    run_psql -d "${1:-$DATABASE_URL}" -A -t <<<"$TABLE_COUNTS_SQL"
+}

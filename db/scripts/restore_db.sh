@@ -92,18 +92,15 @@ log "restored in $(($(now_ms) - began)) ms"
 
 if [[ -f $manifest ]]; then
     # Compare the manifest's row counts with exact counts on the restored database, in SQL.
-    mismatches=$(run_psql -d "$target_url" -A -t -v manifest="$(cat "$manifest")" <<'SQL'
-SELECT string_agg(format('%s: %s rows, expected %s', m.key, coalesce(live.n::text, 'missing'), m.value), '; ')
+    mismatches=$(run_psql -d "$target_url" -A -t -v manifest="$(cat "$manifest")" -v live="$(table_counts "$target_url")" <<'SQL'
+SELECT string_agg(format('%s: %s rows, expected %s', m.key, coalesce(l.value, 'no table with'), m.value), '; ' ORDER BY m.key)
 FROM jsonb_each_text((:'manifest')::jsonb -> 'tables') AS m
-LEFT JOIN LATERAL (
-    SELECT (xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM %s', m.key), false, true, '')))[1]::text::bigint AS n
-    WHERE to_regclass(m.key) IS NOT NULL
-) AS live ON true
-WHERE live.n IS DISTINCT FROM m.value::bigint;
+LEFT JOIN jsonb_each_text((:'live')::jsonb) AS l ON l.key = m.key
+WHERE l.value IS DISTINCT FROM m.value;
 SQL
     )
     [[ -z $mismatches ]] || die "$EXIT_VERIFY" "restored data differs from the manifest: $mismatches"
-    count=$(grep -cE '^ +"[^"]+\.[^"]+": [0-9]+,?$' "$manifest" || true)
+    count=$(run_psql -d "$target_url" -A -t -v manifest="$(cat "$manifest")" <<<"SELECT count(*) FROM jsonb_object_keys((:'manifest')::jsonb -> 'tables');")
     log "verified: $count table(s) hold the row counts recorded at backup time"
 fi
 log "database $target restored from $file"
