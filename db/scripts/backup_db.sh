@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Dump the database with pg_dump -Fc and write a manifest beside it. See docs/DATABASE.md.
+# shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {

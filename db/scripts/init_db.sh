@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Create Dockyard's role and database when permitted, then apply migrations. See docs/DATABASE.md.
+# shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {

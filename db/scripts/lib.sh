@@ -13,6 +13,7 @@
 
 set -euo pipefail
 
+# shellcheck disable=SC2034 # used by the scripts that source this file
 readonly EXIT_FAILURE=1 EXIT_USAGE=2 EXIT_CONNECT=3 EXIT_MIGRATION=4 EXIT_REFUSED=5 EXIT_VERIFY=6 EXIT_LOCK=7
 
 SCRIPTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -21,6 +22,7 @@ MIGRATIONS_DIR=${MIGRATIONS_DIR:-$(dirname "$SCRIPTS_DIR")/migrations}
 SCRIPT_NAME=$(basename "$0" .sh)
 
 # Matches core/migrations.py: a 12-digit version (YYYYMMDDHHMM), then a lower-case name.
+# shellcheck disable=SC2034
 readonly MIGRATION_RE='^([0-9]{12})_([a-z0-9_]+)\.sql$'
 
 log() {
@@ -134,7 +136,7 @@ client_major() {
 
 # The exact row count of every user table as a JSON object {"schema.table": rows}, computed by
 # the server: one generated UNION ALL of count(*) queries, run in the same psql session.
-readonly TABLE_COUNTS_SQL=$(cat <<'SQL'
+TABLE_COUNTS_SQL=$(cat <<'SQL'
 SELECT coalesce(
     string_agg(format('SELECT %L AS name, count(*) AS n FROM %s', format('%I.%I', s.nspname, c.relname), c.oid::regclass), ' UNION ALL '),
     'SELECT NULL::text AS name, NULL::bigint AS n WHERE false') AS dy_counts
@@ -144,6 +146,7 @@ WHERE c.relkind IN ('r', 'p') AND s.nspname NOT IN ('pg_catalog', 'information_s
 SELECT coalesce(jsonb_object_agg(name, n), '{}')::text FROM (:dy_counts) AS t;
 SQL
 )
+readonly TABLE_COUNTS_SQL
 
 # table_counts [URL]: print that JSON object for DATABASE_URL (or URL).
 table_counts() {

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Apply, inspect and roll back Dockyard's SQL migrations. See docs/DATABASE.md.
+# shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {
@@ -275,7 +276,7 @@ VALUES ('$version', '${file_name[$version]}', '${file_sum[$version]}',
 RETURNING format('applied %s_%s in %s ms', version, name, duration_ms);
 SQL
             no_transaction "$path" || echo 'COMMIT;'
-            echo '\endif'
+            printf '%s\n' '\endif'
         done
     } >"$script"
     began=$(now_ms)

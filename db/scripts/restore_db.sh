@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Restore a pg_dump -Fc file and verify it against its manifest. See docs/DATABASE.md.
+# shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Load demo or benchmark data through each service's generator. See docs/DATABASE.md.
+# shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {

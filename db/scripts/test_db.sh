@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Check a database: reachable, fully migrated, schema equal to db/schema.sql. See docs/DATABASE.md.
+# shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {
