@@ -28,6 +28,8 @@ import httpx
 
 RESULTS = Path(__file__).parent / "results"
 DOCKYARD = str(Path(sys.executable).parent / "dockyard")
+# Without DATABASE_URL, benchmarks run on an embedded server kept apart from `make run`'s data.
+BENCH_DATA = Path(__file__).resolve().parents[1] / ".dockyard" / "bench"
 
 
 @dataclass
@@ -52,11 +54,11 @@ def free_port() -> int:
 
 @contextmanager
 def served(workers: int, env: dict[str, str] | None = None, timeout_s: float = 120) -> Iterator[str]:
-    """Run `dockyard serve --workers N` until the block ends; yield its base URL once /readyz is 200."""
+    """Run `dockyard serve --workers N --migrate` until the block ends; yield its URL once /readyz is 200."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    merged = {**os.environ, "LOG_LEVEL": "WARNING", **(env or {})}
-    command = [DOCKYARD, "serve", "--port", str(port), "--workers", str(workers)]
+    merged = {**os.environ, "LOG_LEVEL": "WARNING", "DATA_DIR": str(BENCH_DATA), **(env or {})}
+    command = [DOCKYARD, "serve", "--port", str(port), "--workers", str(workers), "--migrate"]
     proc = subprocess.Popen(command, env=merged, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + timeout_s
@@ -97,8 +99,8 @@ def run_wrk(url: str, *, seconds: int, connections: int, threads: int) -> Load:
     ).stdout
     requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p50 = re.search(r"50%\s+(\S+)", out)
-    p99 = re.search(r"99%\s+(\S+)", out)
+    p50 = re.search(r"^\s+50%\s+(\S+)", out, re.MULTILINE)
+    p99 = re.search(r"^\s+99%\s+(\S+)", out, re.MULTILINE)
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return Load(
         tool=f"wrk -t{threads} -c{connections} -d{seconds}s",

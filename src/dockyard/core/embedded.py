@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,12 +55,17 @@ class EmbeddedPostgres:
 
 def start(data_dir: Path) -> EmbeddedPostgres:
     """Start (or join) the embedded PostgreSQL whose data lives under `data_dir`."""
-    from pgserver.postgres_server import get_server  # here: only needed without DATABASE_URL
-
     pgdata = (data_dir / "pgdata").resolve()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
+    # pgserver logs every pg_ctl call at INFO, and platformdirs warns about XDG_RUNTIME_DIR on
+    # servers without a login session; neither helps the person running Dockyard.
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
     began = time.monotonic()
-    server = get_server(pgdata, cleanup_mode="stop")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+        from pgserver.postgres_server import get_server  # here: only needed without DATABASE_URL
+
+        server = get_server(pgdata, cleanup_mode="stop")
     logger.log(
         25,
         "embedded postgres ready",
