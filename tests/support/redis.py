@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -28,11 +29,11 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _wait_for_port(port: int, timeout: float) -> bool:
+def _wait_for_port(port: int, timeout: float, host: str = "127.0.0.1") -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            with socket.create_connection((host, port), timeout=0.2):
                 return True
         except OSError:
             time.sleep(0.05)
@@ -44,6 +45,12 @@ def redis_server(workdir: Path, *, required: bool) -> Iterator[RedisServer]:
     """Yield a reachable Redis; fail (when `required`) or skip when there is none."""
     url = os.environ.get("REDIS_URL")
     if url:
+        parts = urlsplit(url)
+        if not _wait_for_port(parts.port or 6379, 2, parts.hostname or "127.0.0.1"):
+            message = f"Redis at REDIS_URL ({parts.hostname}:{parts.port or 6379}) is unreachable"
+            if required:
+                pytest.fail(message, pytrace=False)
+            pytest.skip(message)
         yield RedisServer(url)
         return
     binary = shutil.which("redis-server")
