@@ -8,14 +8,13 @@ service fails the run instead of skipping tests.
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from dockyard.core import embedded
-from tests.support.postgres import ROOT, SCRIPTS, PgServer, client_bin_for
+from tests.support.postgres import ROOT, PgServer, client_bin_for
 from tests.support.redis import RedisServer, redis_server
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -60,13 +59,5 @@ def redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
 def migrated_db(pg: PgServer) -> Iterator[str]:
     """URL of a database migrated once per test session with db/scripts/migrate_db.sh."""
     with pg.fresh_database("dy_app") as url:
-        done = subprocess.run(
-            ["bash", str(SCRIPTS / "migrate_db.sh")],
-            env=pg.env(url),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if done.returncode != 0:
-            pytest.fail(f"migrate_db.sh failed ({done.returncode}):\n{done.stderr}", pytrace=False)
+        pg.migrate(url)
         yield url

@@ -24,17 +24,13 @@ USAGE
 }
 
 out_dir=${BACKUP_DIR:-.dockyard/backups}
+take_common_options "$@"
+set -- "${ARGS[@]}"
 while (($#)); do
     case $1 in
-        -h | --help) usage; exit 0 ;;
         --output-dir)
             [[ $# -ge 2 ]] || usage_error "--output-dir needs a folder"
             out_dir=$2
-            shift
-            ;;
-        --database-url)
-            [[ $# -ge 2 ]] || usage_error "--database-url needs a URL"
-            DATABASE_URL=$2
             shift
             ;;
         *) usage_error "unknown argument: $1" ;;

@@ -28,18 +28,14 @@ USAGE
 
 migrate=1
 admin_url=${ADMIN_DATABASE_URL:-}
+take_common_options "$@"
+set -- "${ARGS[@]}"
 while (($#)); do
     case $1 in
-        -h | --help) usage; exit 0 ;;
         --no-migrate) migrate=0 ;;
         --admin-url)
             [[ $# -ge 2 ]] || usage_error "--admin-url needs a URL"
             admin_url=$2
-            shift
-            ;;
-        --database-url)
-            [[ $# -ge 2 ]] || usage_error "--database-url needs a URL"
-            DATABASE_URL=$2
             shift
             ;;
         *) usage_error "unknown argument: $1" ;;

@@ -79,6 +79,24 @@ database_of() {
     fi
 }
 
+# Handle the options every script takes (-h/--help, --database-url URL); the rest go to ARGS.
+# Call after defining usage(): `take_common_options "$@"; set -- "${ARGS[@]}"`.
+take_common_options() {
+    ARGS=()
+    while (($#)); do
+        case $1 in
+            -h | --help) usage; exit 0 ;;
+            --database-url)
+                [[ $# -ge 2 ]] || usage_error "--database-url needs a URL"
+                DATABASE_URL=$2
+                shift
+                ;;
+            *) ARGS+=("$1") ;;
+        esac
+        shift
+    done
+}
+
 require_database_url() {
     [[ -n ${DATABASE_URL:-} ]] || usage_error "DATABASE_URL is not set (or pass --database-url URL)"
 }

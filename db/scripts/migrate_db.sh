@@ -42,9 +42,10 @@ USAGE
 readonly LOCK_KEY=110373737560420
 command=apply dry_run=0 target="" check=0 lock_timeout=60 baseline_version=""
 
+take_common_options "$@"
+set -- "${ARGS[@]}"
 while (($#)); do
     case $1 in
-        -h | --help) usage; exit 0 ;;
         status | down) [[ $command == apply ]] || usage_error "only one command at a time"; command=$1 ;;
         baseline)
             [[ $command == apply ]] || usage_error "only one command at a time"
@@ -63,11 +64,6 @@ while (($#)); do
         --lock-timeout)
             [[ $# -ge 2 && $2 =~ ^[0-9]+$ ]] || usage_error "--lock-timeout needs a number of seconds"
             lock_timeout=$2
-            shift
-            ;;
-        --database-url)
-            [[ $# -ge 2 ]] || usage_error "--database-url needs a URL"
-            DATABASE_URL=$2
             shift
             ;;
         *) usage_error "unknown argument: $1" ;;

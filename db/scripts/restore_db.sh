@@ -28,15 +28,11 @@ USAGE
 }
 
 file="" target="" force=0
+take_common_options "$@"
+set -- "${ARGS[@]}"
 while (($#)); do
     case $1 in
-        -h | --help) usage; exit 0 ;;
         --force) force=1 ;;
-        --database-url)
-            [[ $# -ge 2 ]] || usage_error "--database-url needs a URL"
-            DATABASE_URL=$2
-            shift
-            ;;
         -*) usage_error "unknown option: $1" ;;
         *)
             if [[ -z $file ]]; then

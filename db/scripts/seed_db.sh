@@ -24,9 +24,10 @@ USAGE
 }
 
 args=()
+take_common_options "$@"
+set -- "${ARGS[@]}"
 while (($#)); do
     case $1 in
-        -h | --help) usage; exit 0 ;;
         --size)
             [[ $# -ge 2 ]] || usage_error "--size needs demo or bench"
             [[ $2 == demo || $2 == bench ]] || usage_error "--size must be demo or bench, not '$2'"
@@ -39,11 +40,6 @@ while (($#)); do
             shift
             ;;
         --force) args+=(--force) ;;
-        --database-url)
-            [[ $# -ge 2 ]] || usage_error "--database-url needs a URL"
-            DATABASE_URL=$2
-            shift
-            ;;
         *) usage_error "unknown argument: $1" ;;
     esac
     shift

@@ -29,18 +29,14 @@ USAGE
 
 update=0
 schema_file=$(dirname "$SCRIPTS_DIR")/schema.sql
+take_common_options "$@"
+set -- "${ARGS[@]}"
 while (($#)); do
     case $1 in
-        -h | --help) usage; exit 0 ;;
         --update) update=1 ;;
         --schema-file)
             [[ $# -ge 2 ]] || usage_error "--schema-file needs a path"
             schema_file=$2
-            shift
-            ;;
-        --database-url)
-            [[ $# -ge 2 ]] || usage_error "--database-url needs a URL"
-            DATABASE_URL=$2
             shift
             ;;
         *) usage_error "unknown argument: $1" ;;

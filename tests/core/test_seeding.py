@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,20 +11,13 @@ from fastapi import APIRouter
 from dockyard.core.seeds import Progress
 from dockyard.core.services import Service
 from dockyard.seeding import seed
-from tests.support.postgres import SCRIPTS, PgServer
+from tests.support.postgres import PgServer
 
 
 @pytest.fixture
 def db(pg: PgServer) -> Iterator[str]:
     with pg.fresh_database("dy_seed") as url:
-        done = subprocess.run(
-            ["bash", str(SCRIPTS / "migrate_db.sh")],
-            env=pg.env(url),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
+        pg.migrate(url)
         pg.psql(url, "CREATE TABLE public.widgets (id int PRIMARY KEY)")
         yield url
 

@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 from dockyard.core.dburl import with_database
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,6 +54,18 @@ class PgServer:
         if done.returncode != 0:
             raise RuntimeError(f"psql failed: {done.stderr.strip()}")
         return done.stdout.strip()
+
+    def migrate(self, database_url: str) -> None:
+        """Apply the project's migrations with db/scripts/migrate_db.sh; fail the test if it fails."""
+        done = subprocess.run(
+            ["bash", str(SCRIPTS / "migrate_db.sh")],
+            env=self.env(database_url),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            pytest.fail(f"migrate_db.sh failed ({done.returncode}):\n{done.stderr}", pytrace=False)
 
     @contextmanager
     def fresh_database(self, prefix: str = "dy_t") -> Iterator[str]:
