@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 from urllib.parse import urlsplit
 
 import pytest
@@ -42,40 +43,38 @@ def _wait_for_port(port: int, timeout: float, host: str = "127.0.0.1") -> bool:
 
 @contextmanager
 def redis_server(workdir: Path, *, required: bool) -> Iterator[RedisServer]:
-    """Yield a reachable Redis; fail (when `required`) or skip when there is none."""
+    """Yield a reachable Redis; fail (when `required`) or skip when there is none.
+
+    Locally a private `redis-server` from PATH is preferred (nothing shared is touched), else
+    REDIS_URL. In CI (`required`) REDIS_URL comes first: it names the server CI provides.
+    """
     url = os.environ.get("REDIS_URL")
-    if url:
-        parts = urlsplit(url)
-        if not _wait_for_port(parts.port or 6379, 2, parts.hostname or "127.0.0.1"):
-            message = f"Redis at REDIS_URL ({parts.hostname}:{parts.port or 6379}) is unreachable"
-            if required:
-                pytest.fail(message, pytrace=False)
-            pytest.skip(message)
-        yield RedisServer(url)
-        return
     binary = shutil.which("redis-server")
-    if binary is None:
-        message = "no REDIS_URL and no redis-server on PATH"
-        if required:
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+    if binary is not None and not (required and url):
+        with _private_server(binary, workdir) as server:
+            yield server
+        return
+    if not url:
+        _missing("no redis-server on PATH and no REDIS_URL", required)
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 6379
+    if not _wait_for_port(port, 2, host):
+        _missing(f"Redis at REDIS_URL ({host}:{port}) is unreachable", required)
+    yield RedisServer(url)
+
+
+def _missing(message: str, required: bool) -> NoReturn:
+    if required:
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+@contextmanager
+def _private_server(binary: str, workdir: Path) -> Iterator[RedisServer]:
     port = _free_port()
+    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
     proc = subprocess.Popen(
-        [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(workdir),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        [*command, "--dir", str(workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
         if not _wait_for_port(port, 10):
