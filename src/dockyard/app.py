@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
+import asyncpg
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.cors import CORSMiddleware
 
 from dockyard import __version__
+from dockyard.accounts import permissions
+from dockyard.accounts.auth import AuthRuntime
+from dockyard.accounts.budget import BudgetMiddleware
+from dockyard.accounts.mail import Mailer
+from dockyard.accounts.tokens import TokenSigner
 from dockyard.core import embedded, health, metrics, pages
 from dockyard.core.config import Settings, get_settings
-from dockyard.core.db import install_db_error_handlers, open_database
+from dockyard.core.db import Database, install_db_error_handlers, open_database
 from dockyard.core.errors import ErrorStyles, install_error_handlers
 from dockyard.core.http import (
     ErrorBoundaryMiddleware,
@@ -25,8 +32,11 @@ from dockyard.core.http import (
 )
 from dockyard.core.logging import configure_logging
 from dockyard.core.migrations import expected_versions
+from dockyard.core.ratelimit import RateLimiter
 from dockyard.core.responses import JSONResponse
 from dockyard.core.services import Service, load_services
+
+logger = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -51,6 +61,7 @@ def _lifespan(
             db = await open_database(url, settings)
             stack.push_async_callback(db.close)
             app.state.db = db
+            await _sync_permissions(db, services)
             await stack.enter_async_context(metrics.pool_sampler(db))
             for service in services:
                 if service.lifespan is not None:
@@ -58,6 +69,19 @@ def _lifespan(
             yield
 
     return lifespan
+
+
+async def _sync_permissions(db: Database, services: Sequence[Service]) -> None:
+    declared = [permission for service in services for permission in service.permissions]
+    if not declared:
+        return
+    try:
+        async with db.primary.acquire(timeout=5) as conn:
+            await permissions.sync(conn, declared)
+    except (asyncpg.UndefinedTableError, asyncpg.InvalidSchemaNameError):
+        logger.warning("permissions not synced: the accounts schema is missing; run `dockyard db migrate`")
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        logger.warning("permissions not synced: database unavailable", extra={"error": str(exc)})
 
 
 def create_app(
@@ -87,6 +111,11 @@ def create_app(
     app.state.services = list(services)
     app.state.expected_migrations = expected_versions(settings.migrations_dir)
     app.state.error_styles = styles = ErrorStyles()
+    redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
+    app.state.auth = AuthRuntime(
+        signer=TokenSigner(settings), limiter=RateLimiter(redis_url), settings=settings
+    )
+    app.state.mailer = Mailer(settings)
 
     install_error_handlers(app, styles)
     install_db_error_handlers(app)
@@ -102,6 +131,7 @@ def create_app(
 
     # add_middleware puts each new layer outside the previous ones: innermost first.
     app.add_middleware(ErrorBoundaryMiddleware)
+    app.add_middleware(BudgetMiddleware)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

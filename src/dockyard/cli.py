@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
+from dockyard.accounts.tokens import embedded_secret
 from dockyard.core.config import Settings, get_settings
 from dockyard.core.logging import configure_logging
 from dockyard.core.scripts import Target, console, database_target, run_script
@@ -80,6 +81,9 @@ def serve(
         if migrate or (migrate is None and target.embedded):
             _prepare_database(target, settings, seed=target.embedded and settings.seed_demo)
         os.environ["DATABASE_URL"] = target.url
+        if target.embedded and not settings.jwt_secret:
+            # Workers see DATABASE_URL, so hand them the embedded default's signing secret too.
+            os.environ["JWT_SECRET"] = embedded_secret(settings.data_dir)
         if workers > 1:
             _multiprocess_metrics_dir(settings)
         get_settings.cache_clear()

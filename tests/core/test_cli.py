@@ -18,6 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from dockyard.cli import app
+from tests.support.app import TEST_JWT_SECRET
 from tests.support.postgres import ROOT, PgServer
 
 runner = CliRunner()
@@ -101,7 +102,7 @@ class Served:
 
 
 def test_serve_migrates_a_fresh_database_and_stops_on_ctrl_c(fresh_db: str, pg: PgServer) -> None:
-    served = Served(pg.env(fresh_db, LOG_FORMAT="json"), "--migrate")
+    served = Served(pg.env(fresh_db, LOG_FORMAT="json", JWT_SECRET=TEST_JWT_SECRET), "--migrate")
     ready = served.wait_ready()
     assert ready.json()["schema"]["pending"] == []
     assert httpx.get(served.base + "/healthz").json() == {"status": "ok"}

@@ -14,10 +14,17 @@ from dockyard.app import create_app
 from dockyard.core.config import Settings
 from dockyard.core.services import Service
 
+TEST_JWT_SECRET = "test-secret-" + "x" * 40
+
 
 def settings_for(database_url: str, **overrides: Any) -> Settings:
     """Settings for a test app: an explicit database, console logs, nothing read from `.env`."""
-    values: dict[str, Any] = {"database_url": database_url, "log_format": "console", "db_pool_min": 0}
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "log_format": "console",
+        "db_pool_min": 0,
+        "jwt_secret": TEST_JWT_SECRET,
+    }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 

@@ -64,6 +64,47 @@ class Settings(BaseSettings):
     # Caching and rate limits
     redis_url: SecretStr | None = Field(default=None, description="Redis for shared cache and rate limits.")
 
+    # Accounts: tokens
+    jwt_secret: SecretStr | None = Field(
+        default=None,
+        description="HS256 signing secret (>= 32 bytes); required with DATABASE_URL. Embedded: generated.",
+    )
+    jwt_algorithm: Literal["HS256", "RS256", "EdDSA"] = Field(default="HS256", description="JWT algorithm.")
+    jwt_private_key: SecretStr | None = Field(default=None, description="PEM private key for RS256/EdDSA.")
+    jwt_public_key: str | None = Field(default=None, description="PEM public key for RS256/EdDSA.")
+    jwt_issuer: str = Field(default="dockyard", description="`iss` of issued tokens, checked on use.")
+    jwt_audience: str = Field(default="dockyard", description="`aud` of issued tokens, checked on use.")
+    access_token_ttl_s: int = Field(default=900, ge=30, description="Access-token lifetime (15 min).")
+    refresh_token_ttl_s: int = Field(
+        default=30 * 86400, ge=300, description="Refresh-token lifetime (30 days)."
+    )
+
+    # Accounts: mail
+    smtp_host: str | None = Field(
+        default=None, description="SMTP server; unset = mails go to accounts.outbox only."
+    )
+    smtp_port: int = Field(default=587, description="SMTP port.")
+    smtp_user: str | None = Field(default=None, description="SMTP login.")
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP password.")
+    smtp_starttls: bool = Field(default=True, description="Upgrade the SMTP connection with STARTTLS.")
+    smtp_from: str = Field(default="Dockyard <no-reply@localhost>", description="From: of outgoing mail.")
+    public_url: str = Field(
+        default="http://127.0.0.1:8000", description="Base URL used in links sent by email."
+    )
+
+    # Rate limits (`limits` notation: "10/minute", "250000/day"; several separated by ';')
+    rate_limit_anonymous: str = Field(
+        default="250000/day", description="Budget per client IP without a login."
+    )
+    rate_limit_user: str = Field(default="1000000/day", description="Budget per authenticated user.")
+    rate_limit_login: str = Field(
+        default="10/minute;50/hour", description="Login attempts per IP and per account."
+    )
+    rate_limit_register: str = Field(default="5/minute;20/hour", description="Registrations per IP.")
+    rate_limit_mail: str = Field(
+        default="3/hour", description="Verification resends and resets per account and IP."
+    )
+
     # Logging
     log_format: Literal["json", "console"] = Field(default="json", description="Log line format on stdout.")
     log_level: str = Field(default="INFO", description="DEBUG, INFO, NOTICE, WARNING or ERROR.")

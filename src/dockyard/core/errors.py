@@ -47,6 +47,9 @@ class BadInput(DockyardError):
 class Unauthorized(DockyardError):
     status = 401
 
+    def __init__(self, detail: str, *, headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": "Bearer", **(headers or {})})
+
 
 class Forbidden(DockyardError):
     status = 403

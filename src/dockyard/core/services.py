@@ -8,6 +8,7 @@ Services never import each other, so any subset can run in one process.
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
@@ -18,7 +19,9 @@ from dockyard.core.errors import ErrorRenderer
 from dockyard.core.seeds import Seeder
 
 # name -> module exposing `service`; a service is listed here once its package exists.
-KNOWN_SERVICES: dict[str, str] = {}
+KNOWN_SERVICES: dict[str, str] = {
+    "accounts": "dockyard.accounts",
+}
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,18 @@ class Link:
 
     title: str
     href: str
+
+
+@dataclass(frozen=True)
+class Permission:
+    """A permission a service declares: `codename` is `service.action` (e.g. `backups.view`)."""
+
+    codename: str
+    description: str
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*", self.codename):
+            raise ValueError(f"permission codename {self.codename!r} must look like `service.action`")
 
 
 @dataclass(frozen=True)
@@ -43,6 +58,7 @@ class Service:
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None
     seeder: Seeder | None = None
     tags: Sequence[str] = field(default_factory=tuple)
+    permissions: Sequence[Permission] = ()
 
 
 class UnknownServiceError(ValueError):

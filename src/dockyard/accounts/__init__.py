@@ -1,0 +1,27 @@
+"""accounts: users, email verification, JWT sessions, groups and permissions, API tokens.
+
+Every service authenticates through this package: `current_user`, `optional_user` and
+`require("service.action")` in `dockyard.accounts.auth`. Routes live under /accounts/v1.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from dockyard.accounts import admin, routes
+from dockyard.accounts.permissions import ACCOUNTS_ADMIN
+from dockyard.core.services import Link, Service
+
+router = APIRouter()
+router.include_router(routes.router)
+router.include_router(admin.router)
+
+service = Service(
+    name="accounts",
+    title="Accounts",
+    description="Users, email verification, sessions, groups, permissions and API tokens for every service.",
+    router=router,
+    prefix="/accounts",
+    links=(Link("API", "/docs#/accounts"),),
+    permissions=(ACCOUNTS_ADMIN,),
+)

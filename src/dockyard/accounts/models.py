@@ -1,0 +1,143 @@
+"""Request and response bodies of /accounts/v1."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+Password = Annotated[str, Field(min_length=8, max_length=128, description="8 to 128 characters.")]
+AnyPassword = Annotated[str, Field(min_length=1, max_length=128)]
+Username = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{3,64}$")]
+DisplayName = Annotated[str, StringConstraints(max_length=200)]
+Token = Annotated[str, Field(min_length=10, max_length=200)]
+Codename = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RegisterIn(Strict):
+    email: EmailStr
+    password: Password
+    display_name: DisplayName = ""
+    username: Username | None = None
+
+
+class LoginIn(Strict):
+    email: EmailStr
+    password: AnyPassword
+
+
+class RefreshIn(Strict):
+    refresh_token: Token
+
+
+class TokenIn(Strict):
+    token: Token
+
+
+class EmailIn(Strict):
+    email: EmailStr
+
+
+class PasswordChangeIn(Strict):
+    current_password: AnyPassword
+    new_password: Password
+
+
+class ResetConfirmIn(Strict):
+    token: Token
+    new_password: Password
+
+
+class PasswordIn(Strict):
+    password: AnyPassword
+
+
+class MePatch(Strict):
+    display_name: DisplayName | None = None
+    username: Username | None = None
+
+
+class TokenPairOut(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
+    expires_in: int = Field(description="Seconds the access token stays valid.")
+
+
+class UserOut(BaseModel):
+    id: int
+    email: str
+    username: str | None
+    display_name: str
+    is_active: bool
+    is_superuser: bool
+    email_verified: bool
+    created_at: dt.datetime
+    last_login_at: dt.datetime | None
+    groups: list[str] = []
+    permissions: list[str] = []
+
+
+class MessageOut(BaseModel):
+    message: str
+
+
+class ApiTokenIn(Strict):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    expires_in_days: Annotated[int, Field(ge=1, le=3650)] | None = None
+    scope: list[Codename] | None = Field(
+        default=None, description="Permissions the token may use (a subset of yours); omit for all of them."
+    )
+
+
+class ApiTokenOut(BaseModel):
+    id: int
+    name: str
+    prefix: str = Field(description="The first characters of the token, to recognise it.")
+    scope: list[str] | None
+    created_at: dt.datetime
+    expires_at: dt.datetime | None
+    last_used_at: dt.datetime | None
+    revoked: bool
+
+
+class ApiTokenCreated(ApiTokenOut):
+    token: str = Field(description="The token itself. It is shown only this once.")
+
+
+class GroupIn(Strict):
+    name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_. -]{1,80}$")]
+    description: Annotated[str, StringConstraints(max_length=500)] = ""
+    permissions: list[Codename] = []
+
+
+class GroupPatch(Strict):
+    description: Annotated[str, StringConstraints(max_length=500)] | None = None
+    permissions: list[Codename] | None = None
+
+
+class GroupOut(BaseModel):
+    id: int
+    name: str
+    description: str
+    permissions: list[str]
+    members: int
+
+
+class UserAdminPatch(Strict):
+    is_active: bool | None = None
+
+
+class UserPage(BaseModel):
+    count: int
+    results: list[UserOut]
+
+
+class PermissionOut(BaseModel):
+    codename: str
+    description: str

@@ -1,0 +1,62 @@
+"""Rate limits with the `limits` library: Redis storage when REDIS_URL is set, memory otherwise.
+
+Budgets are written in `limits` notation ("10/minute;50/hour"); a request over any of them gets
+429 with Retry-After. Memory storage is per process: right for one worker, too lenient for many.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from functools import lru_cache
+
+from limits import RateLimitItem, parse_many
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.strategies import MovingWindowRateLimiter
+
+from dockyard.core.errors import TooManyRequests
+
+
+@lru_cache(maxsize=64)
+def parse_budget(spec: str) -> tuple[RateLimitItem, ...]:
+    """Parse "10/minute;50/hour" once."""
+    return tuple(parse_many(spec))
+
+
+class RateLimiter:
+    """Counts hits per (name, key) and refuses those over budget."""
+
+    def __init__(self, redis_url: str | None = None) -> None:
+        self.storage: Storage
+        if redis_url:
+            uri = "async+" + redis_url if not redis_url.startswith("async+") else redis_url
+            self.storage = RedisStorage(uri, implementation="redispy", key_prefix="dockyard-rl")
+        else:
+            self.storage = MemoryStorage()
+        self.strategy = MovingWindowRateLimiter(self.storage)
+
+    async def hit(self, name: str, spec: str, key: str, *, what: str = "requests") -> None:
+        """Count one hit of `key` against budget `name`; raise TooManyRequests when over it."""
+        for item in parse_budget(spec):
+            if not await self.strategy.hit(item, name, key):
+                stats = await self.strategy.get_window_stats(item, name, key)
+                retry_after = max(1, math.ceil(stats.reset_time - time.time()))
+                raise TooManyRequests(
+                    f"Too many {what}: the limit is {item.amount} per {_per(item)}. "
+                    f"Try again in {retry_after} s.",
+                    retry_after_s=retry_after,
+                )
+
+    async def clear(self, name: str, spec: str, key: str) -> None:
+        """Forget the hits of `key` (e.g. failed logins after a successful one)."""
+        for item in parse_budget(spec):
+            await self.strategy.clear(item, name, key)
+
+    async def reset(self) -> None:
+        """Drop every counter (tests, and `dockyard` maintenance)."""
+        await self.storage.reset()
+
+
+def _per(item: RateLimitItem) -> str:
+    unit = item.GRANULARITY.name
+    return unit if item.multiples == 1 else f"{item.multiples} {unit}s"
