@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import asyncpg
 from fastapi import APIRouter, Depends, Query, Response
 
 from dockyard.accounts import service
@@ -62,7 +61,7 @@ async def list_users(
     return {"count": total, "results": await service.get_users(conn, [row["id"] for row in ids])}
 
 
-async def _user_or_404(conn: Any, user_id: int) -> asyncpg.Record:
+async def _user_or_404(conn: Any, user_id: int) -> dict[str, Any]:
     user = await service.get_user(conn, user_id)
     if user is None:
         raise NotFound(f"No user {user_id}.")
@@ -104,12 +103,13 @@ async def revoke_user_sessions(user_id: int, _: Admin, conn: Conn) -> MessageOut
 
 @router.get("/permissions", response_model=list[PermissionOut], summary="Every permission services declare")
 async def list_permissions(_: Admin, conn: Conn) -> Any:
-    return await conn.fetch("SELECT codename, description FROM accounts.permissions ORDER BY codename")
+    rows = await conn.fetch("SELECT codename, description FROM accounts.permissions ORDER BY codename")
+    return [dict(row) for row in rows]
 
 
 @router.get("/groups", response_model=list[GroupOut], summary="Groups")
 async def list_groups(_: Admin, conn: Conn) -> Any:
-    return await conn.fetch(GROUP + " ORDER BY g.name")
+    return [dict(row) for row in await conn.fetch(GROUP + " ORDER BY g.name")]
 
 
 async def _set_permissions(conn: Any, group_id: int, permissions: list[str]) -> None:
@@ -130,11 +130,11 @@ async def _set_permissions(conn: Any, group_id: int, permissions: list[str]) -> 
     )
 
 
-async def _group_or_404(conn: Any, group_id: int) -> asyncpg.Record:
-    group: asyncpg.Record | None = await conn.fetchrow(GROUP + " WHERE g.id = $1", group_id)
+async def _group_or_404(conn: Any, group_id: int) -> dict[str, Any]:
+    group = await conn.fetchrow(GROUP + " WHERE g.id = $1", group_id)
     if group is None:
         raise NotFound(f"No group {group_id}.")
-    return group
+    return dict(group)
 
 
 @router.post("/groups", status_code=201, response_model=GroupOut, summary="Create a group")

@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import asyncpg
-
 from dockyard.accounts.auth import Principal
 from dockyard.accounts.tokens import API_TOKEN_PREFIX, digest, new_secret
 from dockyard.core.errors import BadInput
@@ -14,13 +12,13 @@ from dockyard.core.errors import BadInput
 COLUMNS = "id, name, prefix, scope, created_at, expires_at, last_used_at, revoked_at IS NOT NULL AS revoked"
 
 
-async def list_tokens(conn: Any, user_id: int) -> list[asyncpg.Record]:
+async def list_tokens(conn: Any, user_id: int) -> list[dict[str, Any]]:
     """The user's tokens, newest first (never the secrets)."""
-    rows: list[asyncpg.Record] = await conn.fetch(
+    rows = await conn.fetch(
         f"SELECT {COLUMNS} FROM accounts.api_tokens WHERE user_id = $1 ORDER BY created_at DESC, id DESC",
         user_id,
     )
-    return rows
+    return [dict(row) for row in rows]
 
 
 async def create(

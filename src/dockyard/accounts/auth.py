@@ -136,16 +136,14 @@ async def optional_user(
     token: Annotated[HTTPAuthorizationCredentials | None, Security(api_token_scheme)],
 ) -> Principal | None:
     """The caller, or None when the request carries no credentials (bad credentials are still 401)."""
-    cached: Principal | None = getattr(request.state, "principal", None)
-    if cached is not None:
-        return cached
     credentials = access or token
     if credentials is None:
         if request.headers.get("authorization"):
             raise Unauthorized("Send credentials as `Authorization: Bearer <token>`.")
         return None
+    # FastAPI resolves this dependency once per request, however many others depend on it.
     principal = await _authenticate(request, credentials.credentials)
-    request.state.principal = principal
+    request.scope["dockyard.user_id"] = principal.user_id  # for the access log
     return principal
 
 

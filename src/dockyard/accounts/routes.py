@@ -211,9 +211,9 @@ async def export_me(user: CurrentUser, conn: Conn) -> dict[str, Any]:
     tokens = await apitokens.list_tokens(conn, user.user_id)
     return {
         "exported_at": dt.datetime.now(dt.UTC),
-        "account": dict(account) if account else None,
+        "account": account,
         "sessions": [dict(row) for row in sessions],
-        "api_tokens": [dict(row) for row in tokens],
+        "api_tokens": tokens,
     }
 
 

@@ -13,8 +13,6 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
-
 from dockyard.accounts import mail
 from dockyard.accounts.passwords import check_policy, hash_password, verify_password
 from dockyard.accounts.tokens import TokenSigner, digest, new_secret
@@ -70,7 +68,7 @@ async def register(
     password: str,
     display_name: str = "",
     username: str | None = None,
-) -> asyncpg.Record:
+) -> dict[str, Any]:
     """Create an unverified account and mail it a verification link."""
     check_policy(password)
     email = normalise_email(email)
@@ -97,7 +95,7 @@ async def register(
         outgoing = await _verification_mail(conn, settings, user["id"], email)
     await mailer.deliver(pool, outgoing)
     logger.log(NOTICE, "account registered", extra={"user_id": user["id"]})
-    return user
+    return dict(user)
 
 
 async def _verification_mail(conn: Connection, settings: Settings, user_id: int, email: str) -> mail.Mail:
@@ -390,15 +388,15 @@ FROM accounts.users u
 """
 
 
-async def get_users(conn: Any, user_ids: list[int]) -> list[asyncpg.Record]:
+async def get_users(conn: Any, user_ids: list[int]) -> list[dict[str, Any]]:
     """Users as the API shows them, with groups and effective permissions, in the order given."""
-    rows: list[asyncpg.Record] = await conn.fetch(
+    rows = await conn.fetch(
         USER_VIEW + " WHERE u.id = ANY($1::bigint[]) ORDER BY array_position($1::bigint[], u.id)", user_ids
     )
-    return rows
+    return [dict(row) for row in rows]
 
 
-async def get_user(conn: Any, user_id: int) -> asyncpg.Record | None:
+async def get_user(conn: Any, user_id: int) -> dict[str, Any] | None:
     """One user as the API shows it, or None."""
     rows = await get_users(conn, [user_id])
     return rows[0] if rows else None
@@ -412,7 +410,7 @@ async def delete_account(pool: Pool, user_id: int, password: str) -> None:
         raise Forbidden("The password is wrong; the account was not deleted.")
     async with pool.acquire() as conn, conn.transaction():
         old_email = await conn.fetchval(
-            """UPDATE accounts.users u SET email = 'deleted-' || id || '@deleted.invalid', username = NULL,
+            """UPDATE accounts.users u SET email = 'deleted-' || u.id || '@deleted.invalid', username = NULL,
                    display_name = '', password_hash = NULL, is_active = false, is_superuser = false,
                    email_verified_at = NULL, deleted_at = now()
             FROM accounts.users old WHERE old.id = u.id AND u.id = $1 RETURNING old.email""",

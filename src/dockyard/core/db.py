@@ -43,6 +43,10 @@ def translate(exc: BaseException) -> DockyardError | None:
         return GatewayTimeout("The database query took too long and was cancelled; narrow the request.")
     if isinstance(exc, asyncpg.UniqueViolationError):
         return Conflict("A record with the same unique value already exists.")
+    if isinstance(exc, asyncpg.UndefinedTableError | asyncpg.InvalidSchemaNameError):
+        return ServiceUnavailable(
+            "The database schema is not up to date; an operator must run `dockyard db migrate`."
+        )
     if isinstance(exc, _UNREACHABLE):
         return ServiceUnavailable("The database is unreachable; try again shortly.")
     return None
