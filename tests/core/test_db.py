@@ -39,6 +39,17 @@ async def add_thing(name: str, conn: Conn) -> dict[str, str]:
     return {"name": name}
 
 
+@router.post("/things")
+async def add_thing_from_body(body: dict[str, str], conn: Conn) -> dict[str, str]:
+    await conn.execute("INSERT INTO things (name) VALUES ($1)", body["name"])
+    return body
+
+
+@router.get("/missing-table")
+async def missing_table(conn: Conn) -> None:
+    await conn.execute("SELECT * FROM not_migrated_yet")
+
+
 @router.post("/things/{name}/then-fail")
 async def add_then_fail(name: str, conn: Conn) -> None:
     await conn.execute("INSERT INTO things (name) VALUES ($1)", name)
@@ -88,6 +99,21 @@ async def test_unique_violation_becomes_409(pg: PgServer, things_db: str) -> Non
     assert second.status_code == 409
     assert "already exists" in second.json()["detail"]
     assert pg.psql(things_db, "SELECT count(*) FROM things") == "1"
+
+
+async def test_nul_in_text_becomes_400(pg: PgServer, things_db: str) -> None:
+    async with app_client(settings_for(things_db), [SERVICE]) as client:
+        response = await client.post("/probe/things", json={"name": "a\u0000b"})
+    assert response.status_code == 400
+    assert "NUL character" in response.json()["detail"]
+    assert pg.psql(things_db, "SELECT count(*) FROM things") == "0"
+
+
+async def test_missing_table_becomes_503_naming_the_fix(things_db: str) -> None:
+    async with app_client(settings_for(things_db), [SERVICE]) as client:
+        response = await client.get("/probe/missing-table")
+    assert response.status_code == 503
+    assert "dockyard db migrate" in response.json()["detail"]
 
 
 async def test_write_rolled_back_when_handler_fails(pg: PgServer, things_db: str) -> None:

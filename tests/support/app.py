@@ -39,11 +39,15 @@ class AppClient(httpx.AsyncClient):
 
 @asynccontextmanager
 async def app_client(
-    settings: Settings, services: Sequence[Service] = (), *, base_url: str = "http://testserver"
+    settings: Settings,
+    services: Sequence[Service] = (),
+    *,
+    base_url: str = "http://testserver",
+    client_ip: str = "127.0.0.1",
 ) -> AsyncIterator[AppClient]:
     """An httpx client wired to a freshly built app whose lifespan runs around the block."""
     app = create_app(settings, services=services, configure_logs=False)
     async with LifespanManager(app) as manager:
-        transport = httpx.ASGITransport(app=manager.app)
+        transport = httpx.ASGITransport(app=manager.app, client=(client_ip, 50000))
         async with AppClient(app, transport=transport, base_url=base_url) as client:
             yield client

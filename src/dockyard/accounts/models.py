@@ -10,7 +10,9 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 Password = Annotated[str, Field(min_length=8, max_length=128, description="8 to 128 characters.")]
 AnyPassword = Annotated[str, Field(min_length=1, max_length=128)]
 Username = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{3,64}$")]
-DisplayName = Annotated[str, StringConstraints(max_length=200)]
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL
+DisplayName = Annotated[str, StringConstraints(max_length=200, pattern=NO_NUL)]
+Description = Annotated[str, StringConstraints(max_length=500, pattern=NO_NUL)]
 Token = Annotated[str, Field(min_length=10, max_length=200)]
 Codename = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")]
 
@@ -88,7 +90,7 @@ class MessageOut(BaseModel):
 
 
 class ApiTokenIn(Strict):
-    name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=NO_NUL)]
     expires_in_days: Annotated[int, Field(ge=1, le=3650)] | None = None
     scope: list[Codename] | None = Field(
         default=None, description="Permissions the token may use (a subset of yours); omit for all of them."
@@ -112,12 +114,12 @@ class ApiTokenCreated(ApiTokenOut):
 
 class GroupIn(Strict):
     name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_. -]{1,80}$")]
-    description: Annotated[str, StringConstraints(max_length=500)] = ""
+    description: Description = ""
     permissions: list[Codename] = []
 
 
 class GroupPatch(Strict):
-    description: Annotated[str, StringConstraints(max_length=500)] | None = None
+    description: Description | None = None
     permissions: list[Codename] | None = None
 
 

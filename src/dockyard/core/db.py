@@ -20,7 +20,7 @@ from fastapi.responses import Response
 
 from dockyard.core.config import Settings
 from dockyard.core.dburl import redacted
-from dockyard.core.errors import Conflict, DockyardError, GatewayTimeout, ServiceUnavailable
+from dockyard.core.errors import BadInput, Conflict, DockyardError, GatewayTimeout, ServiceUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +43,8 @@ def translate(exc: BaseException) -> DockyardError | None:
         return GatewayTimeout("The database query took too long and was cancelled; narrow the request.")
     if isinstance(exc, asyncpg.UniqueViolationError):
         return Conflict("A record with the same unique value already exists.")
+    if isinstance(exc, asyncpg.CharacterNotInRepertoireError | asyncpg.UntranslatableCharacterError):
+        return BadInput("Text values cannot contain the NUL character (\\u0000); remove it and retry.")
     if isinstance(exc, asyncpg.UndefinedTableError | asyncpg.InvalidSchemaNameError):
         return ServiceUnavailable(
             "The database schema is not up to date; an operator must run `dockyard db migrate`."
