@@ -89,10 +89,13 @@ def _ms(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def run_wrk(url: str, *, seconds: int, connections: int, threads: int) -> Load:
+def run_wrk(
+    url: str, *, seconds: int, connections: int, threads: int, headers: dict[str, str] | None = None
+) -> Load:
     """Drive `url` with wrk and parse its summary."""
+    header_args = [arg for name, value in (headers or {}).items() for arg in ("-H", f"{name}: {value}")]
     out = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", *header_args, url],
         capture_output=True,
         text=True,
         check=True,
@@ -113,12 +116,14 @@ def run_wrk(url: str, *, seconds: int, connections: int, threads: int) -> Load:
     )
 
 
-async def _python_load(url: str, seconds: float, connections: int) -> Load:
+async def _python_load(
+    url: str, seconds: float, connections: int, headers: dict[str, str] | None = None
+) -> Load:
     latencies: list[float] = []
     errors = 0
     stop_at = time.perf_counter() + seconds
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    async with httpx.AsyncClient(limits=limits) as client:
+    async with httpx.AsyncClient(limits=limits, headers=headers) as client:
 
         async def worker() -> None:
             nonlocal errors
@@ -143,11 +148,18 @@ async def _python_load(url: str, seconds: float, connections: int) -> Load:
     )
 
 
-def load(url: str, *, seconds: int = 10, connections: int = 64, threads: int = 2) -> Load:
+def load(
+    url: str,
+    *,
+    seconds: int = 10,
+    connections: int = 64,
+    threads: int = 2,
+    headers: dict[str, str] | None = None,
+) -> Load:
     """Measure `url` under load with wrk when available, else the asyncio client."""
     if shutil.which("wrk"):
-        return run_wrk(url, seconds=seconds, connections=connections, threads=threads)
-    return asyncio.run(_python_load(url, seconds, connections))
+        return run_wrk(url, seconds=seconds, connections=connections, threads=threads, headers=headers)
+    return asyncio.run(_python_load(url, seconds, connections, headers))
 
 
 def machine() -> dict[str, Any]:

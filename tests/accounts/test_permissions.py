@@ -252,3 +252,24 @@ async def test_openapi_documents_both_bearer_schemes(client: AppClient) -> None:
     assert {"AccessToken": []} in me
     assert {"ApiToken": []} in me
     assert "security" not in spec["paths"]["/accounts/v1/login"]["post"]
+
+
+async def test_token_use_is_recorded_at_most_once_a_minute(
+    client: AppClient, users: Accounts, db: asyncpg.Connection
+) -> None:
+    _, headers = await users.bearer()
+    token = (await client.post(f"{V1}/me/tokens", json={"name": "t"}, headers=headers)).json()
+    last_used = "SELECT last_used_at FROM accounts.api_tokens WHERE id = $1"
+    assert await db.fetchval(last_used, token["id"]) is None
+    await client.get(f"{V1}/me", headers=bearer(token["token"]))
+    first = await db.fetchval(last_used, token["id"])
+    assert first is not None
+    await client.get(f"{V1}/me", headers=bearer(token["token"]))
+    assert await db.fetchval(last_used, token["id"]) == first  # no write within the minute
+    await db.execute(
+        "UPDATE accounts.api_tokens SET last_used_at = now() - interval '2 minutes' WHERE id = $1",
+        token["id"],
+    )
+    stale = await db.fetchval(last_used, token["id"])
+    await client.get(f"{V1}/me", headers=bearer(token["token"]))
+    assert await db.fetchval(last_used, token["id"]) > stale

@@ -174,8 +174,9 @@ async def confirm_reset(body: ResetConfirmIn, pool: PoolDep) -> MessageOut:
 
 
 @router.get("/me", response_model=UserOut, summary="Your account")
-async def me(user: CurrentUser, conn: Conn) -> Any:
-    return await service.get_user(conn, user.user_id)
+async def me(user: CurrentUser, pool: PoolDep) -> Any:
+    # The primary without a transaction: fresh after a PATCH, and one round trip.
+    return await service.get_user(pool, user.user_id)
 
 
 @router.patch("/me", response_model=UserOut, summary="Change your name or username")
@@ -218,8 +219,8 @@ async def export_me(user: CurrentUser, conn: Conn) -> dict[str, Any]:
 
 
 @router.get("/me/tokens", response_model=list[ApiTokenOut], summary="Your API tokens")
-async def list_tokens(user: CurrentUser, conn: Conn) -> Any:
-    return await apitokens.list_tokens(conn, user.user_id)
+async def list_tokens(user: CurrentUser, pool: PoolDep) -> Any:
+    return await apitokens.list_tokens(pool, user.user_id)
 
 
 @router.post("/me/tokens", status_code=201, response_model=ApiTokenCreated, summary="Create an API token")

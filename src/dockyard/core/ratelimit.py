@@ -1,5 +1,6 @@
 """Rate limits with the `limits` library: Redis storage when REDIS_URL is set, memory otherwise.
 
+Windows slide (the previous window's count is weighted by how much of it still overlaps).
 Budgets are written in `limits` notation ("10/minute;50/hour"); a request over any of them gets
 429 with Retry-After. Memory storage is per process: right for one worker, too lenient for many.
 """
@@ -12,7 +13,7 @@ from functools import lru_cache
 
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
-from limits.aio.strategies import MovingWindowRateLimiter
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
 
 from dockyard.core.errors import TooManyRequests
 
@@ -33,7 +34,9 @@ class RateLimiter:
             self.storage = RedisStorage(uri, implementation="redispy", key_prefix="dockyard-rl")
         else:
             self.storage = MemoryStorage()
-        self.strategy = MovingWindowRateLimiter(self.storage)
+        # Two counters per key and window, whatever the budget: a moving window would keep one
+        # timestamp per hit, which for 250000/day is slow and large.
+        self.strategy = SlidingWindowCounterRateLimiter(self.storage)
 
     async def hit(self, name: str, spec: str, key: str, *, what: str = "requests") -> None:
         """Count one hit of `key` against budget `name`; raise TooManyRequests when over it."""
