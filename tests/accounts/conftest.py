@@ -9,13 +9,13 @@ from typing import Annotated, Any
 import asyncpg
 import pytest
 from fastapi import APIRouter, Depends
-from tests.support.app import AppClient, app_client, settings_for
-from tests.support.smtp import Inbox, smtp_server
 
 from dockyard import accounts
 from dockyard.accounts.auth import OptionalUser, Principal, require
 from dockyard.core.config import Settings
 from dockyard.core.services import Permission, Service
+from tests.support.app import AppClient, app_client, settings_for
+from tests.support.smtp import Inbox, smtp_server
 
 PASSWORD = "correct horse battery staple"
 

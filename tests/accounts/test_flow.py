@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncpg
 import pytest
+
+from dockyard.core.config import Settings
 from tests.accounts.conftest import PASSWORD, SERVICES, Accounts, new_email
 from tests.support.app import AppClient, app_client
 from tests.support.smtp import Inbox
-
-from dockyard.core.config import Settings
 
 V1 = "/accounts/v1"
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncpg
-from tests.accounts.conftest import SERVICES, Accounts
-from tests.support.app import AppClient, app_client
 
 from dockyard.core.config import Settings
+from tests.accounts.conftest import SERVICES, Accounts
+from tests.support.app import AppClient, app_client
 
 V1 = "/accounts/v1"
 ADMIN = f"{V1}/admin"

@@ -6,13 +6,13 @@ import random
 
 import pytest
 from pydantic import SecretStr
-from tests.accounts.conftest import PASSWORD, SERVICES, Accounts, new_email
-from tests.support.app import app_client
-from tests.support.redis import RedisServer
 
 from dockyard.core.config import Settings
 from dockyard.core.errors import TooManyRequests
 from dockyard.core.ratelimit import RateLimiter
+from tests.accounts.conftest import PASSWORD, SERVICES, Accounts, new_email
+from tests.support.app import app_client
+from tests.support.redis import RedisServer
 
 V1 = "/accounts/v1"
 

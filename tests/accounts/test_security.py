@@ -7,6 +7,7 @@ import logging
 import asyncpg
 import pytest
 from pwdlib.hashers.argon2 import Argon2Hasher
+
 from tests.accounts.conftest import PASSWORD, Accounts, new_email
 from tests.support.app import AppClient
 from tests.support.smtp import Inbox

@@ -42,9 +42,7 @@ async def authorize_and_call_me(page: Page, base: str, scheme: str, credential: 
     return response.status, sent.get("authorization", ""), await response.text()
 
 
-async def test_authorize_with_an_access_token(
-    browser: Browser, settings: Settings, users: Accounts
-) -> None:
+async def test_authorize_with_an_access_token(browser: Browser, settings: Settings, users: Accounts) -> None:
     _, email = await users.user("swagger")
     access = (await users.login(email))["access_token"]
     with live_server(settings, SERVICES) as base:

@@ -14,12 +14,12 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
-from tests.accounts.conftest import Accounts
-from tests.support.app import TEST_JWT_SECRET, AppClient, settings_for
 
 from dockyard.accounts.tokens import ConfigurationError, TokenSigner, embedded_secret
 from dockyard.core.config import Settings
 from dockyard.core.errors import Unauthorized
+from tests.accounts.conftest import Accounts
+from tests.support.app import TEST_JWT_SECRET, AppClient, settings_for
 
 SESSION = uuid.uuid4()
 
