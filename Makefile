@@ -41,6 +41,7 @@ format: $(STAMP) ## Apply ruff's fixes and formatting
 bench: $(STAMP) ## Run the benchmarks in bench/ and record results under bench/results/
 	$(BIN)/python -m bench.healthz
 	$(BIN)/python -m bench.migrations
+	$(BIN)/python -m bench.auth
 
 db-init: $(STAMP) ## Create role and database when permitted, then migrate
 	$(BIN)/dockyard db init
