@@ -52,6 +52,14 @@ def _ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+async def _limit_per_ip_and_account(
+    auth: AuthRuntime, request: Request, name: str, spec: str, email: str, what: str
+) -> None:
+    """Charge one attempt to the client address and to the account: rotating addresses does not help."""
+    await auth.limiter.hit(f"{name}-ip", spec, _ip(request), what=what)
+    await auth.limiter.hit(f"{name}-account", spec, email.lower(), what=what)
+
+
 Auth = Annotated[AuthRuntime, Depends(_auth)]
 PoolDep = Annotated[asyncpg.Pool, Depends(_pool)]
 MailerDep = Annotated[Mailer, Depends(_mailer)]
@@ -96,9 +104,8 @@ SAME_ANSWER = "If the address belongs to an account that needs it, a mail is on 
 )
 async def resend(body: EmailIn, request: Request, auth: Auth, pool: PoolDep, mailer: MailerDep) -> MessageOut:
     """Always answers the same, whether or not the address has an account."""
-    await auth.limiter.hit("mail-ip", auth.settings.rate_limit_mail, _ip(request), what="mail requests")
-    await auth.limiter.hit(
-        "mail-account", auth.settings.rate_limit_mail, body.email.lower(), what="mail requests"
+    await _limit_per_ip_and_account(
+        auth, request, "mail", auth.settings.rate_limit_mail, body.email, "mail requests"
     )
     await service.resend_verification(pool, mailer, auth.settings, body.email)
     return MessageOut(message=SAME_ANSWER)
@@ -107,9 +114,8 @@ async def resend(body: EmailIn, request: Request, auth: Auth, pool: PoolDep, mai
 @router.post("/login", response_model=TokenPairOut, summary="Log in")
 async def login(body: LoginIn, request: Request, auth: Auth, pool: PoolDep) -> Any:
     """Exchange email and password for an access token (15 min) and a refresh token (30 days)."""
-    await auth.limiter.hit("login-ip", auth.settings.rate_limit_login, _ip(request), what="login attempts")
-    await auth.limiter.hit(
-        "login-account", auth.settings.rate_limit_login, body.email.lower(), what="login attempts"
+    await _limit_per_ip_and_account(
+        auth, request, "login", auth.settings.rate_limit_login, body.email, "login attempts"
     )
     client = service.Client(_ip(request) if request.client else None, request.headers.get("user-agent", ""))
     return await service.login(
@@ -158,9 +164,8 @@ async def request_reset(
     body: EmailIn, request: Request, auth: Auth, pool: PoolDep, mailer: MailerDep
 ) -> MessageOut:
     """Mails a reset token (valid 1 h). Answers the same whether or not the address has an account."""
-    await auth.limiter.hit("mail-ip", auth.settings.rate_limit_mail, _ip(request), what="mail requests")
-    await auth.limiter.hit(
-        "mail-account", auth.settings.rate_limit_mail, body.email.lower(), what="mail requests"
+    await _limit_per_ip_and_account(
+        auth, request, "mail", auth.settings.rate_limit_mail, body.email, "mail requests"
     )
     await service.request_reset(pool, mailer, auth.settings, body.email)
     return MessageOut(message=SAME_ANSWER)

@@ -13,6 +13,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
+
 from dockyard.accounts import mail
 from dockyard.accounts.passwords import check_policy, hash_password, verify_password
 from dockyard.accounts.tokens import TokenSigner, digest, new_secret
@@ -158,14 +160,26 @@ async def verify_email(pool: Pool, token: str) -> int:
     return user_id
 
 
+# Conditions `_account_by_email` accepts (never user input).
+_ACCOUNT_CONDITIONS = {"email_verified_at IS NULL", "is_active"}
+
+
+async def _account_by_email(conn: Connection, email: str, condition: str) -> asyncpg.Record | None:
+    """The live account with this address (id, email) that also meets `condition`, or None."""
+    if condition not in _ACCOUNT_CONDITIONS:
+        raise ValueError(f"unknown condition {condition!r}")
+    row: asyncpg.Record | None = await conn.fetchrow(
+        f"SELECT id, email FROM accounts.users "
+        f"WHERE lower(email) = lower($1) AND deleted_at IS NULL AND {condition}",
+        normalise_email(email),
+    )
+    return row
+
+
 async def resend_verification(pool: Pool, mailer: mail.Mailer, settings: Settings, email: str) -> None:
     """Mail a new link if the address belongs to an unverified account; say nothing either way."""
     async with pool.acquire() as conn, conn.transaction():
-        user = await conn.fetchrow(
-            "SELECT id, email FROM accounts.users WHERE lower(email) = lower($1) "
-            "AND email_verified_at IS NULL AND deleted_at IS NULL",
-            normalise_email(email),
-        )
+        user = await _account_by_email(conn, email, "email_verified_at IS NULL")
         outgoing = await _verification_mail(conn, settings, user["id"], user["email"]) if user else None
     if outgoing is not None:
         await mailer.deliver(pool, outgoing)
@@ -333,11 +347,7 @@ async def change_password(
 async def request_reset(pool: Pool, mailer: mail.Mailer, settings: Settings, email: str) -> None:
     """Mail a reset token if the address has an account. The caller sees the same answer either way."""
     async with pool.acquire() as conn, conn.transaction():
-        user = await conn.fetchrow(
-            "SELECT id, email FROM accounts.users "
-            "WHERE lower(email) = lower($1) AND deleted_at IS NULL AND is_active",
-            normalise_email(email),
-        )
+        user = await _account_by_email(conn, email, "is_active")
         outgoing = None
         if user is not None:
             token = await _email_token(conn, user["id"], "reset", RESET_TOKEN_TTL)
