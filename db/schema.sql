@@ -5,6 +5,16 @@ CREATE SCHEMA accounts;
 
 CREATE SCHEMA core;
 
+CREATE FUNCTION public.ihr_user_erase() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    DELETE FROM public.ihr_user_monitoredasn WHERE user_id = NEW.id;
+    DELETE FROM public.ihr_user_channel WHERE user_id = NEW.id;
+    RETURN NULL;
+END
+$$;
+
 CREATE TABLE accounts.api_tokens (
     id bigint NOT NULL,
     user_id bigint NOT NULL,
@@ -147,6 +157,23 @@ CREATE TABLE core.seed_runs (
     CONSTRAINT seed_runs_size_check CHECK ((size = ANY (ARRAY['demo'::text, 'bench'::text])))
 );
 
+CREATE TABLE public.ihr_user_channel (
+    user_id bigint NOT NULL,
+    channel text NOT NULL,
+    frequency text DEFAULT 'normal'::text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT ihr_user_channel_channel_check CHECK ((channel = 'email'::text)),
+    CONSTRAINT ihr_user_channel_frequency_check CHECK ((frequency = ANY (ARRAY['normal'::text, 'daily'::text, 'weekly'::text])))
+);
+
+CREATE TABLE public.ihr_user_monitoredasn (
+    user_id bigint NOT NULL,
+    asn bigint NOT NULL,
+    notifylevel smallint DEFAULT 10 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT ihr_user_monitoredasn_notifylevel_check CHECK ((notifylevel = ANY (ARRAY[0, 5, 10])))
+);
+
 CREATE TABLE public.schema_migrations (
     version text NOT NULL,
     name text NOT NULL,
@@ -195,6 +222,12 @@ ALTER TABLE ONLY accounts.users
 ALTER TABLE ONLY core.seed_runs
     ADD CONSTRAINT seed_runs_pkey PRIMARY KEY (service, size);
 
+ALTER TABLE ONLY public.ihr_user_channel
+    ADD CONSTRAINT ihr_user_channel_pkey PRIMARY KEY (user_id, channel);
+
+ALTER TABLE ONLY public.ihr_user_monitoredasn
+    ADD CONSTRAINT ihr_user_monitoredasn_pkey PRIMARY KEY (user_id, asn);
+
 ALTER TABLE ONLY public.schema_migrations
     ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (version);
 
@@ -211,6 +244,10 @@ CREATE INDEX user_groups_group_idx ON accounts.user_groups USING btree (group_id
 CREATE UNIQUE INDEX users_email_key ON accounts.users USING btree (lower(email));
 
 CREATE UNIQUE INDEX users_username_key ON accounts.users USING btree (lower(username));
+
+CREATE INDEX ihr_user_monitoredasn_asn_idx ON public.ihr_user_monitoredasn USING btree (asn);
+
+CREATE TRIGGER ihr_user_erase_on_account_delete AFTER UPDATE OF deleted_at ON accounts.users FOR EACH ROW WHEN (((old.deleted_at IS NULL) AND (new.deleted_at IS NOT NULL))) EXECUTE FUNCTION public.ihr_user_erase();
 
 ALTER TABLE ONLY accounts.api_tokens
     ADD CONSTRAINT api_tokens_user_id_fkey FOREIGN KEY (user_id) REFERENCES accounts.users(id) ON DELETE CASCADE;
@@ -235,4 +272,10 @@ ALTER TABLE ONLY accounts.user_groups
 
 ALTER TABLE ONLY accounts.user_groups
     ADD CONSTRAINT user_groups_user_id_fkey FOREIGN KEY (user_id) REFERENCES accounts.users(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.ihr_user_channel
+    ADD CONSTRAINT ihr_user_channel_user_id_fkey FOREIGN KEY (user_id) REFERENCES accounts.users(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.ihr_user_monitoredasn
+    ADD CONSTRAINT ihr_user_monitoredasn_user_id_fkey FOREIGN KEY (user_id) REFERENCES accounts.users(id) ON DELETE CASCADE;
 

@@ -21,6 +21,7 @@ from dockyard.core.seeds import Seeder
 # name -> module exposing `service`; a service is listed here once its package exists.
 KNOWN_SERVICES: dict[str, str] = {
     "accounts": "dockyard.accounts",
+    "ihr": "dockyard.ihr",
 }
 
 
