@@ -1,4 +1,4 @@
-"""`dockyard`: serve the app and manage its database (through db/scripts/*.sh)."""
+"""`dockyard`: serve the app, manage its database (through db/scripts/*.sh), administer accounts."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
+from dockyard.accounts.commands import group_app, mail_app, user_app
 from dockyard.accounts.tokens import embedded_secret
 from dockyard.core.config import Settings, get_settings
 from dockyard.core.logging import configure_logging
@@ -19,6 +20,9 @@ from dockyard.core.services import KNOWN_SERVICES, UnknownServiceError, resolve_
 app = typer.Typer(help="Dockyard: one backend, five data services.", no_args_is_help=True)
 db_app = typer.Typer(help="Database lifecycle (runs db/scripts/*.sh).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
+app.add_typer(group_app, name="group")
+app.add_typer(mail_app, name="mail")
 
 PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
 

@@ -15,6 +15,7 @@ DisplayName = Annotated[str, StringConstraints(max_length=200, pattern=NO_NUL)]
 Description = Annotated[str, StringConstraints(max_length=500, pattern=NO_NUL)]
 Token = Annotated[str, Field(min_length=10, max_length=200)]
 Codename = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")]
+GROUP_NAME = r"^[A-Za-z0-9_. -]{1,80}$"  # as the table's CHECK
 
 
 class Strict(BaseModel):
@@ -113,7 +114,7 @@ class ApiTokenCreated(ApiTokenOut):
 
 
 class GroupIn(Strict):
-    name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_. -]{1,80}$")]
+    name: Annotated[str, StringConstraints(pattern=GROUP_NAME)]
     description: Description = ""
     permissions: list[Codename] = []
 
