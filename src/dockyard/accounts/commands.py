@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated, Any, TypeVar
@@ -25,7 +26,9 @@ from dockyard.core.config import get_settings
 from dockyard.core.scripts import console, database_target
 
 T = TypeVar("T")
-out = Console()  # results go to standard output; errors (core.scripts.console) to standard error
+# Results go to standard output, errors (core.scripts.console) to standard error. Piped output is
+# not cut at rich's default 80 columns: a table read in a pager or a log keeps every column.
+out = Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 200)
 
 user_app = typer.Typer(help="Accounts: superusers, group membership, listing.", no_args_is_help=True)
 group_app = typer.Typer(help="Groups and the permissions they hold.", no_args_is_help=True)
@@ -145,7 +148,7 @@ def add_to_group(
     email: Annotated[str, typer.Option(help="The account's email address.")],
     group: Annotated[str, typer.Option(help="The group's name.")],
 ) -> None:
-    """Add an account to a group (it gains the group's permissions within seconds)."""
+    """Add an account to a group (its permissions apply from the next request)."""
     added = run(lambda conn: manage.add_to_group(conn, email=email, group=group))
     out.print(f"{email} {'added to' if added else 'was already in'} {group}", highlight=False, markup=False)
 
@@ -247,4 +250,4 @@ def list_mail(
         state = f"sent {_when(row['sent_at'])}" if row["sent_at"] else (row["error"] or "not sent (no SMTP)")
         out.rule(escape(f"{_when(row['created_at'])} · {row['kind']} · {state}"))
         out.print(f"To: {row['recipient']}\nSubject: {row['subject']}\n", highlight=False, markup=False)
-        out.print(row["body"], highlight=False, markup=False)
+        out.print(row["body"], highlight=False, markup=False, soft_wrap=True)
