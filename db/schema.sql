@@ -157,6 +157,409 @@ CREATE TABLE core.seed_runs (
     CONSTRAINT seed_runs_size_check CHECK ((size = ANY (ARRAY['demo'::text, 'bench'::text])))
 );
 
+CREATE TABLE public.ihr_asn (
+    number bigint NOT NULL,
+    name character varying(255) NOT NULL,
+    tartiflette boolean NOT NULL,
+    disco boolean NOT NULL,
+    ashash boolean NOT NULL
+);
+
+CREATE TABLE public.ihr_atlas_delay (
+    id bigint NOT NULL,
+    timebin timestamp with time zone NOT NULL,
+    median double precision NOT NULL,
+    nbtracks integer NOT NULL,
+    nbprobes integer NOT NULL,
+    entropy double precision NOT NULL,
+    hop integer NOT NULL,
+    nbrealrtts integer NOT NULL,
+    endpoint_id integer NOT NULL,
+    startpoint_id integer NOT NULL
+);
+
+CREATE TABLE public.ihr_atlas_delay_alarms (
+    id integer NOT NULL,
+    timebin timestamp with time zone NOT NULL,
+    deviation double precision NOT NULL,
+    endpoint_id integer NOT NULL,
+    startpoint_id integer NOT NULL
+);
+
+CREATE SEQUENCE public.ihr_atlas_delay_alarms_id_seq
+    AS integer
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE public.ihr_atlas_delay_alarms_id_seq OWNED BY public.ihr_atlas_delay_alarms.id;
+
+CREATE SEQUENCE public.ihr_atlas_delay_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE public.ihr_atlas_delay_id_seq OWNED BY public.ihr_atlas_delay.id;
+
+CREATE TABLE public.ihr_atlas_location (
+    id integer NOT NULL,
+    name character varying(255) NOT NULL,
+    type character varying(4) NOT NULL,
+    af integer NOT NULL
+);
+
+CREATE SEQUENCE public.ihr_atlas_location_id_seq
+    AS integer
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE public.ihr_atlas_location_id_seq OWNED BY public.ihr_atlas_location.id;
+
+CREATE TABLE public.ihr_country (
+    code character varying(4) NOT NULL,
+    name character varying(255) NOT NULL,
+    tartiflette boolean NOT NULL,
+    disco boolean NOT NULL
+);
+
+CREATE TABLE public.ihr_delay (
+    id integer NOT NULL,
+    timebin timestamp with time zone NOT NULL,
+    magnitude double precision NOT NULL,
+    asn_id bigint NOT NULL
+);
+
+CREATE TABLE public.ihr_delay_alarms (
+    id integer NOT NULL,
+    timebin timestamp with time zone NOT NULL,
+    ip character varying(64) NOT NULL,
+    link character varying(128) NOT NULL,
+    medianrtt double precision NOT NULL,
+    diffmedian double precision NOT NULL,
+    deviation double precision NOT NULL,
+    nbprobes integer NOT NULL,
+    msm_prb_ids jsonb,
+    asn_id bigint NOT NULL
+);
+
+CREATE SEQUENCE public.ihr_delay_alarms_id_seq
+    AS integer
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE public.ihr_delay_alarms_id_seq OWNED BY public.ihr_delay_alarms.id;
+
+CREATE TABLE public.ihr_delay_alarms_msms (
+    id integer NOT NULL,
+    msmid bigint NOT NULL,
+    probeid integer NOT NULL,
+    alarm_id integer NOT NULL
+);
+
+CREATE SEQUENCE public.ihr_delay_alarms_msms_id_seq
+    AS integer
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE public.ihr_delay_alarms_msms_id_seq OWNED BY public.ihr_delay_alarms_msms.id;
+
+CREATE SEQUENCE public.ihr_delay_id_seq
+    AS integer
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE public.ihr_delay_id_seq OWNED BY public.ihr_delay.id;
+
+CREATE TABLE public.ihr_disco_events (
+    id integer NOT NULL,
+    mongoid character varying(24) NOT NULL,
+    streamtype character varying(10) NOT NULL,
+    streamname character varying(128) NOT NULL,
+    starttime timestamp with time zone NOT NULL,
+    endtime timestamp with time zone NOT NULL,
+    avglevel double precision NOT NULL,
+    nbdiscoprobes integer NOT NULL,
+    totalprobes integer NOT NULL,
+    ongoing boolean NOT NULL
+);
+
+CREATE SEQUENCE public.ihr_disco_events_id_seq
+    AS integer
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE public.ihr_disco_events_id_seq OWNED BY public.ihr_disco_events.id;
+
+CREATE TABLE public.ihr_disco_probes (
+    id integer NOT NULL,
+    probe_id integer NOT NULL,
+    starttime timestamp with time zone NOT NULL,
+    endtime timestamp with time zone NOT NULL,
+    level double precision NOT NULL,
+    ipv4 character varying(64) NOT NULL,
+    prefixv4 character varying(70) NOT NULL,
+    lat double precision NOT NULL,
+    lon double precision NOT NULL,
+    event_id integer NOT NULL
+);
+
+CREATE SEQUENCE public.ihr_disco_probes_id_seq
+    AS integer
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE public.ihr_disco_probes_id_seq OWNED BY public.ihr_disco_probes.id;
+
+CREATE TABLE public.ihr_forwarding (
+    id integer NOT NULL,
+    timebin timestamp with time zone NOT NULL,
+    magnitude double precision NOT NULL,
+    asn_id bigint NOT NULL
+);
+
+CREATE TABLE public.ihr_forwarding_alarms (
+    id integer NOT NULL,
+    timebin timestamp with time zone NOT NULL,
+    ip character varying(64) NOT NULL,
+    correlation double precision NOT NULL,
+    responsibility double precision NOT NULL,
+    pktdiff double precision NOT NULL,
+    previoushop character varying(64) NOT NULL,
+    msm_prb_ids jsonb,
+    asn_id bigint NOT NULL
+);
+
+CREATE SEQUENCE public.ihr_forwarding_alarms_id_seq
+    AS integer
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE public.ihr_forwarding_alarms_id_seq OWNED BY public.ihr_forwarding_alarms.id;
+
+CREATE TABLE public.ihr_forwarding_alarms_msms (
+    id integer NOT NULL,
+    msmid bigint NOT NULL,
+    probeid integer NOT NULL,
+    alarm_id integer NOT NULL
+);
+
+CREATE SEQUENCE public.ihr_forwarding_alarms_msms_id_seq
+    AS integer
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE public.ihr_forwarding_alarms_msms_id_seq OWNED BY public.ihr_forwarding_alarms_msms.id;
+
+CREATE SEQUENCE public.ihr_forwarding_id_seq
+    AS integer
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE public.ihr_forwarding_id_seq OWNED BY public.ihr_forwarding.id;
+
+CREATE TABLE public.ihr_hegemony (
+    id bigint NOT NULL,
+    timebin timestamp with time zone NOT NULL,
+    hege double precision NOT NULL,
+    af integer NOT NULL,
+    asn_id bigint NOT NULL,
+    originasn_id bigint NOT NULL
+);
+
+CREATE TABLE public.ihr_hegemony_alarms (
+    id integer NOT NULL,
+    timebin timestamp with time zone NOT NULL,
+    deviation double precision NOT NULL,
+    af integer NOT NULL,
+    asn_id bigint NOT NULL,
+    originasn_id bigint NOT NULL
+);
+
+CREATE SEQUENCE public.ihr_hegemony_alarms_id_seq
+    AS integer
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE public.ihr_hegemony_alarms_id_seq OWNED BY public.ihr_hegemony_alarms.id;
+
+CREATE TABLE public.ihr_hegemony_country (
+    id bigint NOT NULL,
+    timebin timestamp with time zone NOT NULL,
+    hege double precision NOT NULL,
+    af integer NOT NULL,
+    weight double precision NOT NULL,
+    weightscheme character varying(16) NOT NULL,
+    transitonly boolean NOT NULL,
+    asn_id bigint NOT NULL,
+    country_id character varying(4) NOT NULL
+);
+
+CREATE SEQUENCE public.ihr_hegemony_country_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE public.ihr_hegemony_country_id_seq OWNED BY public.ihr_hegemony_country.id;
+
+CREATE SEQUENCE public.ihr_hegemony_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE public.ihr_hegemony_id_seq OWNED BY public.ihr_hegemony.id;
+
+CREATE TABLE public.ihr_hegemony_prefix (
+    id bigint NOT NULL,
+    timebin timestamp with time zone NOT NULL,
+    prefix character varying(64) NOT NULL,
+    hege double precision NOT NULL,
+    af integer NOT NULL,
+    visibility double precision NOT NULL,
+    rpki_status character varying(32) NOT NULL,
+    irr_status character varying(32) NOT NULL,
+    delegated_prefix_status character varying(32) NOT NULL,
+    delegated_asn_status character varying(32) NOT NULL,
+    descr character varying(64) NOT NULL,
+    moas boolean NOT NULL,
+    asn_id bigint NOT NULL,
+    country_id character varying(4) NOT NULL,
+    originasn_id bigint NOT NULL
+);
+
+CREATE TABLE public.ihr_hegemonycone (
+    id integer NOT NULL,
+    timebin timestamp with time zone NOT NULL,
+    conesize integer NOT NULL,
+    af integer NOT NULL,
+    asn_id bigint NOT NULL
+);
+
+CREATE SEQUENCE public.ihr_hegemonycone_id_seq
+    AS integer
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE public.ihr_hegemonycone_id_seq OWNED BY public.ihr_hegemonycone.id;
+
+CREATE TABLE public.ihr_metis_atlas_deployment (
+    id integer NOT NULL,
+    timebin timestamp with time zone NOT NULL,
+    metric character varying(16) NOT NULL,
+    rank integer NOT NULL,
+    af integer NOT NULL,
+    mean double precision NOT NULL,
+    nbsamples integer NOT NULL,
+    asn_id bigint NOT NULL
+);
+
+CREATE SEQUENCE public.ihr_metis_atlas_deployment_id_seq
+    AS integer
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE public.ihr_metis_atlas_deployment_id_seq OWNED BY public.ihr_metis_atlas_deployment.id;
+
+CREATE TABLE public.ihr_metis_atlas_selection (
+    id integer NOT NULL,
+    timebin timestamp with time zone NOT NULL,
+    metric character varying(16) NOT NULL,
+    rank integer NOT NULL,
+    af integer NOT NULL,
+    mean double precision NOT NULL,
+    asn_id bigint NOT NULL
+);
+
+CREATE SEQUENCE public.ihr_metis_atlas_selection_id_seq
+    AS integer
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE public.ihr_metis_atlas_selection_id_seq OWNED BY public.ihr_metis_atlas_selection.id;
+
+CREATE TABLE public.ihr_tr_hegemony (
+    id integer NOT NULL,
+    timebin timestamp with time zone NOT NULL,
+    hege double precision NOT NULL,
+    af integer NOT NULL,
+    nbsamples integer NOT NULL,
+    dependency_id integer NOT NULL,
+    origin_id integer NOT NULL
+);
+
+CREATE SEQUENCE public.ihr_tr_hegemony_id_seq
+    AS integer
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE public.ihr_tr_hegemony_id_seq OWNED BY public.ihr_tr_hegemony.id;
+
+CREATE TABLE public.ihr_tr_hegemony_identifier (
+    id integer NOT NULL,
+    name character varying(255) NOT NULL,
+    type character varying(4) NOT NULL,
+    af integer NOT NULL
+);
+
+CREATE SEQUENCE public.ihr_tr_hegemony_identifier_id_seq
+    AS integer
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE public.ihr_tr_hegemony_identifier_id_seq OWNED BY public.ihr_tr_hegemony_identifier.id;
+
 CREATE TABLE public.ihr_user_channel (
     user_id bigint NOT NULL,
     channel text NOT NULL,
@@ -182,6 +585,44 @@ CREATE TABLE public.schema_migrations (
     duration_ms integer NOT NULL,
     applied_by text DEFAULT CURRENT_USER NOT NULL
 );
+
+ALTER TABLE ONLY public.ihr_atlas_delay ALTER COLUMN id SET DEFAULT nextval('public.ihr_atlas_delay_id_seq'::regclass);
+
+ALTER TABLE ONLY public.ihr_atlas_delay_alarms ALTER COLUMN id SET DEFAULT nextval('public.ihr_atlas_delay_alarms_id_seq'::regclass);
+
+ALTER TABLE ONLY public.ihr_atlas_location ALTER COLUMN id SET DEFAULT nextval('public.ihr_atlas_location_id_seq'::regclass);
+
+ALTER TABLE ONLY public.ihr_delay ALTER COLUMN id SET DEFAULT nextval('public.ihr_delay_id_seq'::regclass);
+
+ALTER TABLE ONLY public.ihr_delay_alarms ALTER COLUMN id SET DEFAULT nextval('public.ihr_delay_alarms_id_seq'::regclass);
+
+ALTER TABLE ONLY public.ihr_delay_alarms_msms ALTER COLUMN id SET DEFAULT nextval('public.ihr_delay_alarms_msms_id_seq'::regclass);
+
+ALTER TABLE ONLY public.ihr_disco_events ALTER COLUMN id SET DEFAULT nextval('public.ihr_disco_events_id_seq'::regclass);
+
+ALTER TABLE ONLY public.ihr_disco_probes ALTER COLUMN id SET DEFAULT nextval('public.ihr_disco_probes_id_seq'::regclass);
+
+ALTER TABLE ONLY public.ihr_forwarding ALTER COLUMN id SET DEFAULT nextval('public.ihr_forwarding_id_seq'::regclass);
+
+ALTER TABLE ONLY public.ihr_forwarding_alarms ALTER COLUMN id SET DEFAULT nextval('public.ihr_forwarding_alarms_id_seq'::regclass);
+
+ALTER TABLE ONLY public.ihr_forwarding_alarms_msms ALTER COLUMN id SET DEFAULT nextval('public.ihr_forwarding_alarms_msms_id_seq'::regclass);
+
+ALTER TABLE ONLY public.ihr_hegemony ALTER COLUMN id SET DEFAULT nextval('public.ihr_hegemony_id_seq'::regclass);
+
+ALTER TABLE ONLY public.ihr_hegemony_alarms ALTER COLUMN id SET DEFAULT nextval('public.ihr_hegemony_alarms_id_seq'::regclass);
+
+ALTER TABLE ONLY public.ihr_hegemony_country ALTER COLUMN id SET DEFAULT nextval('public.ihr_hegemony_country_id_seq'::regclass);
+
+ALTER TABLE ONLY public.ihr_hegemonycone ALTER COLUMN id SET DEFAULT nextval('public.ihr_hegemonycone_id_seq'::regclass);
+
+ALTER TABLE ONLY public.ihr_metis_atlas_deployment ALTER COLUMN id SET DEFAULT nextval('public.ihr_metis_atlas_deployment_id_seq'::regclass);
+
+ALTER TABLE ONLY public.ihr_metis_atlas_selection ALTER COLUMN id SET DEFAULT nextval('public.ihr_metis_atlas_selection_id_seq'::regclass);
+
+ALTER TABLE ONLY public.ihr_tr_hegemony ALTER COLUMN id SET DEFAULT nextval('public.ihr_tr_hegemony_id_seq'::regclass);
+
+ALTER TABLE ONLY public.ihr_tr_hegemony_identifier ALTER COLUMN id SET DEFAULT nextval('public.ihr_tr_hegemony_identifier_id_seq'::regclass);
 
 ALTER TABLE ONLY accounts.api_tokens
     ADD CONSTRAINT api_tokens_pkey PRIMARY KEY (id);
@@ -222,6 +663,72 @@ ALTER TABLE ONLY accounts.users
 ALTER TABLE ONLY core.seed_runs
     ADD CONSTRAINT seed_runs_pkey PRIMARY KEY (service, size);
 
+ALTER TABLE ONLY public.ihr_asn
+    ADD CONSTRAINT ihr_asn_pkey PRIMARY KEY (number);
+
+ALTER TABLE ONLY public.ihr_atlas_delay_alarms
+    ADD CONSTRAINT ihr_atlas_delay_alarms_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.ihr_atlas_delay
+    ADD CONSTRAINT ihr_atlas_delay_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.ihr_atlas_location
+    ADD CONSTRAINT ihr_atlas_location_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.ihr_country
+    ADD CONSTRAINT ihr_country_pkey PRIMARY KEY (code);
+
+ALTER TABLE ONLY public.ihr_delay_alarms_msms
+    ADD CONSTRAINT ihr_delay_alarms_msms_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.ihr_delay_alarms
+    ADD CONSTRAINT ihr_delay_alarms_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.ihr_delay
+    ADD CONSTRAINT ihr_delay_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.ihr_disco_events
+    ADD CONSTRAINT ihr_disco_events_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.ihr_disco_probes
+    ADD CONSTRAINT ihr_disco_probes_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.ihr_forwarding_alarms_msms
+    ADD CONSTRAINT ihr_forwarding_alarms_msms_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.ihr_forwarding_alarms
+    ADD CONSTRAINT ihr_forwarding_alarms_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.ihr_forwarding
+    ADD CONSTRAINT ihr_forwarding_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.ihr_hegemony_alarms
+    ADD CONSTRAINT ihr_hegemony_alarms_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.ihr_hegemony_country
+    ADD CONSTRAINT ihr_hegemony_country_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.ihr_hegemony
+    ADD CONSTRAINT ihr_hegemony_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.ihr_hegemony_prefix
+    ADD CONSTRAINT ihr_hegemony_prefix_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.ihr_hegemonycone
+    ADD CONSTRAINT ihr_hegemonycone_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.ihr_metis_atlas_deployment
+    ADD CONSTRAINT ihr_metis_atlas_deployment_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.ihr_metis_atlas_selection
+    ADD CONSTRAINT ihr_metis_atlas_selection_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.ihr_tr_hegemony_identifier
+    ADD CONSTRAINT ihr_tr_hegemony_identifier_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.ihr_tr_hegemony
+    ADD CONSTRAINT ihr_tr_hegemony_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY public.ihr_user_channel
     ADD CONSTRAINT ihr_user_channel_pkey PRIMARY KEY (user_id, channel);
 
@@ -244,6 +751,170 @@ CREATE INDEX user_groups_group_idx ON accounts.user_groups USING btree (group_id
 CREATE UNIQUE INDEX users_email_key ON accounts.users USING btree (lower(email));
 
 CREATE UNIQUE INDEX users_username_key ON accounts.users USING btree (lower(username));
+
+CREATE INDEX ihr_atlas_delay_alarms_endpoint_id ON public.ihr_atlas_delay_alarms USING btree (endpoint_id);
+
+CREATE INDEX ihr_atlas_delay_alarms_endpoint_timebin ON public.ihr_atlas_delay_alarms USING btree (endpoint_id, timebin DESC);
+
+CREATE INDEX ihr_atlas_delay_alarms_startpoint_id ON public.ihr_atlas_delay_alarms USING btree (startpoint_id);
+
+CREATE INDEX ihr_atlas_delay_alarms_startpoint_timebin ON public.ihr_atlas_delay_alarms USING btree (startpoint_id, timebin DESC);
+
+CREATE INDEX ihr_atlas_delay_alarms_timebin ON public.ihr_atlas_delay_alarms USING btree (timebin);
+
+CREATE INDEX ihr_atlas_delay_endpoint_id ON public.ihr_atlas_delay USING btree (endpoint_id);
+
+CREATE INDEX ihr_atlas_delay_endpoint_timebin ON public.ihr_atlas_delay USING btree (endpoint_id, timebin DESC);
+
+CREATE INDEX ihr_atlas_delay_start_end_timebin ON public.ihr_atlas_delay USING btree (startpoint_id, endpoint_id, timebin DESC);
+
+CREATE INDEX ihr_atlas_delay_startpoint_id ON public.ihr_atlas_delay USING btree (startpoint_id);
+
+CREATE INDEX ihr_atlas_delay_startpoint_timebin ON public.ihr_atlas_delay USING btree (startpoint_id, timebin DESC);
+
+CREATE INDEX ihr_atlas_delay_timebin ON public.ihr_atlas_delay USING btree (timebin);
+
+CREATE INDEX ihr_atlas_location_name_type_af ON public.ihr_atlas_location USING btree (name, type, af);
+
+CREATE INDEX ihr_country_code_like ON public.ihr_country USING btree (code varchar_pattern_ops);
+
+CREATE INDEX ihr_delay_alarms_asn_id ON public.ihr_delay_alarms USING btree (asn_id);
+
+CREATE INDEX ihr_delay_alarms_asn_timebin ON public.ihr_delay_alarms USING btree (asn_id, timebin DESC);
+
+CREATE INDEX ihr_delay_alarms_ip ON public.ihr_delay_alarms USING btree (ip);
+
+CREATE INDEX ihr_delay_alarms_ip_like ON public.ihr_delay_alarms USING btree (ip varchar_pattern_ops);
+
+CREATE INDEX ihr_delay_alarms_link ON public.ihr_delay_alarms USING btree (link);
+
+CREATE INDEX ihr_delay_alarms_link_like ON public.ihr_delay_alarms USING btree (link varchar_pattern_ops);
+
+CREATE INDEX ihr_delay_alarms_msms_alarm_id ON public.ihr_delay_alarms_msms USING btree (alarm_id);
+
+CREATE INDEX ihr_delay_alarms_timebin ON public.ihr_delay_alarms USING btree (timebin);
+
+CREATE INDEX ihr_delay_asn_id ON public.ihr_delay USING btree (asn_id);
+
+CREATE INDEX ihr_delay_asn_timebin ON public.ihr_delay USING btree (asn_id, timebin DESC);
+
+CREATE INDEX ihr_delay_timebin ON public.ihr_delay USING btree (timebin);
+
+CREATE INDEX ihr_disco_events_mongoid ON public.ihr_disco_events USING btree (mongoid);
+
+CREATE INDEX ihr_disco_events_mongoid_like ON public.ihr_disco_events USING btree (mongoid varchar_pattern_ops);
+
+CREATE INDEX ihr_disco_events_starttime ON public.ihr_disco_events USING btree (starttime);
+
+CREATE INDEX ihr_disco_events_stream_time ON public.ihr_disco_events USING btree (streamtype, streamname, starttime, endtime);
+
+CREATE INDEX ihr_disco_probes_event_id ON public.ihr_disco_probes USING btree (event_id);
+
+CREATE INDEX ihr_forwarding_alarms_asn_id ON public.ihr_forwarding_alarms USING btree (asn_id);
+
+CREATE INDEX ihr_forwarding_alarms_asn_timebin ON public.ihr_forwarding_alarms USING btree (asn_id, timebin DESC);
+
+CREATE INDEX ihr_forwarding_alarms_ip ON public.ihr_forwarding_alarms USING btree (ip);
+
+CREATE INDEX ihr_forwarding_alarms_ip_like ON public.ihr_forwarding_alarms USING btree (ip varchar_pattern_ops);
+
+CREATE INDEX ihr_forwarding_alarms_msms_alarm_id ON public.ihr_forwarding_alarms_msms USING btree (alarm_id);
+
+CREATE INDEX ihr_forwarding_alarms_timebin ON public.ihr_forwarding_alarms USING btree (timebin);
+
+CREATE INDEX ihr_forwarding_asn_id ON public.ihr_forwarding USING btree (asn_id);
+
+CREATE INDEX ihr_forwarding_asn_timebin ON public.ihr_forwarding USING btree (asn_id, timebin DESC);
+
+CREATE INDEX ihr_forwarding_timebin ON public.ihr_forwarding USING btree (timebin);
+
+CREATE INDEX ihr_hegemony_alarms_asn_id ON public.ihr_hegemony_alarms USING btree (asn_id);
+
+CREATE INDEX ihr_hegemony_alarms_asn_timebin ON public.ihr_hegemony_alarms USING btree (asn_id, timebin DESC);
+
+CREATE INDEX ihr_hegemony_alarms_originasn_id ON public.ihr_hegemony_alarms USING btree (originasn_id);
+
+CREATE INDEX ihr_hegemony_alarms_originasn_timebin ON public.ihr_hegemony_alarms USING btree (originasn_id, timebin DESC);
+
+CREATE INDEX ihr_hegemony_alarms_timebin ON public.ihr_hegemony_alarms USING btree (timebin);
+
+CREATE INDEX ihr_hegemony_asn_id ON public.ihr_hegemony USING btree (asn_id);
+
+CREATE INDEX ihr_hegemony_asn_originasn_timebin ON public.ihr_hegemony USING btree (asn_id, originasn_id, timebin DESC);
+
+CREATE INDEX ihr_hegemony_asn_timebin ON public.ihr_hegemony USING btree (asn_id, timebin DESC);
+
+CREATE INDEX ihr_hegemony_country_asn_id ON public.ihr_hegemony_country USING btree (asn_id);
+
+CREATE INDEX ihr_hegemony_country_asn_timebin ON public.ihr_hegemony_country USING btree (asn_id, timebin DESC);
+
+CREATE INDEX ihr_hegemony_country_country_id ON public.ihr_hegemony_country USING btree (country_id);
+
+CREATE INDEX ihr_hegemony_country_country_id_like ON public.ihr_hegemony_country USING btree (country_id varchar_pattern_ops);
+
+CREATE INDEX ihr_hegemony_country_country_timebin ON public.ihr_hegemony_country USING btree (country_id, timebin DESC);
+
+CREATE INDEX ihr_hegemony_country_timebin ON public.ihr_hegemony_country USING btree (timebin);
+
+CREATE INDEX ihr_hegemony_originasn_id ON public.ihr_hegemony USING btree (originasn_id);
+
+CREATE INDEX ihr_hegemony_originasn_timebin ON public.ihr_hegemony USING btree (originasn_id, timebin DESC);
+
+CREATE INDEX ihr_hegemony_prefix_asn_id ON public.ihr_hegemony_prefix USING btree (asn_id);
+
+CREATE INDEX ihr_hegemony_prefix_asn_timebin ON public.ihr_hegemony_prefix USING btree (asn_id, timebin DESC);
+
+CREATE INDEX ihr_hegemony_prefix_country_id ON public.ihr_hegemony_prefix USING btree (country_id);
+
+CREATE INDEX ihr_hegemony_prefix_country_id_like ON public.ihr_hegemony_prefix USING btree (country_id varchar_pattern_ops);
+
+CREATE INDEX ihr_hegemony_prefix_country_timebin ON public.ihr_hegemony_prefix USING btree (country_id, timebin DESC);
+
+CREATE INDEX ihr_hegemony_prefix_originasn_id ON public.ihr_hegemony_prefix USING btree (originasn_id);
+
+CREATE INDEX ihr_hegemony_prefix_originasn_timebin ON public.ihr_hegemony_prefix USING btree (originasn_id, timebin DESC);
+
+CREATE INDEX ihr_hegemony_prefix_prefix ON public.ihr_hegemony_prefix USING btree (prefix);
+
+CREATE INDEX ihr_hegemony_prefix_prefix_like ON public.ihr_hegemony_prefix USING btree (prefix varchar_pattern_ops);
+
+CREATE INDEX ihr_hegemony_prefix_prefix_timebin ON public.ihr_hegemony_prefix USING btree (prefix, timebin DESC);
+
+CREATE INDEX ihr_hegemony_prefix_timebin ON public.ihr_hegemony_prefix USING btree (timebin);
+
+CREATE INDEX ihr_hegemony_timebin ON public.ihr_hegemony USING btree (timebin);
+
+CREATE INDEX ihr_hegemonycone_asn_id ON public.ihr_hegemonycone USING btree (asn_id);
+
+CREATE INDEX ihr_hegemonycone_asn_timebin ON public.ihr_hegemonycone USING btree (asn_id, timebin DESC);
+
+CREATE INDEX ihr_hegemonycone_timebin ON public.ihr_hegemonycone USING btree (timebin);
+
+CREATE INDEX ihr_hegemonycone_timebin_asn_af ON public.ihr_hegemonycone USING btree (timebin, asn_id, af);
+
+CREATE INDEX ihr_metis_atlas_deployment_asn_id ON public.ihr_metis_atlas_deployment USING btree (asn_id);
+
+CREATE INDEX ihr_metis_atlas_deployment_metric_rank_timebin ON public.ihr_metis_atlas_deployment USING btree (metric, rank, timebin);
+
+CREATE INDEX ihr_metis_atlas_deployment_timebin ON public.ihr_metis_atlas_deployment USING btree (timebin);
+
+CREATE INDEX ihr_metis_atlas_selection_asn_id ON public.ihr_metis_atlas_selection USING btree (asn_id);
+
+CREATE INDEX ihr_metis_atlas_selection_metric_rank_timebin ON public.ihr_metis_atlas_selection USING btree (metric, rank, timebin);
+
+CREATE INDEX ihr_metis_atlas_selection_timebin ON public.ihr_metis_atlas_selection USING btree (timebin);
+
+CREATE INDEX ihr_tr_hegemony_dependency_id ON public.ihr_tr_hegemony USING btree (dependency_id);
+
+CREATE INDEX ihr_tr_hegemony_dependency_timebin ON public.ihr_tr_hegemony USING btree (dependency_id, timebin DESC);
+
+CREATE INDEX ihr_tr_hegemony_identifier_name_type_af ON public.ihr_tr_hegemony_identifier USING btree (name, type, af);
+
+CREATE INDEX ihr_tr_hegemony_origin_id ON public.ihr_tr_hegemony USING btree (origin_id);
+
+CREATE INDEX ihr_tr_hegemony_origin_timebin ON public.ihr_tr_hegemony USING btree (origin_id, timebin DESC);
+
+CREATE INDEX ihr_tr_hegemony_timebin ON public.ihr_tr_hegemony USING btree (timebin);
 
 CREATE INDEX ihr_user_monitoredasn_asn_idx ON public.ihr_user_monitoredasn USING btree (asn);
 
@@ -272,6 +943,81 @@ ALTER TABLE ONLY accounts.user_groups
 
 ALTER TABLE ONLY accounts.user_groups
     ADD CONSTRAINT user_groups_user_id_fkey FOREIGN KEY (user_id) REFERENCES accounts.users(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.ihr_atlas_delay_alarms
+    ADD CONSTRAINT ihr_atlas_delay_alarms_endpoint_id_fkey FOREIGN KEY (endpoint_id) REFERENCES public.ihr_atlas_location(id) DEFERRABLE INITIALLY DEFERRED;
+
+ALTER TABLE ONLY public.ihr_atlas_delay_alarms
+    ADD CONSTRAINT ihr_atlas_delay_alarms_startpoint_id_fkey FOREIGN KEY (startpoint_id) REFERENCES public.ihr_atlas_location(id) DEFERRABLE INITIALLY DEFERRED;
+
+ALTER TABLE ONLY public.ihr_atlas_delay
+    ADD CONSTRAINT ihr_atlas_delay_endpoint_id_fkey FOREIGN KEY (endpoint_id) REFERENCES public.ihr_atlas_location(id) DEFERRABLE INITIALLY DEFERRED;
+
+ALTER TABLE ONLY public.ihr_atlas_delay
+    ADD CONSTRAINT ihr_atlas_delay_startpoint_id_fkey FOREIGN KEY (startpoint_id) REFERENCES public.ihr_atlas_location(id) DEFERRABLE INITIALLY DEFERRED;
+
+ALTER TABLE ONLY public.ihr_delay_alarms
+    ADD CONSTRAINT ihr_delay_alarms_asn_id_fkey FOREIGN KEY (asn_id) REFERENCES public.ihr_asn(number) DEFERRABLE INITIALLY DEFERRED;
+
+ALTER TABLE ONLY public.ihr_delay_alarms_msms
+    ADD CONSTRAINT ihr_delay_alarms_msms_alarm_id_fkey FOREIGN KEY (alarm_id) REFERENCES public.ihr_delay_alarms(id) DEFERRABLE INITIALLY DEFERRED;
+
+ALTER TABLE ONLY public.ihr_delay
+    ADD CONSTRAINT ihr_delay_asn_id_fkey FOREIGN KEY (asn_id) REFERENCES public.ihr_asn(number) DEFERRABLE INITIALLY DEFERRED;
+
+ALTER TABLE ONLY public.ihr_disco_probes
+    ADD CONSTRAINT ihr_disco_probes_event_id_fkey FOREIGN KEY (event_id) REFERENCES public.ihr_disco_events(id) DEFERRABLE INITIALLY DEFERRED;
+
+ALTER TABLE ONLY public.ihr_forwarding_alarms
+    ADD CONSTRAINT ihr_forwarding_alarms_asn_id_fkey FOREIGN KEY (asn_id) REFERENCES public.ihr_asn(number) DEFERRABLE INITIALLY DEFERRED;
+
+ALTER TABLE ONLY public.ihr_forwarding_alarms_msms
+    ADD CONSTRAINT ihr_forwarding_alarms_msms_alarm_id_fkey FOREIGN KEY (alarm_id) REFERENCES public.ihr_forwarding_alarms(id) DEFERRABLE INITIALLY DEFERRED;
+
+ALTER TABLE ONLY public.ihr_forwarding
+    ADD CONSTRAINT ihr_forwarding_asn_id_fkey FOREIGN KEY (asn_id) REFERENCES public.ihr_asn(number) DEFERRABLE INITIALLY DEFERRED;
+
+ALTER TABLE ONLY public.ihr_hegemony_alarms
+    ADD CONSTRAINT ihr_hegemony_alarms_asn_id_fkey FOREIGN KEY (asn_id) REFERENCES public.ihr_asn(number) DEFERRABLE INITIALLY DEFERRED;
+
+ALTER TABLE ONLY public.ihr_hegemony_alarms
+    ADD CONSTRAINT ihr_hegemony_alarms_originasn_id_fkey FOREIGN KEY (originasn_id) REFERENCES public.ihr_asn(number) DEFERRABLE INITIALLY DEFERRED;
+
+ALTER TABLE ONLY public.ihr_hegemony
+    ADD CONSTRAINT ihr_hegemony_asn_id_fkey FOREIGN KEY (asn_id) REFERENCES public.ihr_asn(number) DEFERRABLE INITIALLY DEFERRED;
+
+ALTER TABLE ONLY public.ihr_hegemony_country
+    ADD CONSTRAINT ihr_hegemony_country_asn_id_fkey FOREIGN KEY (asn_id) REFERENCES public.ihr_asn(number) DEFERRABLE INITIALLY DEFERRED;
+
+ALTER TABLE ONLY public.ihr_hegemony_country
+    ADD CONSTRAINT ihr_hegemony_country_country_id_fkey FOREIGN KEY (country_id) REFERENCES public.ihr_country(code) DEFERRABLE INITIALLY DEFERRED;
+
+ALTER TABLE ONLY public.ihr_hegemony
+    ADD CONSTRAINT ihr_hegemony_originasn_id_fkey FOREIGN KEY (originasn_id) REFERENCES public.ihr_asn(number) DEFERRABLE INITIALLY DEFERRED;
+
+ALTER TABLE ONLY public.ihr_hegemony_prefix
+    ADD CONSTRAINT ihr_hegemony_prefix_asn_id_fkey FOREIGN KEY (asn_id) REFERENCES public.ihr_asn(number) DEFERRABLE INITIALLY DEFERRED;
+
+ALTER TABLE ONLY public.ihr_hegemony_prefix
+    ADD CONSTRAINT ihr_hegemony_prefix_country_id_fkey FOREIGN KEY (country_id) REFERENCES public.ihr_country(code) DEFERRABLE INITIALLY DEFERRED;
+
+ALTER TABLE ONLY public.ihr_hegemony_prefix
+    ADD CONSTRAINT ihr_hegemony_prefix_originasn_id_fkey FOREIGN KEY (originasn_id) REFERENCES public.ihr_asn(number) DEFERRABLE INITIALLY DEFERRED;
+
+ALTER TABLE ONLY public.ihr_hegemonycone
+    ADD CONSTRAINT ihr_hegemonycone_asn_id_fkey FOREIGN KEY (asn_id) REFERENCES public.ihr_asn(number) DEFERRABLE INITIALLY DEFERRED;
+
+ALTER TABLE ONLY public.ihr_metis_atlas_deployment
+    ADD CONSTRAINT ihr_metis_atlas_deployment_asn_id_fkey FOREIGN KEY (asn_id) REFERENCES public.ihr_asn(number) DEFERRABLE INITIALLY DEFERRED;
+
+ALTER TABLE ONLY public.ihr_metis_atlas_selection
+    ADD CONSTRAINT ihr_metis_atlas_selection_asn_id_fkey FOREIGN KEY (asn_id) REFERENCES public.ihr_asn(number) DEFERRABLE INITIALLY DEFERRED;
+
+ALTER TABLE ONLY public.ihr_tr_hegemony
+    ADD CONSTRAINT ihr_tr_hegemony_dependency_id_fkey FOREIGN KEY (dependency_id) REFERENCES public.ihr_tr_hegemony_identifier(id) DEFERRABLE INITIALLY DEFERRED;
+
+ALTER TABLE ONLY public.ihr_tr_hegemony
+    ADD CONSTRAINT ihr_tr_hegemony_origin_id_fkey FOREIGN KEY (origin_id) REFERENCES public.ihr_tr_hegemony_identifier(id) DEFERRABLE INITIALLY DEFERRED;
 
 ALTER TABLE ONLY public.ihr_user_channel
     ADD CONSTRAINT ihr_user_channel_user_id_fkey FOREIGN KEY (user_id) REFERENCES accounts.users(id) ON DELETE CASCADE;

@@ -300,16 +300,16 @@ cmd_down() {
     script=$(mktemp)
     {
         lock_preamble
+        printf '%s\n' "\\echo reversing ${version}_${file_name[$version]} …"
+        no_transaction "$down" || echo 'BEGIN;'
         cat <<SQL
-\\echo reversing ${version}_${file_name[$version]} …
-BEGIN;
 \\o /dev/null
 \\i $(sql_literal "$down")
 \\o
 DELETE FROM public.schema_migrations WHERE version = '$version';
-COMMIT;
-\\echo reversed ${version}_${file_name[$version]}
 SQL
+        no_transaction "$down" || echo 'COMMIT;'
+        printf '%s\n' "\\echo reversed ${version}_${file_name[$version]}"
     } >"$script"
     if ! run_locked "$script"; then
         rm -f "$script"

@@ -151,6 +151,23 @@ def test_no_transaction_header_allows_concurrent_index(scripts: Scripts) -> None
     assert scripts.applied() == ["202601010000", "202601020000"]
 
 
+def test_no_transaction_header_on_a_down_file_allows_dropping_concurrently(scripts: Scripts) -> None:
+    scripts.write("202601010000_items.sql", ITEMS)
+    scripts.write(
+        "202601020000_items_name_idx.sql",
+        "-- dockyard:no-transaction\nCREATE INDEX CONCURRENTLY items_name_idx ON items (name);\n",
+    )
+    scripts.write(
+        "202601020000_items_name_idx.down.sql",
+        "-- dockyard:no-transaction\nDROP INDEX CONCURRENTLY items_name_idx;\n",
+    )
+    assert scripts.run("migrate_db.sh").returncode == 0
+    done = scripts.run("migrate_db.sh", "down")
+    assert done.returncode == 0, done.stderr
+    assert not scripts.table_exists("items_name_idx")
+    assert scripts.applied() == ["202601010000"]
+
+
 def test_concurrent_index_without_header_fails_cleanly(scripts: Scripts) -> None:
     scripts.write("202601010000_items.sql", ITEMS)
     scripts.write("202601020000_idx.sql", "CREATE INDEX CONCURRENTLY items_name_idx ON items (name);\n")
