@@ -1,8 +1,8 @@
 """ihr: the Internet Health Report API under /ihr (specs/ihr-api.md, docs/ihr.md).
 
-Errors are rendered DRF-style, `{"detail": ...}`, as the legacy API did. Today the package holds
-the user features on Dockyard accounts (`user`: /ihr/api/user/…); each group of the public data
-endpoints joins `router` as its own module.
+Errors are rendered DRF-style, `{"detail": ...}`, as the legacy API did. `api` holds the 18 public
+list endpoints (declared in `endpoints`, answered by `listing`), `user` the user features on
+Dockyard accounts (/ihr/api/user/…).
 """
 
 from __future__ import annotations
@@ -11,21 +11,22 @@ from fastapi import APIRouter
 
 from dockyard.core.errors import render_detail
 from dockyard.core.services import Link, Service
-from dockyard.ihr import user
+from dockyard.ihr import api, user
 
 router = APIRouter()
 router.include_router(user.router)
+router.include_router(api.router)
 
 service = Service(
     name="ihr",
     title="Internet Health Report",
     description=(
-        "Internet Health Report API: the ASes a user monitors and how they are notified, "
-        "with the public data endpoints to follow."
+        "Internet Health Report API: AS hegemony, network delay, disconnections and more, "
+        "compatible with the legacy API; and the ASes a user monitors."
     ),
     router=router,
     prefix="/ihr",
-    links=(Link("API", "/docs#/ihr%20user"),),
+    links=(Link("API", "/docs#/ihr"), Link("swagger.json", "/ihr/api/swagger.json")),
     error_renderer=render_detail,
 )
 
