@@ -106,9 +106,10 @@ def _order(fields: Sequence[Out], **renamed: str) -> dict[str, str]:
 
 
 def _msms(table: str) -> str:
+    """The alarm's measurements as DRF listed them: `["<msmid> <probeid>", …]`."""
     return (
-        f"(SELECT coalesce(json_agg(m.msmid || ' ' || m.probeid ORDER BY m.id), '[]') "
-        f"FROM public.{table} m WHERE m.alarm_id = t.id)"
+        f"'[' || coalesce((SELECT string_agg(to_json(m.msmid || ' ' || m.probeid)::text, ',' ORDER BY m.id) "
+        f"FROM public.{table} m WHERE m.alarm_id = t.id), '') || ']'"
     )
 
 
