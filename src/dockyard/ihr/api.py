@@ -7,7 +7,6 @@ from typing import Any
 import orjson
 import yaml
 from fastapi import APIRouter
-from fastapi.openapi.utils import get_openapi
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -108,13 +107,13 @@ for _endpoint in ENDPOINTS:
 
 def ihr_openapi(request: Request) -> dict[str, Any]:
     """The OpenAPI document of the /ihr part of the app (what the legacy swagger.json described)."""
-    app = request.app
-    schema = get_openapi(
-        title="Internet Health Report API",
-        version=app.version,
-        routes=[route for route in app.routes if getattr(route, "path", "").startswith("/ihr/")],
-    )
-    return schema
+    full: dict[str, Any] = request.app.openapi()
+    paths = {path: item for path, item in full["paths"].items() if path.startswith("/ihr/")}
+    return {
+        **full,
+        "info": {**full["info"], "title": "Internet Health Report API"},
+        "paths": paths,
+    }
 
 
 @router.get("/swagger.json", include_in_schema=False)

@@ -584,7 +584,7 @@ async def answer(request: Request, endpoint: Endpoint) -> Response:
     """The whole request: format check, rules, filters, page, response (errors in DRF's shape)."""
     query = _single_values(request)
     fmt = query.get("format")
-    if fmt not in (None, "json", "api"):
+    if fmt not in (None, "", "json", "api"):  # an empty format means none, as in DRF
         return errors_response(404, {"detail": "Not found."})
     try:
         planned = plan(endpoint, query)
