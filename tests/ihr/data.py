@@ -46,7 +46,12 @@ LOCATIONS = [
     (5, "2497", "AS", 6),
 ]
 
-TR_IDENTIFIERS = [(1, "2497", "AS", 4), (2, "174", "AS", 4), (3, "DE-CIX", "IX", 4), (4, "2001:db8::1", "IP", 6)]
+TR_IDENTIFIERS = [
+    (1, "2497", "AS", 4),
+    (2, "174", "AS", 4),
+    (3, "DE-CIX", "IX", 4),
+    (4, "2001:db8::1", "IP", 6),
+]
 
 
 def _hegemony_rows() -> list[tuple[Any, ...]]:
@@ -97,11 +102,32 @@ async def load(conn: asyncpg.Connection) -> None:
                 + [(RECENT[0], 0.125, "as", False, 2497)]
             )
         ],
-        columns=["id", "timebin", "hege", "af", "weight", "weightscheme", "transitonly", "asn_id", "country_id"],
+        columns=[
+            "id",
+            "timebin",
+            "hege",
+            "af",
+            "weight",
+            "weightscheme",
+            "transitonly",
+            "asn_id",
+            "country_id",
+        ],
     )
     prefixes = [
         ("192.0.2.0/24", 2497, "JP", 2497, 1.0, "Valid", "Valid", "assigned", "assigned", False),
-        ("198.51.100.0/24", 2497, "JP", 174, 0.25, "Invalid,more-specific", "NotFound", "assigned", "assigned", True),
+        (
+            "198.51.100.0/24",
+            2497,
+            "JP",
+            174,
+            0.25,
+            "Invalid,more-specific",
+            "NotFound",
+            "assigned",
+            "assigned",
+            True,
+        ),
         ("203.0.113.0/24", 15169, "US", 15169, 1.0, "NotFound", "Invalid", "available", "available", False),
     ]
     await copy(
@@ -165,14 +191,41 @@ async def load(conn: asyncpg.Connection) -> None:
     )
     await copy(
         "ihr_delay_alarms",
-        records=[(1, BINS[3], "192.0.2.1", "192.0.2.1-192.0.2.2", 20.0, 5.0, 9.5, 7, '{"5001": [11, 12]}', 2497)],
-        columns=["id", "timebin", "ip", "link", "medianrtt", "diffmedian", "deviation", "nbprobes", "msm_prb_ids", "asn_id"],
+        records=[
+            (1, BINS[3], "192.0.2.1", "192.0.2.1-192.0.2.2", 20.0, 5.0, 9.5, 7, '{"5001": [11, 12]}', 2497)
+        ],
+        columns=[
+            "id",
+            "timebin",
+            "ip",
+            "link",
+            "medianrtt",
+            "diffmedian",
+            "deviation",
+            "nbprobes",
+            "msm_prb_ids",
+            "asn_id",
+        ],
     )
-    await copy("ihr_delay_alarms_msms", records=[(1, 5001, 11, 1), (2, 5001, 12, 1)], columns=["id", "msmid", "probeid", "alarm_id"])
+    await copy(
+        "ihr_delay_alarms_msms",
+        records=[(1, 5001, 11, 1), (2, 5001, 12, 1)],
+        columns=["id", "msmid", "probeid", "alarm_id"],
+    )
     await copy(
         "ihr_forwarding_alarms",
         records=[(1, BINS[4], "198.51.100.1", 0.25, 0.5, 3.0, "198.51.100.254", None, 174)],
-        columns=["id", "timebin", "ip", "correlation", "responsibility", "pktdiff", "previoushop", "msm_prb_ids", "asn_id"],
+        columns=[
+            "id",
+            "timebin",
+            "ip",
+            "correlation",
+            "responsibility",
+            "pktdiff",
+            "previoushop",
+            "msm_prb_ids",
+            "asn_id",
+        ],
     )
     await copy(
         "ihr_disco_events",
@@ -200,9 +253,25 @@ async def load(conn: asyncpg.Connection) -> None:
             (2, 6002, BINS[9], BINS[12], 1.0, "192.0.2.11", "192.0.2.0/24", 51.25, 0.0, 1),
             (3, 6003, BINS[40], BINS[41], 0.5, "198.51.100.7", "198.51.100.0/24", 35.5, 139.75, 2),
         ],
-        columns=["id", "probe_id", "starttime", "endtime", "level", "ipv4", "prefixv4", "lat", "lon", "event_id"],
+        columns=[
+            "id",
+            "probe_id",
+            "starttime",
+            "endtime",
+            "level",
+            "ipv4",
+            "prefixv4",
+            "lat",
+            "lon",
+            "event_id",
+        ],
     )
-    metis = [(t, metric, rank, 4, 0.5, asn) for t in (RECENT[0], BINS[0]) for metric in ("as_path_length", "rtt") for rank, asn in enumerate((2497, 174, 1299))]
+    metis = [
+        (t, metric, rank, 4, 0.5, asn)
+        for t in (RECENT[0], BINS[0])
+        for metric in ("as_path_length", "rtt")
+        for rank, asn in enumerate((2497, 174, 1299))
+    ]
     await copy(
         "ihr_metis_atlas_selection",
         records=[(i + 1, *row) for i, row in enumerate(metis)],
@@ -216,6 +285,10 @@ async def load(conn: asyncpg.Connection) -> None:
     await copy("ihr_tr_hegemony_identifier", records=TR_IDENTIFIERS, columns=["id", "name", "type", "af"])
     await copy(
         "ihr_tr_hegemony",
-        records=[(1, RECENT[0], 0.5, 4, 30, 2, 1), (2, RECENT[1], 0.25, 4, 30, 3, 1), (3, BINS[0], 0.5, 4, 30, 2, 1)],
+        records=[
+            (1, RECENT[0], 0.5, 4, 30, 2, 1),
+            (2, RECENT[1], 0.25, 4, 30, 3, 1),
+            (3, BINS[0], 0.5, 4, 30, 2, 1),
+        ],
         columns=["id", "timebin", "hege", "af", "nbsamples", "dependency_id", "origin_id"],
     )

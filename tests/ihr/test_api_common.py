@@ -209,6 +209,9 @@ class TestCaching:
         assert (await api.get("/ihr/api/networks/")).headers["cache-control"] == "max-age=2592000"
         assert (await api.get("/ihr/api/countries/")).headers["cache-control"] == "max-age=2592000"
         prefixes = await api.get("/ihr/api/hegemony/prefixes/?country=JP")
+        assert prefixes.headers["cache-control"] == "max-age=1800", "no timebin sent: the default"
+        recent = data.RECENT[0].strftime("%Y-%m-%dT%H:%M:%SZ")
+        prefixes = await api.get(f"/ihr/api/hegemony/prefixes/?country=JP&timebin={recent}")
         assert prefixes.headers["cache-control"] == "max-age=21600"
 
 

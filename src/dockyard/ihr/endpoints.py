@@ -49,8 +49,13 @@ def _af(column: str = "t.af") -> Filter:
 def _search(raw: str) -> Condition:
     """networks `search`: an AS/IX prefix before digits is dropped; then number or name contains it."""
     value = raw
-    if raw[:2] in ("AS", "IX") and raw[2:].isdecimal() and raw[2:].isascii():
-        value = raw[2:]
+    if raw[:2] in ("AS", "IX"):
+        try:
+            int(raw[2:])  # the legacy test: anything int() reads, `-1` (an IXP) included
+        except ValueError:
+            pass
+        else:
+            value = raw[2:]
     pattern = "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     return Condition("(t.number::text LIKE {} OR t.name ILIKE {})", (pattern, pattern))
 
@@ -70,6 +75,12 @@ def _keys(column_prefix: str, id_column: str) -> Filter:
         )
 
     return custom(f"{column_prefix}_key", parse)
+
+
+def _ongoing(raw: str) -> Condition | None:
+    """The legacy disco filter lower-cased the value: true/TRUE/1, false/False/0."""
+    value = params.boolean(raw.lower())
+    return None if value is None else Condition("t.ongoing = {}", (value,))
 
 
 def _origin_only(raw: str) -> Condition | None:
@@ -346,7 +357,6 @@ ENDPOINTS: list[Endpoint] = [
         natural_key=["t.timebin", "t.asn_id", "t.id"],
         window=Window.REQUIRED,
         timebin_column="t.timebin",
-        history_cache=Caching.SHORT,
     ),
     Endpoint(
         path="link/forwarding/alarms/",
@@ -367,7 +377,6 @@ ENDPOINTS: list[Endpoint] = [
         natural_key=["t.timebin", "t.asn_id", "t.id"],
         window=Window.REQUIRED,
         timebin_column="t.timebin",
-        history_cache=Caching.SHORT,
     ),
     Endpoint(
         path="disco/events/",
@@ -382,7 +391,7 @@ ENDPOINTS: list[Endpoint] = [
             *numbers("avglevel", "t.avglevel", integer=False),
             *numbers("nbdiscoprobes", "t.nbdiscoprobes"),
             *numbers("totalprobes", "t.totalprobes"),
-            boolean("ongoing", "t.ongoing"),
+            custom("ongoing", _ongoing),
         ],
         order_terms=_order(_without(DISCO_EVENTS, "discoprobes")),
         natural_key=["t.id"],

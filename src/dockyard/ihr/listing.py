@@ -281,12 +281,17 @@ def _present(query: Mapping[str, str], name: str) -> bool:
 
 
 def check_rules(endpoint: Endpoint, query: Mapping[str, str]) -> dt.datetime | None:
-    """The one-of and timebin rules, in the legacy order; the window start when timebin defaults."""
+    """The timebin rule, then the one-of rule (the legacy order); the window start when timebin defaults."""
+    window_start = _check_timebin(endpoint, query)
     if endpoint.one_of and not any(name in query for name in endpoint.one_of):
         raise ParseError(
             "Required parameter missing. Please provide one of the following parameter: "
             + repr(list(endpoint.one_of))
         )
+    return window_start
+
+
+def _check_timebin(endpoint: Endpoint, query: Mapping[str, str]) -> dt.datetime | None:
     if endpoint.window is Window.NONE:
         return None
     has_any = any(_present(query, name) for name in ("timebin", "timebin__gte", "timebin__lte"))
@@ -319,7 +324,7 @@ class Plan:
     args: list[Any]
     order: str
     page: int
-    history: bool  # every row is older than a week (long cache)
+    old_window: bool | None  # an explicit window starting over a week ago; None: no explicit start
 
 
 def _conditions(endpoint: Endpoint, query: Mapping[str, str]) -> tuple[list[Condition], dict[str, list[str]]]:
@@ -393,21 +398,19 @@ def plan(endpoint: Endpoint, query: Mapping[str, str]) -> Plan:
         args=args,
         order=_ordering(endpoint, query.get("ordering")),
         page=page,
-        history=_is_history(query, window_start),
+        old_window=_old_window(query),
     )
 
 
-def _is_history(query: Mapping[str, str], window_start: dt.datetime | None) -> bool:
-    if window_start is not None:
-        return False
+def _old_window(query: Mapping[str, str]) -> bool | None:
     for name in ("timebin", "timebin__gte"):
         if _present(query, name):
             try:
                 start = params.datetime(query[name])
-            except Invalid:
-                return False
+            except Invalid:  # not a filter of this endpoint, so never checked
+                return None
             return start < dt.datetime.now(dt.UTC) - dt.timedelta(days=7)
-    return False
+    return None
 
 
 # --- the response ----------------------------------------------------------------------------------
@@ -454,9 +457,10 @@ def envelope_head(request: Request, count: int, page: int, rows_before: int) -> 
 
 
 def cache_control(endpoint: Endpoint, planned: Plan) -> str:
+    """The legacy max-age: long for explicit windows starting over a week ago, where the view set it."""
     seconds = endpoint.caching.value
-    if endpoint.history_cache is not None:
-        seconds = Caching.HISTORY.value if planned.history else endpoint.history_cache.value
+    if endpoint.history_cache is not None and planned.old_window is not None:
+        seconds = Caching.HISTORY.value if planned.old_window else endpoint.history_cache.value
     return f"max-age={seconds}"
 
 
