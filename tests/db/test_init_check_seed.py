@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import uuid
 from pathlib import Path
@@ -126,7 +127,12 @@ class TestSeed:
         assert project.run("migrate_db.sh").returncode == 0
         done = project.run("seed_db.sh", "--size", "demo", DOCKYARD_PYTHON=sys.executable)
         assert done.returncode == 0, done.stderr
-        assert "seeded 0 rows" in done.stderr or "nothing to seed" in done.stderr
+        seeded = re.search(r"seeded ([\d,]+) rows in (\d+) service", done.stderr)
+        assert seeded is not None, done.stderr
+        assert int(seeded.group(1).replace(",", "")) > 0
+        again = project.run("seed_db.sh", "--size", "demo", DOCKYARD_PYTHON=sys.executable)
+        assert again.returncode == 0, again.stderr
+        assert "demo data already loaded" in again.stderr
 
 
 def test_every_script_has_help_and_rejects_unknown_flags(scripts: Scripts) -> None:
