@@ -39,6 +39,7 @@ SERVE_ENV = {
     "SERVICES": "ihr",
     "DB_POOL_MAX": "10",
     "DB_ACQUIRE_TIMEOUT_S": "60",
+    "SEED_DEMO": "false",  # never replace the bench data set with the demo one
 }
 
 
@@ -52,7 +53,7 @@ def _database_url() -> tuple[str, embedded.EmbeddedPostgres | None]:
 def _ensure_bench_data(url: str) -> None:
     """Migrate and seed the bench data set when it is not there yet (several minutes, with progress)."""
     env = {**os.environ, "DATABASE_URL": url, "DATA_DIR": str(BENCH_DATA)}
-    subprocess.run([DOCKYARD, "db", "migrate"], env=env, check=True)
+    subprocess.run([DOCKYARD, "db", "init"], env=env, check=True)
     subprocess.run([DOCKYARD, "db", "seed", "--size", "bench", "--service", "ihr"], env=env, check=True)
 
 

@@ -24,6 +24,9 @@ from dockyard.core.services import Service, load_services
 console = Console(stderr=True)
 
 ALREADY_SEEDED = "SELECT 1 FROM core.seed_runs WHERE service = $1 AND size = $2"
+# A generator replaces its service's data, so demo data is not loaded over a bench data set.
+OTHER_SIZE = "SELECT size FROM core.seed_runs WHERE service = $1 AND size <> $2"
+FORGET_OTHER_SIZES = "DELETE FROM core.seed_runs WHERE service = $1 AND size <> $2"
 RECORD_RUN = """
 INSERT INTO core.seed_runs (service, size, rows, duration_ms)
 VALUES ($1, $2, $3, $4)
@@ -45,6 +48,11 @@ async def seed_service(
     if not force and await conn.fetchval(ALREADY_SEEDED, name, size):
         console.print(f"{name}: {size} data already loaded")
         return None
+    if not force and size == "demo" and await conn.fetchval(OTHER_SIZE, name, size) == "bench":
+        console.print(
+            f"{name}: bench data loaded; demo data would replace it, so it is skipped (--force loads it)"
+        )
+        return None
     task = progress.add_task(name, total=None)
     began = time.monotonic()
     async with conn.transaction():
@@ -52,6 +60,7 @@ async def seed_service(
             conn, size, lambda done, total: progress.update(task, completed=done, total=total)
         )
         await conn.execute(RECORD_RUN, name, size, rows, int((time.monotonic() - began) * 1000))
+        await conn.execute(FORGET_OTHER_SIZES, name, size)
     progress.update(task, description=f"{name}: {rows:,} rows")
     return rows
 

@@ -60,6 +60,19 @@ async def test_force_runs_again(db: str, pg: PgServer) -> None:
     assert pg.psql(db, "SELECT count(*) FROM public.widgets") == "5"
 
 
+async def test_demo_is_not_loaded_over_bench_data(db: str, pg: PgServer) -> None:
+    widgets_service = service("widgets", widgets)
+    assert await seed(db, [widgets_service], size="demo") == {"widgets": 5}
+    pg.psql(db, "TRUNCATE public.widgets")
+    assert await seed(db, [widgets_service], size="bench") == {"widgets": 50}
+    assert pg.psql(db, "SELECT size FROM core.seed_runs WHERE service = 'widgets'") == "bench"
+    assert await seed(db, [widgets_service], size="demo") == {}, "the bench data set stays"
+    assert pg.psql(db, "SELECT count(*) FROM public.widgets") == "50"
+    pg.psql(db, "TRUNCATE public.widgets")
+    assert await seed(db, [widgets_service], size="demo", force=True) == {"widgets": 5}
+    assert pg.psql(db, "SELECT size FROM core.seed_runs WHERE service = 'widgets'") == "demo"
+
+
 async def test_failed_generator_leaves_nothing(db: str, pg: PgServer) -> None:
     with pytest.raises(RuntimeError, match="half-way"):
         await seed(db, [service("broken", broken)], size="demo")

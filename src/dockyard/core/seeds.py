@@ -12,4 +12,7 @@ Progress = Callable[[int, int | None], None]
 """progress(done, total): report rows written so far (total None when unknown)."""
 
 Seeder = Callable[[Any, str, Progress], Awaitable[int]]
-"""seeder(conn, size, progress) -> rows written. Runs inside a transaction; use COPY for volume."""
+"""seeder(conn, size, progress) -> rows written. Runs inside a transaction; use COPY for volume.
+
+A generator replaces its service's data set: the size last loaded is the one recorded.
+"""
