@@ -842,7 +842,7 @@ CREATE INDEX ihr_hegemony_asn_id ON public.ihr_hegemony USING btree (asn_id);
 
 CREATE INDEX ihr_hegemony_asn_originasn_timebin ON public.ihr_hegemony USING btree (asn_id, originasn_id, timebin DESC);
 
-CREATE INDEX ihr_hegemony_asn_timebin ON public.ihr_hegemony USING btree (asn_id, timebin DESC);
+CREATE INDEX ihr_hegemony_asn_timebin_covering ON public.ihr_hegemony USING btree (asn_id, timebin DESC) INCLUDE (originasn_id, af, hege, id);
 
 CREATE INDEX ihr_hegemony_country_asn_id ON public.ihr_hegemony_country USING btree (asn_id);
 
@@ -858,7 +858,7 @@ CREATE INDEX ihr_hegemony_country_timebin ON public.ihr_hegemony_country USING b
 
 CREATE INDEX ihr_hegemony_originasn_id ON public.ihr_hegemony USING btree (originasn_id);
 
-CREATE INDEX ihr_hegemony_originasn_timebin ON public.ihr_hegemony USING btree (originasn_id, timebin DESC);
+CREATE INDEX ihr_hegemony_originasn_timebin_covering ON public.ihr_hegemony USING btree (originasn_id, timebin DESC) INCLUDE (asn_id, af, hege, id);
 
 CREATE INDEX ihr_hegemony_prefix_asn_id ON public.ihr_hegemony_prefix USING btree (asn_id);
 

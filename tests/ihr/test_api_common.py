@@ -10,9 +10,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import yaml
 
+from dockyard import ihr
 from dockyard.ihr import listing
 from tests.ihr import data
-from tests.support.app import AppClient
+from tests.support.app import AppClient, app_client, settings_for
 
 RANGE = "timebin__gte=2024-05-01T00:00:00Z&timebin__lte=2024-05-02T23:45:00Z"
 LOCAL = f"/ihr/api/hegemony/?originasn=2497&af=4&{RANGE}"
@@ -134,6 +135,17 @@ class TestPagination:
         assert streamed.headers["content-type"] == "application/json"
         assert "etag" not in streamed.headers
         assert streamed.content == buffered
+
+    async def test_streamed_page_with_a_single_connection_counts_on_it(
+        self, api: AppClient, ihr_db: str, small_pages: int
+    ) -> None:
+        """With no connection to spare, the count runs before the rows on the same connection."""
+        expected = (await api.get(LOCAL + "&page=2")).content
+        async with app_client(settings_for(ihr_db, db_pool_max=1), (ihr.service,)) as lone:
+            answer = await lone.get(LOCAL + "&page=2")
+        assert answer.status_code == 200
+        assert answer.content == expected
+        assert answer.json()["count"] == LOCAL_ROWS
 
 
 class TestOrdering:

@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     statement_timeout_s: float = Field(
         default=30.0, gt=0, description="Per-statement timeout; a query running longer answers 504."
     )
+    db_random_page_cost: float = Field(
+        default=1.1,
+        gt=0,
+        description="The planner's random_page_cost for Dockyard's sessions (1.1: SSD or cached data).",
+    )
     data_dir: Path = Field(
         default=Path(".dockyard"), description="Embedded PostgreSQL data, backups, runtime."
     )

@@ -288,6 +288,11 @@ TR_HEGEMONY = [
 ]
 
 TIMEBIN = times("timebin", "t.timebin")
+TR_SOURCE = (
+    "public.ihr_tr_hegemony t "
+    "JOIN public.ihr_tr_hegemony_identifier og ON og.id = t.origin_id "
+    "JOIN public.ihr_tr_hegemony_identifier dp ON dp.id = t.dependency_id"
+)
 LOCATION_ORDER = {**_location_order("startpoint", "s"), **_location_order("endpoint", "e")}
 
 
@@ -507,6 +512,7 @@ ENDPOINTS: list[Endpoint] = [
         path="network_delay/",
         summary="Network delay between locations (RIPE Atlas)",
         source=f"public.ihr_atlas_delay t {LOCATIONS}",
+        count_source=f"public.ihr_atlas_delay t {LOCATIONS}",  # the filters use the locations
         fields=NETWORK_DELAY,
         filters=[
             *_location_filters("startpoint", "s", "t.startpoint_id"),
@@ -536,6 +542,7 @@ ENDPOINTS: list[Endpoint] = [
         path="network_delay/alarms/",
         summary="Network delay alarms",
         source=f"public.ihr_atlas_delay_alarms t {LOCATIONS}",
+        count_source=f"public.ihr_atlas_delay_alarms t {LOCATIONS}",
         fields=NETWORK_DELAY_ALARMS,
         filters=[
             *_location_filters("startpoint", "s", "t.startpoint_id"),
@@ -569,11 +576,8 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint(
         path="tr_hegemony/",
         summary="Traceroute hegemony between identifiers (AS, IX, MB, IP)",
-        source=(
-            "public.ihr_tr_hegemony t "
-            "JOIN public.ihr_tr_hegemony_identifier og ON og.id = t.origin_id "
-            "JOIN public.ihr_tr_hegemony_identifier dp ON dp.id = t.dependency_id"
-        ),
+        source=TR_SOURCE,
+        count_source=TR_SOURCE,  # the filters use the identifiers
         fields=TR_HEGEMONY,
         filters=[
             string_list("origin_name", "og.name", sep="|"),

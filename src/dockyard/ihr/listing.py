@@ -9,8 +9,10 @@ page's end unless more pages follow. Python never holds more than one fetch batc
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
+import re
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -148,12 +150,22 @@ def numbers(param: str, column: str, *, integer: bool = True) -> list[Filter]:
     ]
 
 
+def _in(column: str, values: Sequence[Any], sql_type: str) -> Condition:
+    # One value is compared with `=`: the planner then knows an index on (column, timebin) returns
+    # rows in timebin order, which `= ANY(array)` does not tell it.
+    if not values:
+        return FALSE
+    if len(values) == 1:
+        return Condition(f"{column} = {{}}::{sql_type}", (values[0],))
+    return Condition(f"{column} = ANY({{}}::{sql_type}[])", (list(values),))
+
+
 def integer_list(param: str, column: str) -> Filter:
     """`asn=1,2,3` → `column IN (…)`."""
 
     def parse(raw: str) -> Condition | None:
         values = params.integer_list(raw)
-        return Condition(f"{column} = ANY({{}}::bigint[])", (values,)) if values else FALSE
+        return _in(column, values, "bigint")
 
     return Filter(param, parse)
 
@@ -163,7 +175,7 @@ def string_list(param: str, column: str, sep: str = ",") -> Filter:
 
     def parse(raw: str) -> Condition | None:
         values = params.string_list(raw, sep)
-        return Condition(f"{column} = ANY({{}}::text[])", (values,)) if values else FALSE
+        return _in(column, values, "text")
 
     return Filter(param, parse)
 
@@ -244,12 +256,17 @@ class Endpoint:
     history_cache: Caching | None = None  # used when the window starts more than 7 days ago
     caching: Caching = Caching.SHORT
     description: str = ""
+    # FROM clause to count with: by default the table alone (the joins only add names, and the
+    # foreign keys guarantee a match); endpoints whose filters use a joined table give `source`.
+    count_source: str = ""
     filter_index: dict[str, Filter] = field(init=False, repr=False, compare=False)
     row: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "filter_index", {f.param: f for f in self.filters})
         object.__setattr__(self, "row", row_sql(self.fields))
+        if not self.count_source:
+            object.__setattr__(self, "count_source", self.source.split(" JOIN ")[0])
 
 
 class ParseError(Exception):
@@ -477,17 +494,9 @@ def small_page_sql(endpoint: Endpoint, planned: Plan) -> str:
     return f"SELECT string_agg(r, ','), count(*) FROM ({_select(endpoint, planned, n + 1, n + 2)}) page"
 
 
-def bounded_count_sql(endpoint: Endpoint, planned: Plan) -> str:
-    """Rows from the page's start, stopping one past its end (`> PAGE_SIZE` means more pages follow)."""
-    n = len(planned.args)
-    return (
-        f"SELECT count(*) FROM (SELECT 1 FROM {endpoint.source} WHERE {planned.where} "
-        f"LIMIT ${n + 1} OFFSET ${n + 2}) page"
-    )
-
-
 def count_sql(endpoint: Endpoint, planned: Plan) -> str:
-    return f"SELECT count(*) FROM {endpoint.source} WHERE {planned.where}"
+    """Every matching row (the joins only name things, so the table alone is counted when it can be)."""
+    return f"SELECT count(*) FROM {endpoint.count_source} WHERE {planned.where}"
 
 
 def etag_for(body: bytes) -> str:
@@ -510,7 +519,7 @@ async def respond(
     if page == -1:
         page = await _last_page(endpoint, planned, db, settings)
     offset = (page - 1) * PAGE_SIZE
-    pool = db.read_pool()
+    pool = await db.stateless_read_pool()
     with translated_errors():
         async with pool.acquire(timeout=settings.db_acquire_timeout_s) as conn:
             record = await conn.fetchrow(
@@ -536,7 +545,8 @@ async def respond(
 
 async def _last_page(endpoint: Endpoint, planned: Plan, db: Database, settings: Settings) -> int:
     with translated_errors():
-        async with db.read_pool().acquire(timeout=settings.db_acquire_timeout_s) as conn:
+        pool = await db.stateless_read_pool()
+        async with pool.acquire(timeout=settings.db_acquire_timeout_s) as conn:
             total: int = await conn.fetchval(count_sql(endpoint, planned), *planned.args)
     return max(1, -(-total // PAGE_SIZE))
 
@@ -550,34 +560,56 @@ async def _stream(
     db: Database,
     settings: Settings,
 ) -> AsyncIterator[bytes]:
+    pool = await db.stateless_read_pool()
+    select = _select(endpoint, planned, len(planned.args) + 1, len(planned.args) + 2)
     with translated_errors():
         async with (
-            db.read_pool().acquire(timeout=settings.db_acquire_timeout_s) as conn,
+            pool.acquire(timeout=settings.db_acquire_timeout_s) as conn,
             conn.transaction(isolation="repeatable_read", readonly=True),
         ):
-            in_page: int = await conn.fetchval(
-                bounded_count_sql(endpoint, planned), *planned.args, PAGE_SIZE + 1, offset
-            )
-            if in_page > PAGE_SIZE:
-                count = await conn.fetchval(count_sql(endpoint, planned), *planned.args)
-            else:
-                count = offset + in_page
-            yield envelope_head(request, count, page, offset)
-            cursor = await conn.cursor(
-                _select(endpoint, planned, len(planned.args) + 1, len(planned.args) + 2),
-                *planned.args,
-                PAGE_SIZE,
-                offset,
-            )
-            first = True
-            while True:
+            # The count goes first in the body but costs as much as reading the page: when the pool
+            # has a connection to spare, it runs there, in this transaction's snapshot, while this
+            # connection reads the first batch.
+            counting: asyncio.Task[int] | None = None
+            if pool.get_idle_size() > 0:
+                snapshot: str = await conn.fetchval("SELECT pg_export_snapshot()")
+                counting = asyncio.create_task(
+                    _count_in_snapshot(pool, snapshot, endpoint, planned, settings)
+                )
+            try:
+                cursor = await conn.cursor(select, *planned.args, PAGE_SIZE, offset)
                 batch = await cursor.fetch(FETCH_BATCH)
-                if not batch:
-                    break
-                chunk = ",".join(record[0] for record in batch).encode()
-                yield chunk if first else b"," + chunk
-                first = False
+                if counting is not None:
+                    count = await counting
+                else:
+                    count = await conn.fetchval(count_sql(endpoint, planned), *planned.args)
+            finally:
+                if counting is not None and not counting.done():
+                    counting.cancel()
+            yield envelope_head(request, count, page, offset)
+            separator = b""
+            while batch:
+                yield separator + ",".join(record[0] for record in batch).encode()
+                separator = b","
+                batch = await cursor.fetch(FETCH_BATCH)
             yield b"]}"
+
+
+_SNAPSHOT_ID = re.compile(r"[0-9A-F]+-[0-9A-F]+-[0-9]+")
+
+
+async def _count_in_snapshot(
+    pool: asyncpg.Pool, snapshot: str, endpoint: Endpoint, planned: Plan, settings: Settings
+) -> int:
+    if not _SNAPSHOT_ID.fullmatch(snapshot):  # it goes into SQL text: SET takes no parameters
+        raise ValueError(f"unexpected snapshot id {snapshot!r}")
+    async with (
+        pool.acquire(timeout=settings.db_acquire_timeout_s) as conn,
+        conn.transaction(isolation="repeatable_read", readonly=True),
+    ):
+        await conn.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+        count: int = await conn.fetchval(count_sql(endpoint, planned), *planned.args)
+        return count
 
 
 def errors_response(status: int, content: Any) -> Response:
