@@ -97,12 +97,13 @@ def _watch(proc: psutil.Process, peak: list[int], stop: threading.Event) -> None
         time.sleep(0.005)
 
 
-def big_page(base: str, path: str, repeats: int = 3) -> dict[str, Any]:
+def big_page(base: str, path: str, repeats: int = 3, encoding: str = "identity") -> dict[str, Any]:
     """Fetch `path` alone `repeats` times: rows, bytes, seconds to the last byte, RSS growth."""
     port = int(base.rsplit(":", 1)[1])
     proc = _server_process(port)
     runs = []
-    with httpx.Client(base_url=base, timeout=120) as client:
+    headers = {"Accept-Encoding": encoding}
+    with httpx.Client(base_url=base, timeout=120, headers=headers) as client:
         for _ in range(repeats):
             before = _rss(proc)
             peak = [before]
@@ -113,7 +114,7 @@ def big_page(base: str, path: str, repeats: int = 3) -> dict[str, Any]:
             size = 0
             with client.stream("GET", path) as answer:
                 answer.raise_for_status()
-                for chunk in answer.iter_bytes():
+                for chunk in answer.iter_raw():
                     size += len(chunk)
             seconds = time.perf_counter() - began
             stop.set()
@@ -122,6 +123,7 @@ def big_page(base: str, path: str, repeats: int = 3) -> dict[str, Any]:
     rows = httpx.get(base + path, timeout=120).json()
     return {
         "path": path,
+        "accept_encoding": encoding,
         "rows": len(rows["results"]),
         "count": rows["count"],
         "bytes": runs[-1]["bytes"],
@@ -172,19 +174,21 @@ def main() -> None:
 
     with served(1, env=env) as base:
         pages = {
+            "global_graph_38800": sample.global_rows_path(38_800),
             "global_graph_day": sample.global_day_path(),
             "page_100000": sample.hundred_thousand_path(),
         }
         result["big_pages"] = {}
         for name, path in pages.items():
-            big_page(base, path, repeats=1)  # warm-up
-            measured = big_page(base, path)
-            result["big_pages"][name] = measured
-            print(
-                f"{name}: {measured['rows']:,} rows, {measured['bytes'] / 2**20:.1f} MiB in "
-                f"{measured['seconds_median']} s (max {measured['seconds_max']} s), "
-                f"RSS +{measured['rss_growth_mb_max']} MB"
-            )
+            for encoding in ("identity", "gzip"):
+                big_page(base, path, repeats=1, encoding=encoding)  # warm-up
+                measured = big_page(base, path, encoding=encoding)
+                result["big_pages"][f"{name}_{encoding}"] = measured
+                print(
+                    f"{name} ({encoding}): {measured['rows']:,} rows, {measured['bytes'] / 2**20:.1f} MiB in "
+                    f"{measured['seconds_median']} s (max {measured['seconds_max']} s), "
+                    f"RSS +{measured['rss_growth_mb_max']} MB"
+                )
     recorded: Path = record("ihr", result)
     print(f"recorded {recorded}")
 

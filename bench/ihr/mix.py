@@ -116,6 +116,19 @@ class Sample:
             ordering="timebin",
         )
 
+    def global_rows_path(self, rows: int) -> str:
+        """The global graph over the fewest whole hours (from the end) holding about `rows` rows."""
+        hours = math.ceil(rows / max(1, self.global_rows_per_day / 24))
+        start = self.last - dt.timedelta(hours=hours) + dt.timedelta(minutes=15)
+        return path(
+            "hegemony/",
+            originasn=0,
+            af=4,
+            timebin__gte=iso(start),
+            timebin__lte=iso(self.last),
+            ordering="timebin",
+        )
+
     def hundred_thousand_path(self) -> str:
         """The global graph over enough days (at most 7) that page 1 holds 100 000 rows."""
         days = min(7, math.ceil(100_000 / max(1, self.global_rows_per_day)) + 1)

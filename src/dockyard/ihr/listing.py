@@ -589,7 +589,7 @@ async def _stream(
             yield envelope_head(request, count, page, offset)
             separator = b""
             while batch:
-                yield separator + ",".join(record[0] for record in batch).encode()
+                yield separator + ",".join([record[0] for record in batch]).encode()
                 separator = b","
                 batch = await cursor.fetch(FETCH_BATCH)
             yield b"]}"
