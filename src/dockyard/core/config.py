@@ -68,6 +68,11 @@ class Settings(BaseSettings):
 
     # Caching and rate limits
     redis_url: SecretStr | None = Field(default=None, description="Redis for shared cache and rate limits.")
+    ihr_cache_ttl_s: int = Field(
+        default=0,
+        ge=0,
+        description="Keep small IHR list pages in Redis this long (0: no response cache; needs REDIS_URL).",
+    )
 
     # Accounts: tokens
     jwt_secret: SecretStr | None = Field(

@@ -3,10 +3,13 @@
 Windows slide (the previous window's count is weighted by how much of it still overlaps).
 Budgets are written in `limits` notation ("10/minute;50/hour"); a request over any of them gets
 429 with Retry-After. Memory storage is per process: right for one worker, too lenient for many.
+When Redis cannot be reached, counting falls back to this process's memory (and says so in the
+log, at most once a minute) rather than failing requests or letting them through uncounted.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from functools import lru_cache
@@ -14,8 +17,11 @@ from functools import lru_cache
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
+from redis.exceptions import RedisError
 
 from dockyard.core.errors import TooManyRequests
+
+logger = logging.getLogger(__name__)
 
 
 @lru_cache(maxsize=64)
@@ -37,12 +43,21 @@ class RateLimiter:
         # Two counters per key and window, whatever the budget: a moving window would keep one
         # timestamp per hit, which for 250000/day is slow and large.
         self.strategy = SlidingWindowCounterRateLimiter(self.storage)
+        self.fallback = SlidingWindowCounterRateLimiter(MemoryStorage())
+        self._warned_at = -math.inf
 
     async def hit(self, name: str, spec: str, key: str, *, what: str = "requests") -> None:
         """Count one hit of `key` against budget `name`; raise TooManyRequests when over it."""
+        strategy = self.strategy
         for item in parse_budget(spec):
-            if not await self.strategy.hit(item, name, key):
-                stats = await self.strategy.get_window_stats(item, name, key)
+            try:
+                allowed = await strategy.hit(item, name, key)
+            except (RedisError, OSError, TimeoutError) as exc:
+                self._warn(exc)
+                strategy = self.fallback
+                allowed = await strategy.hit(item, name, key)
+            if not allowed:
+                stats = await strategy.get_window_stats(item, name, key)
                 retry_after = max(1, math.ceil(stats.reset_time - time.time()))
                 raise TooManyRequests(
                     f"Too many {what}: the limit is {item.amount} per {_per(item)}. "
@@ -50,10 +65,20 @@ class RateLimiter:
                     retry_after_s=retry_after,
                 )
 
+    def _warn(self, exc: BaseException) -> None:
+        now = time.monotonic()
+        if now - self._warned_at > 60:
+            self._warned_at = now
+            logger.warning("rate limits counted in memory: Redis unavailable", extra={"error": str(exc)})
+
     async def clear(self, name: str, spec: str, key: str) -> None:
         """Forget the hits of `key` (e.g. failed logins after a successful one)."""
         for item in parse_budget(spec):
-            await self.strategy.clear(item, name, key)
+            await self.fallback.clear(item, name, key)
+            try:
+                await self.strategy.clear(item, name, key)
+            except (RedisError, OSError, TimeoutError) as exc:
+                self._warn(exc)
 
     async def reset(self) -> None:
         """Drop every counter (tests, and `dockyard` maintenance)."""

@@ -11,7 +11,7 @@ from fastapi import APIRouter
 
 from dockyard.core.errors import render_detail
 from dockyard.core.services import Link, Service
-from dockyard.ihr import api, seed, user
+from dockyard.ihr import api, cache, seed, user
 
 router = APIRouter()
 router.include_router(user.router)
@@ -28,6 +28,7 @@ service = Service(
     prefix="/ihr",
     links=(Link("API", "/docs#/ihr"), Link("swagger.json", "/ihr/api/swagger.json")),
     error_renderer=render_detail,
+    lifespan=cache.lifespan,
     seeder=seed.seed,
 )
 

@@ -27,6 +27,7 @@ from starlette.responses import Response, StreamingResponse
 from dockyard.core.config import Settings
 from dockyard.core.db import Database, translated_errors
 from dockyard.ihr import params
+from dockyard.ihr.cache import PageCache, cache_key
 from dockyard.ihr.params import Invalid
 
 PAGE_SIZE = 100_000
@@ -473,12 +474,12 @@ def envelope_head(request: Request, count: int, page: int, rows_before: int) -> 
     )
 
 
-def cache_control(endpoint: Endpoint, planned: Plan) -> str:
-    """The legacy max-age: long for explicit windows starting over a week ago, where the view set it."""
+def cache_control(endpoint: Endpoint, planned: Plan) -> int:
+    """The legacy max-age in seconds: long for explicit windows over a week old, where the view set it."""
     seconds = endpoint.caching.value
     if endpoint.history_cache is not None and planned.old_window is not None:
         seconds = Caching.HISTORY.value if planned.old_window else endpoint.history_cache.value
-    return f"max-age={seconds}"
+    return seconds
 
 
 def _select(endpoint: Endpoint, planned: Plan, limit_arg: int, offset_arg: int) -> str:
@@ -510,11 +511,30 @@ def _not_modified(request: Request, etag: str) -> bool:
     return wanted.strip() == "*" or etag in [tag.strip().removeprefix("W/") for tag in wanted.split(",")]
 
 
+def _page_response(request: Request, body: bytes, headers: dict[str, str]) -> Response:
+    etag = etag_for(body)
+    headers["ETag"] = etag
+    if _not_modified(request, etag):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=CONTENT_TYPE, headers=headers)
+
+
 async def respond(
-    request: Request, endpoint: Endpoint, planned: Plan, db: Database, settings: Settings
+    request: Request,
+    endpoint: Endpoint,
+    planned: Plan,
+    db: Database,
+    settings: Settings,
+    cache: PageCache | None = None,
 ) -> Response:
     """Answer a planned request: one query for a small page, a streamed body for a large one."""
-    headers = {"Cache-Control": cache_control(endpoint, planned), "Vary": "Accept"}
+    max_age = cache_control(endpoint, planned)
+    headers = {"Cache-Control": f"max-age={max_age}", "Vary": "Accept"}
+    key = cache_key(request, _absolute_base(request)) if cache is not None else ""
+    if cache is not None:
+        cached = await cache.get(key)
+        if cached is not None:
+            return _page_response(request, cached, headers)
     page = planned.page
     if page == -1:
         page = await _last_page(endpoint, planned, db, settings)
@@ -531,11 +551,9 @@ async def respond(
         if rows == 0 and page > 1:
             raise InvalidPage
         body = envelope_head(request, offset + rows, page, offset) + (text or "").encode() + b"]}"
-        etag = etag_for(body)
-        headers["ETag"] = etag
-        if _not_modified(request, etag):
-            return Response(status_code=304, headers=headers)
-        return Response(body, media_type=CONTENT_TYPE, headers=headers)
+        if cache is not None:
+            await cache.put(key, body, max_age)
+        return _page_response(request, body, headers)
     return StreamingResponse(
         _stream(request, endpoint, planned, page, offset, db, settings),
         media_type=CONTENT_TYPE,
@@ -624,7 +642,9 @@ async def answer(request: Request, endpoint: Endpoint) -> Response:
         return errors_response(404, {"detail": "Not found."})
     try:
         planned = plan(endpoint, query)
-        return await respond(request, endpoint, planned, request.app.state.db, request.app.state.settings)
+        state = request.app.state
+        cache = getattr(state, "ihr_cache", None)
+        return await respond(request, endpoint, planned, state.db, state.settings, cache)
     except ParseError as exc:
         return errors_response(400, {"detail": str(exc)})
     except FilterErrors as exc:
