@@ -1,0 +1,171 @@
+"""link/delay/ and link/forwarding/: anomalies per AS (specs/ihr-api.md §1b; ihr_delay, ihr_forwarding).
+
+The two endpoints behave alike; every test runs against both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from tests.ihr import data
+from tests.ihr.helpers import (
+    RANGE,
+    assert_bad_integer_list,
+    assert_bad_number,
+    assert_date_only,
+    assert_half_range,
+    assert_hostile,
+    assert_range_limit,
+    assert_timebin_required,
+    assert_unparseable,
+    column,
+    get,
+    iso,
+    page,
+    rows,
+)
+from tests.support.app import AppClient
+
+FIELDS = ["asn", "timebin", "magnitude", "asn_name"]
+# As data.load writes both tables: every 8th bin, one AS, one magnitude each.
+BINS = data.BINS[::8]
+
+
+@dataclass(frozen=True)
+class Link:
+    path: str
+    asn: int
+    magnitude: float
+    other_asn: int  # an AS with no row in this table
+
+
+@pytest.fixture(
+    params=[Link("link/delay/", 2497, 0.5, 174), Link("link/forwarding/", 174, 1.5, 2497)],
+    ids=["delay", "forwarding"],
+)
+def ep(request: pytest.FixtureRequest) -> Link:
+    return request.param  # type: ignore[no-any-return]
+
+
+def times(found: list[dict[str, Any]]) -> list[str]:
+    return sorted(column(found, "timebin"))
+
+
+def expected_times(low: str = "0", high: str = "9") -> list[str]:
+    return [iso(t) for t in BINS if low <= iso(t) <= high]
+
+
+async def test_fields_and_a_known_row(api: AppClient, ep: Link) -> None:
+    answer = await page(api, ep.path, timebin=iso(BINS[1]))
+    assert f'"magnitude":{ep.magnitude}' in answer.text
+    (row,) = answer.json()["results"]
+    assert list(row) == FIELDS
+    assert row == {
+        "asn": ep.asn,
+        "timebin": iso(BINS[1]),
+        "magnitude": ep.magnitude,
+        "asn_name": data.ASNS[ep.asn],
+    }
+
+
+async def test_whole_range(api: AppClient, ep: Link) -> None:
+    found = await rows(api, ep.path, **RANGE)
+    assert len(found) == len(BINS)
+    assert times(found) == expected_times()
+    assert all(list(row) == FIELDS for row in found)
+
+
+async def test_asn_list(api: AppClient, ep: Link) -> None:
+    assert len(await rows(api, ep.path, **RANGE, asn=ep.asn)) == len(BINS)
+    assert len(await rows(api, ep.path, **RANGE, asn=f"{ep.other_asn},{ep.asn}")) == len(BINS)
+    assert len(await rows(api, ep.path, **RANGE, asn=f",{ep.asn},,")) == len(BINS)
+    assert await rows(api, ep.path, **RANGE, asn=ep.other_asn) == []
+
+
+async def test_timebin_exact(api: AppClient, ep: Link) -> None:
+    assert times(await rows(api, ep.path, timebin=iso(BINS[3]))) == [iso(BINS[3])]
+    # A bin between two rows.
+    assert await rows(api, ep.path, timebin=iso(data.BINS[1])) == []
+
+
+async def test_timebin_range(api: AppClient, ep: Link) -> None:
+    second_day = {"timebin__gte": "2024-05-02T00:00:00Z", "timebin__lte": "2024-05-02T12:00:00Z"}
+    assert times(await rows(api, ep.path, **second_day)) == expected_times(
+        "2024-05-02T00:00:00Z", "2024-05-02T12:00:00Z"
+    )
+    # Both bounds are inclusive.
+    bounds = {"timebin__gte": iso(BINS[2]), "timebin__lte": iso(BINS[4])}
+    assert times(await rows(api, ep.path, **bounds)) == [iso(t) for t in BINS[2:5]]
+
+
+async def test_timebin_with_range_is_anded(api: AppClient, ep: Link) -> None:
+    assert times(await rows(api, ep.path, timebin=iso(BINS[3]), **RANGE)) == [iso(BINS[3])]
+    later = {"timebin__gte": iso(BINS[4]), "timebin__lte": "2030-01-01T00:00:00Z"}
+    assert await rows(api, ep.path, timebin=iso(BINS[3]), **later) == []
+
+
+async def test_magnitude_exact(api: AppClient, ep: Link) -> None:
+    assert len(await rows(api, ep.path, **RANGE, magnitude=ep.magnitude)) == len(BINS)
+    assert await rows(api, ep.path, **RANGE, magnitude=ep.magnitude + 1) == []
+    # magnitude has no __gte filter: ignored.
+    assert len(await rows(api, ep.path, **RANGE, magnitude__gte=ep.magnitude + 1)) == len(BINS)
+
+
+async def test_timebin_required(api: AppClient, ep: Link) -> None:
+    await assert_timebin_required(api, ep.path)
+    await assert_timebin_required(api, ep.path, asn=ep.asn)
+
+
+async def test_half_range(api: AppClient, ep: Link) -> None:
+    await assert_half_range(api, ep.path, asn=ep.asn)
+
+
+async def test_range_of_seven_days(api: AppClient, ep: Link) -> None:
+    found = await assert_range_limit(api, ep.path, 7)
+    assert len(found) == len(BINS)
+
+
+async def test_unparseable_timebin(api: AppClient, ep: Link) -> None:
+    await assert_unparseable(api, ep.path)
+
+
+async def test_date_only_bound(api: AppClient, ep: Link) -> None:
+    await assert_date_only(api, ep.path)
+
+
+async def test_bad_numbers(api: AppClient, ep: Link) -> None:
+    await assert_bad_number(api, ep.path, "magnitude", **RANGE)
+
+
+async def test_bad_asn_list(api: AppClient, ep: Link) -> None:
+    await assert_bad_integer_list(api, ep.path, "asn", **RANGE)
+
+
+async def test_ordering_by_timebin(api: AppClient, ep: Link) -> None:
+    ascending = [iso(t) for t in BINS]
+    assert column(await rows(api, ep.path, **RANGE, ordering="timebin"), "timebin") == ascending
+    assert column(await rows(api, ep.path, **RANGE, ordering="-timebin"), "timebin") == ascending[::-1]
+    found = await rows(api, ep.path, **RANGE, ordering="asn__name,magnitude,-timebin")
+    assert column(found, "timebin") == ascending[::-1]
+
+
+@pytest.mark.parametrize("ordering", ["bogus,-timebin", "-timebin,asn_name", "-x,-timebin"])
+async def test_invalid_ordering_terms_are_ignored(api: AppClient, ep: Link, ordering: str) -> None:
+    ascending = [iso(t) for t in BINS]
+    assert column(await rows(api, ep.path, **RANGE, ordering=ordering), "timebin") == ascending[::-1]
+
+
+async def test_hostile_values(api: AppClient, ep: Link) -> None:
+    await assert_hostile(api, ep.path, "timebin")
+    await assert_hostile(api, ep.path, "asn", **RANGE)
+    await assert_hostile(api, ep.path, "magnitude", **RANGE)
+
+
+async def test_cache_control_is_always_the_default(api: AppClient, ep: Link) -> None:
+    # Not among the views given a long max-age for old windows.
+    answer = await get(api, ep.path, **RANGE)
+    assert answer.status_code == 200
+    assert answer.headers["cache-control"] == "max-age=1800"
