@@ -20,7 +20,9 @@ RECENT = "/ihr/api/hegemony/?originasn=2497&af=4"
 @pytest.fixture
 async def store(redis: RedisServer) -> AsyncIterator[aioredis.Redis]:
     client = aioredis.from_url(redis.url)
-    await client.flushdb()
+    stale = [key async for key in client.scan_iter(match=KEY_PREFIX + "*")]
+    if stale:
+        await client.delete(*stale)
     yield client
     await client.aclose()
 

@@ -24,6 +24,9 @@ def settings_for(database_url: str, **overrides: Any) -> Settings:
         "log_format": "console",
         "db_pool_min": 0,
         "jwt_secret": TEST_JWT_SECRET,
+        # Not REDIS_URL from the environment (CI sets it): counters kept in a shared Redis would
+        # carry over from test to test. Tests of Redis pass the `redis` fixture's URL.
+        "redis_url": None,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
