@@ -54,6 +54,25 @@ TR_IDENTIFIERS = [
 ]
 
 
+# prefix, originasn, country, asn, hege, rpki, irr, delegated prefix, delegated asn, moas (first bin, af 4).
+PREFIXES = [
+    ("192.0.2.0/24", 2497, "JP", 2497, 1.0, "Valid", "Valid", "assigned", "assigned", False),
+    (
+        "198.51.100.0/24",
+        2497,
+        "JP",
+        174,
+        0.25,
+        "Invalid,more-specific",
+        "NotFound",
+        "assigned",
+        "assigned",
+        True,
+    ),
+    ("203.0.113.0/24", 15169, "US", 15169, 1.0, "NotFound", "Invalid", "available", "available", False),
+]
+
+
 def _hegemony_rows() -> list[tuple[Any, ...]]:
     rows = []
     for timebin in BINS:
@@ -114,27 +133,11 @@ async def load(conn: asyncpg.Connection) -> None:
             "country_id",
         ],
     )
-    prefixes = [
-        ("192.0.2.0/24", 2497, "JP", 2497, 1.0, "Valid", "Valid", "assigned", "assigned", False),
-        (
-            "198.51.100.0/24",
-            2497,
-            "JP",
-            174,
-            0.25,
-            "Invalid,more-specific",
-            "NotFound",
-            "assigned",
-            "assigned",
-            True,
-        ),
-        ("203.0.113.0/24", 15169, "US", 15169, 1.0, "NotFound", "Invalid", "available", "available", False),
-    ]
     await copy(
         "ihr_hegemony_prefix",
         records=[
             (index + 1, BINS[0], prefix, hege, 4, 100.0, rpki, irr, dp, da, "TEST-NET", moas, asn, cc, origin)
-            for index, (prefix, origin, cc, asn, hege, rpki, irr, dp, da, moas) in enumerate(prefixes)
+            for index, (prefix, origin, cc, asn, hege, rpki, irr, dp, da, moas) in enumerate(PREFIXES)
         ],
         columns=[
             "id",

@@ -57,24 +57,8 @@ ONE_OF = one_of(
     "delegated_prefix_status",
     "delegated_asn_status",
 )
-# As data.load writes ihr_hegemony_prefix (all at the first bin, af 4, visibility 100.0, descr TEST-NET):
-# prefix, originasn, country, asn, hege, rpki, irr, delegated prefix, delegated asn, moas.
-PREFIXES = [
-    ("192.0.2.0/24", 2497, "JP", 2497, 1.0, "Valid", "Valid", "assigned", "assigned", False),
-    (
-        "198.51.100.0/24",
-        2497,
-        "JP",
-        174,
-        0.25,
-        "Invalid,more-specific",
-        "NotFound",
-        "assigned",
-        "assigned",
-        True,
-    ),
-    ("203.0.113.0/24", 15169, "US", 15169, 1.0, "NotFound", "Invalid", "available", "available", False),
-]
+# As data.load writes ihr_hegemony_prefix: all at the first bin, af 4, visibility 100.0, descr TEST-NET.
+PREFIXES = data.PREFIXES
 ALL = {"country": "JP,US"}  # a one-of parameter selecting every row
 
 
