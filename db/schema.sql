@@ -3,7 +3,12 @@
 
 CREATE SCHEMA accounts;
 
+CREATE SCHEMA backups;
+
 CREATE SCHEMA core;
+
+CREATE DOMAIN backups.label AS text
+	CONSTRAINT label_check CHECK ((VALUE ~ '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$'::text));
 
 CREATE FUNCTION public.ihr_user_erase() RETURNS trigger
     LANGUAGE plpgsql
@@ -139,6 +144,194 @@ CREATE TABLE accounts.users (
 
 ALTER TABLE accounts.users ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME accounts.users_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE backups.alert_events (
+    id bigint NOT NULL,
+    alert_id bigint NOT NULL,
+    at timestamp with time zone DEFAULT now() NOT NULL,
+    event text NOT NULL,
+    user_id bigint,
+    note text,
+    CONSTRAINT alert_events_event_check CHECK ((event = ANY (ARRAY['raised'::text, 'escalated'::text, 'eased'::text, 'acknowledged'::text, 'silenced'::text, 'unsilenced'::text, 'resolved'::text]))),
+    CONSTRAINT alert_events_note_check CHECK ((length(note) <= 2000))
+);
+
+ALTER TABLE backups.alert_events ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME backups.alert_events_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE backups.alerts (
+    id bigint NOT NULL,
+    section backups.label NOT NULL,
+    type text NOT NULL,
+    datacenter backups.label NOT NULL,
+    rule text NOT NULL,
+    severity text NOT NULL,
+    message text NOT NULL,
+    run_id bigint,
+    first_seen_at timestamp with time zone DEFAULT now() NOT NULL,
+    last_seen_at timestamp with time zone DEFAULT now() NOT NULL,
+    resolved_at timestamp with time zone,
+    acknowledged_at timestamp with time zone,
+    acknowledged_by bigint,
+    silenced_until timestamp with time zone,
+    note text,
+    CONSTRAINT alerts_note_check CHECK ((length(note) <= 2000)),
+    CONSTRAINT alerts_rule_check CHECK ((rule ~ '^[a-z_]{1,40}$'::text)),
+    CONSTRAINT alerts_severity_check CHECK ((severity = ANY (ARRAY['warning'::text, 'critical'::text]))),
+    CONSTRAINT alerts_type_check CHECK ((type = ANY (ARRAY['dump'::text, 'snapshot'::text])))
+);
+
+ALTER TABLE backups.alerts ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME backups.alerts_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE backups.check_config (
+    id bigint NOT NULL,
+    section backups.label,
+    type text,
+    datacenter backups.label,
+    freshness_s integer,
+    min_size bigint,
+    warn_change_pct numeric,
+    crit_change_pct numeric,
+    max_duration_s integer,
+    heartbeat_grace_s integer,
+    schedule_grace_s integer,
+    CONSTRAINT check_config_crit_change_pct_check CHECK ((crit_change_pct >= (0)::numeric)),
+    CONSTRAINT check_config_freshness_s_check CHECK ((freshness_s > 0)),
+    CONSTRAINT check_config_heartbeat_grace_s_check CHECK ((heartbeat_grace_s > 0)),
+    CONSTRAINT check_config_max_duration_s_check CHECK ((max_duration_s > 0)),
+    CONSTRAINT check_config_min_size_check CHECK ((min_size >= 0)),
+    CONSTRAINT check_config_schedule_grace_s_check CHECK ((schedule_grace_s > 0)),
+    CONSTRAINT check_config_type_check CHECK ((type = ANY (ARRAY['dump'::text, 'snapshot'::text]))),
+    CONSTRAINT check_config_warn_change_pct_check CHECK ((warn_change_pct >= (0)::numeric))
+);
+
+ALTER TABLE backups.check_config ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME backups.check_config_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE backups.files (
+    run_id bigint NOT NULL,
+    path text DEFAULT ''::text NOT NULL,
+    name text NOT NULL,
+    size bigint NOT NULL,
+    modified_at timestamp with time zone,
+    checksum text,
+    CONSTRAINT files_size_check CHECK ((size >= 0))
+);
+
+CREATE TABLE backups.objects (
+    run_id bigint NOT NULL,
+    db text NOT NULL,
+    name text DEFAULT ''::text NOT NULL,
+    size bigint,
+    CONSTRAINT objects_size_check CHECK ((size >= 0))
+);
+
+CREATE TABLE backups.restore_tests (
+    id bigint NOT NULL,
+    run_id bigint NOT NULL,
+    started_at timestamp with time zone DEFAULT now() NOT NULL,
+    ended_at timestamp with time zone,
+    result text NOT NULL,
+    target text,
+    detail jsonb,
+    CONSTRAINT restore_tests_result_check CHECK ((result = ANY (ARRAY['ongoing'::text, 'passed'::text, 'failed'::text])))
+);
+
+ALTER TABLE backups.restore_tests ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME backups.restore_tests_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE backups.runs (
+    id bigint NOT NULL,
+    name text,
+    section backups.label NOT NULL,
+    type text NOT NULL,
+    datacenter backups.label NOT NULL,
+    source backups.label,
+    host backups.label,
+    status text NOT NULL,
+    scheduled_for timestamp with time zone,
+    started_at timestamp with time zone,
+    ended_at timestamp with time zone,
+    heartbeat_at timestamp with time zone,
+    bytes_done bigint,
+    total_size bigint,
+    error_stage text,
+    error_exit_code integer,
+    error_message text,
+    attempt integer DEFAULT 1 NOT NULL,
+    retry_of bigint,
+    registered_by text DEFAULT 'runner'::text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expired_at timestamp with time zone,
+    CONSTRAINT runs_attempt_check CHECK ((attempt >= 1)),
+    CONSTRAINT runs_bytes_done_check CHECK ((bytes_done >= 0)),
+    CONSTRAINT runs_check CHECK (((status <> 'scheduled'::text) OR (scheduled_for IS NOT NULL))),
+    CONSTRAINT runs_check1 CHECK (((status = 'scheduled'::text) OR (started_at IS NOT NULL))),
+    CONSTRAINT runs_check2 CHECK (((status <> ALL (ARRAY['finished'::text, 'failed'::text])) OR (ended_at IS NOT NULL))),
+    CONSTRAINT runs_check3 CHECK (((ended_at IS NULL) OR (ended_at >= started_at))),
+    CONSTRAINT runs_error_message_check CHECK ((length(error_message) <= 8000)),
+    CONSTRAINT runs_error_stage_check CHECK ((length(error_stage) <= 64)),
+    CONSTRAINT runs_registered_by_check CHECK ((length(registered_by) <= 200)),
+    CONSTRAINT runs_status_check CHECK ((status = ANY (ARRAY['scheduled'::text, 'ongoing'::text, 'finished'::text, 'failed'::text, 'expired'::text]))),
+    CONSTRAINT runs_total_size_check CHECK ((total_size >= 0)),
+    CONSTRAINT runs_type_check CHECK ((type = ANY (ARRAY['dump'::text, 'snapshot'::text])))
+);
+
+ALTER TABLE backups.runs ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY (
+    SEQUENCE NAME backups.runs_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE backups.schedules (
+    id bigint NOT NULL,
+    section backups.label NOT NULL,
+    type text NOT NULL,
+    datacenter backups.label NOT NULL,
+    cron text NOT NULL,
+    source backups.label,
+    host backups.label,
+    enabled boolean DEFAULT true NOT NULL,
+    CONSTRAINT schedules_cron_check CHECK ((cron ~ '^\S+ \S+ \S+ \S+ \S+$'::text)),
+    CONSTRAINT schedules_type_check CHECK ((type = ANY (ARRAY['dump'::text, 'snapshot'::text])))
+);
+
+ALTER TABLE backups.schedules ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME backups.schedules_id_seq
     START WITH 1
     INCREMENT BY 1
     NO MINVALUE
@@ -660,6 +853,36 @@ ALTER TABLE ONLY accounts.user_groups
 ALTER TABLE ONLY accounts.users
     ADD CONSTRAINT users_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY backups.alert_events
+    ADD CONSTRAINT alert_events_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY backups.alerts
+    ADD CONSTRAINT alerts_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY backups.check_config
+    ADD CONSTRAINT check_config_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY backups.check_config
+    ADD CONSTRAINT check_config_section_type_datacenter_key UNIQUE NULLS NOT DISTINCT (section, type, datacenter);
+
+ALTER TABLE ONLY backups.files
+    ADD CONSTRAINT files_pkey PRIMARY KEY (run_id, path, name);
+
+ALTER TABLE ONLY backups.objects
+    ADD CONSTRAINT objects_pkey PRIMARY KEY (run_id, db, name);
+
+ALTER TABLE ONLY backups.restore_tests
+    ADD CONSTRAINT restore_tests_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY backups.runs
+    ADD CONSTRAINT runs_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY backups.schedules
+    ADD CONSTRAINT schedules_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY backups.schedules
+    ADD CONSTRAINT schedules_section_type_datacenter_key UNIQUE (section, type, datacenter);
+
 ALTER TABLE ONLY core.seed_runs
     ADD CONSTRAINT seed_runs_pkey PRIMARY KEY (service, size);
 
@@ -751,6 +974,22 @@ CREATE INDEX user_groups_group_idx ON accounts.user_groups USING btree (group_id
 CREATE UNIQUE INDEX users_email_key ON accounts.users USING btree (lower(email));
 
 CREATE UNIQUE INDEX users_username_key ON accounts.users USING btree (lower(username));
+
+CREATE INDEX alert_events_alert ON backups.alert_events USING btree (alert_id, at);
+
+CREATE UNIQUE INDEX alerts_one_open ON backups.alerts USING btree (section, type, datacenter, rule) WHERE (resolved_at IS NULL);
+
+CREATE INDEX alerts_recent ON backups.alerts USING btree (first_seen_at DESC);
+
+CREATE INDEX restore_tests_run ON backups.restore_tests USING btree (run_id, started_at DESC);
+
+CREATE UNIQUE INDEX runs_one_per_slot ON backups.runs USING btree (section, type, datacenter, scheduled_for) WHERE (scheduled_for IS NOT NULL);
+
+CREATE INDEX runs_open ON backups.runs USING btree (status, scheduled_for) WHERE (status = ANY (ARRAY['scheduled'::text, 'ongoing'::text]));
+
+CREATE INDEX runs_series ON backups.runs USING btree (section, type, datacenter, status, started_at DESC);
+
+CREATE INDEX runs_started ON backups.runs USING btree (started_at DESC);
 
 CREATE INDEX ihr_atlas_delay_alarms_endpoint_id ON public.ihr_atlas_delay_alarms USING btree (endpoint_id);
 
@@ -943,6 +1182,30 @@ ALTER TABLE ONLY accounts.user_groups
 
 ALTER TABLE ONLY accounts.user_groups
     ADD CONSTRAINT user_groups_user_id_fkey FOREIGN KEY (user_id) REFERENCES accounts.users(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY backups.alert_events
+    ADD CONSTRAINT alert_events_alert_id_fkey FOREIGN KEY (alert_id) REFERENCES backups.alerts(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY backups.alert_events
+    ADD CONSTRAINT alert_events_user_id_fkey FOREIGN KEY (user_id) REFERENCES accounts.users(id);
+
+ALTER TABLE ONLY backups.alerts
+    ADD CONSTRAINT alerts_acknowledged_by_fkey FOREIGN KEY (acknowledged_by) REFERENCES accounts.users(id);
+
+ALTER TABLE ONLY backups.alerts
+    ADD CONSTRAINT alerts_run_id_fkey FOREIGN KEY (run_id) REFERENCES backups.runs(id) ON DELETE SET NULL;
+
+ALTER TABLE ONLY backups.files
+    ADD CONSTRAINT files_run_id_fkey FOREIGN KEY (run_id) REFERENCES backups.runs(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY backups.objects
+    ADD CONSTRAINT objects_run_id_fkey FOREIGN KEY (run_id) REFERENCES backups.runs(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY backups.restore_tests
+    ADD CONSTRAINT restore_tests_run_id_fkey FOREIGN KEY (run_id) REFERENCES backups.runs(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY backups.runs
+    ADD CONSTRAINT runs_retry_of_fkey FOREIGN KEY (retry_of) REFERENCES backups.runs(id);
 
 ALTER TABLE ONLY public.ihr_atlas_delay_alarms
     ADD CONSTRAINT ihr_atlas_delay_alarms_endpoint_id_fkey FOREIGN KEY (endpoint_id) REFERENCES public.ihr_atlas_location(id) DEFERRABLE INITIALLY DEFERRED;

@@ -12,6 +12,7 @@ import uvicorn
 
 from dockyard.accounts.commands import group_app, mail_app, user_app
 from dockyard.accounts.tokens import embedded_secret
+from dockyard.backups.commands import backups_app
 from dockyard.core.config import Settings, get_settings
 from dockyard.core.logging import configure_logging
 from dockyard.core.scripts import Target, console, database_target, run_script
@@ -23,6 +24,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(group_app, name="group")
 app.add_typer(mail_app, name="mail")
+app.add_typer(backups_app, name="backups")
 
 PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
 

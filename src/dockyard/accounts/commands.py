@@ -6,9 +6,7 @@ DATABASE_URL, or on the embedded database under DATA_DIR (started, or joined whe
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import json
 import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -22,8 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from dockyard.accounts import manage
-from dockyard.core.config import get_settings
-from dockyard.core.scripts import console, database_target
+from dockyard.core.commands import fail, print_json, run_on_database
 
 T = TypeVar("T")
 # Results go to standard output, errors (core.scripts.console) to standard error. Piped output is
@@ -40,42 +37,16 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of 
 
 
 def _fail(message: str) -> typer.Exit:
-    console.print("[red]error:[/]", escape(message), highlight=False, soft_wrap=True)
-    return typer.Exit(1)
+    return fail(message)
 
 
 def run(work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
     """Run `work` on one connection to the configured database; exit 1 with a message on failure."""
-    get_settings.cache_clear()
-    settings = get_settings()
-
-    async def main(url: str) -> T:
-        conn = await asyncpg.connect(url, timeout=10)
-        try:
-            return await work(conn)
-        finally:
-            await conn.close()
-
-    try:
-        with database_target(settings) as target:
-            return asyncio.run(main(target.url))
-    except manage.ManageError as exc:
-        raise _fail(str(exc)) from exc
-    except asyncpg.InvalidCatalogNameError as exc:
-        raise _fail(f"{exc}; create it with `dockyard db init`") from exc
-    except (asyncpg.UndefinedTableError, asyncpg.InvalidSchemaNameError) as exc:
-        raise _fail("the accounts tables are missing; run `dockyard db migrate` first") from exc
-    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-        raise _fail(f"database: {exc}") from exc
+    return run_on_database(work)
 
 
 def _print_json(rows: Sequence[dict[str, Any]]) -> None:
-    def default(value: object) -> str:
-        if isinstance(value, dt.datetime):
-            return value.isoformat()
-        raise TypeError(type(value).__name__)
-
-    typer.echo(json.dumps(list(rows), default=default, indent=2, ensure_ascii=False))
+    print_json(list(rows))
 
 
 def _when(value: dt.datetime | None) -> str:

@@ -18,14 +18,15 @@ from dockyard.accounts import permissions as permission_store
 from dockyard.accounts.models import GROUP_NAME
 from dockyard.accounts.passwords import check_policy, hash_password
 from dockyard.accounts.service import normalise_email
+from dockyard.core.commands import CommandError
 from dockyard.core.errors import BadInput
 from dockyard.core.services import KNOWN_SERVICES, load_services
 
 _email: TypeAdapter[str] = TypeAdapter(EmailStr)
 
 
-class ManageError(Exception):
-    """A command could not do what was asked; the message says why and what to do."""
+class ManageError(CommandError):
+    """An accounts command could not do what was asked; the message says why and what to do."""
 
 
 def check_email(email: str) -> str:

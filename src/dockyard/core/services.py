@@ -22,6 +22,7 @@ from dockyard.core.seeds import Seeder
 KNOWN_SERVICES: dict[str, str] = {
     "accounts": "dockyard.accounts",
     "ihr": "dockyard.ihr",
+    "backups": "dockyard.backups",
 }
 
 

@@ -1,0 +1,28 @@
+"""backups: a catalog of database backups, their checks and alerts (specs/backups.md, docs/backups.md).
+
+`api` serves /backups/api/v1 (reads need `backups.view`, writes `backups.manage`); `checks` applies
+the wmfbackups rules and Dockyard's own (failed, stalled, missed, too long) to every series.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from dockyard.backups import api
+from dockyard.backups.permissions import MANAGE, VIEW
+from dockyard.core.services import Link, Service
+
+router = APIRouter()
+router.include_router(api.router)
+
+service = Service(
+    name="backups",
+    title="Backups",
+    description="Database backups: the catalog of runs with files and errors, checks and alerts.",
+    router=router,
+    prefix="/backups",
+    links=(Link("API", "/docs#/backups"),),
+    permissions=(VIEW, MANAGE),
+)
+
+__all__ = ["router", "service"]

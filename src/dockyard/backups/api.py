@@ -1,0 +1,374 @@
+"""/backups/api/v1: runs (list, detail, register, update), checks. Reads need `backups.view`, writes
+`backups.manage`.
+
+Lists are filtered, sorted and paged in PostgreSQL, with the total in the same query; a run's
+derived state (`stalled`, `missed`) is computed there too, from its heartbeat and schedule.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+import asyncpg
+from fastapi import APIRouter, Depends, Path, Query
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from dockyard.accounts.auth import Principal, require
+from dockyard.backups import checks
+from dockyard.backups.permissions import MANAGE, VIEW
+from dockyard.core.db import Conn, ReadConn
+from dockyard.core.errors import BadInput, Conflict, NotFound
+
+Viewer = Annotated[Principal, Depends(require(VIEW.codename))]
+Manager = Annotated[Principal, Depends(require(MANAGE.codename))]
+router = APIRouter(prefix="/api/v1", tags=["backups"])
+
+Label = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$", examples=["s1"])]
+RunType = Literal["dump", "snapshot"]
+
+# The state shown to people: stored status, or `stalled` / `missed` when the clock says so.
+STATE = """CASE
+    WHEN r.status = 'ongoing' AND coalesce(r.heartbeat_at, r.started_at) < now() - make_interval(secs => (
+        SELECT c.heartbeat_grace_s FROM backups.check_config c
+        WHERE (c.section IS NULL OR c.section = r.section) AND (c.type IS NULL OR c.type = r.type)
+          AND (c.datacenter IS NULL OR c.datacenter = r.datacenter) AND c.heartbeat_grace_s IS NOT NULL
+        ORDER BY c.section IS NOT NULL DESC, c.type IS NOT NULL DESC, c.datacenter IS NOT NULL DESC LIMIT 1))
+        THEN 'stalled'
+    WHEN r.status = 'scheduled' AND r.scheduled_for < now() - make_interval(secs => (
+        SELECT c.schedule_grace_s FROM backups.check_config c
+        WHERE (c.section IS NULL OR c.section = r.section) AND (c.type IS NULL OR c.type = r.type)
+          AND (c.datacenter IS NULL OR c.datacenter = r.datacenter) AND c.schedule_grace_s IS NOT NULL
+        ORDER BY c.section IS NOT NULL DESC, c.type IS NOT NULL DESC, c.datacenter IS NOT NULL DESC LIMIT 1))
+        THEN 'missed'
+    ELSE r.status END"""
+
+RUN_FIELDS = f"""r.id, r.name, r.section, r.type, r.datacenter, r.source, r.host, r.status,
+    {STATE} AS state, r.scheduled_for, r.started_at, r.ended_at, r.heartbeat_at, r.bytes_done, r.total_size,
+    CASE WHEN r.ended_at IS NOT NULL THEN extract(epoch FROM r.ended_at - r.started_at) END AS duration_s,
+    r.error_stage, r.error_exit_code, r.error_message, r.attempt, r.retry_of, r.registered_by, r.created_at"""
+
+
+class State(StrEnum):
+    SCHEDULED = "scheduled"
+    ONGOING = "ongoing"
+    FINISHED = "finished"
+    FAILED = "failed"
+    EXPIRED = "expired"
+    STALLED = "stalled"
+    MISSED = "missed"
+
+
+SORTS = {  # allow-list: sort name → SQL
+    "started_at": "r.started_at",
+    "ended_at": "r.ended_at",
+    "scheduled_for": "r.scheduled_for",
+    "total_size": "r.total_size",
+    "duration": "r.ended_at - r.started_at",
+    "section": "r.section",
+    "id": "r.id",
+}
+
+
+class RunOut(BaseModel):
+    id: int
+    name: str | None
+    section: str
+    type: str
+    datacenter: str
+    source: str | None
+    host: str | None
+    status: str
+    state: State = Field(
+        description="`status`, or `stalled`/`missed` when heartbeat or schedule are overdue."
+    )
+    scheduled_for: dt.datetime | None
+    started_at: dt.datetime | None
+    ended_at: dt.datetime | None
+    heartbeat_at: dt.datetime | None
+    bytes_done: int | None
+    total_size: int | None
+    duration_s: float | None
+    error_stage: str | None
+    error_exit_code: int | None
+    error_message: str | None
+    attempt: int
+    retry_of: int | None
+    registered_by: str
+    created_at: dt.datetime
+
+
+class RunPage(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    results: list[RunOut]
+
+
+class FileOut(BaseModel):
+    path: str
+    name: str
+    size: int
+    modified_at: dt.datetime | None
+    checksum: str | None
+
+
+class ObjectOut(BaseModel):
+    db: str
+    name: str
+    size: int | None
+
+
+class RunDetail(RunOut):
+    files: list[FileOut]
+    objects: list[ObjectOut]
+
+
+class FileIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    path: Annotated[str, Field(max_length=1000, pattern=r"^[^\x00]*$")] = ""
+    name: Annotated[str, Field(min_length=1, max_length=300, pattern=r"^[^\x00]*$")]
+    size: Annotated[int, Field(ge=0)]
+    modified_at: dt.datetime | None = None
+    checksum: Annotated[str | None, Field(max_length=200, pattern=r"^[^\x00]*$")] = None
+
+
+class ObjectIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    db: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
+    name: Annotated[str, Field(max_length=200, pattern=r"^[^\x00]*$")] = ""
+    size: Annotated[int | None, Field(ge=0)] = None
+
+
+Text = Annotated[str, Field(max_length=8000, pattern=r"^[^\x00]*$")]
+
+
+class RunIn(BaseModel):
+    """A run taken by another tool, registered in the catalog."""
+
+    model_config = ConfigDict(extra="forbid")
+    section: Label
+    type: RunType
+    datacenter: Label
+    source: Label | None = None
+    host: Label | None = None
+    name: Annotated[str | None, Field(max_length=300, pattern=r"^[^\x00]*$")] = None
+    status: Literal["scheduled", "ongoing", "finished", "failed"] = "ongoing"
+    scheduled_for: dt.datetime | None = None
+    started_at: dt.datetime | None = None
+    ended_at: dt.datetime | None = None
+    total_size: Annotated[int | None, Field(ge=0)] = None
+    error_stage: Annotated[str | None, Field(max_length=64, pattern=r"^[^\x00]*$")] = None
+    error_exit_code: int | None = None
+    error_message: Text | None = None
+    retry_of: int | None = None
+    files: Annotated[list[FileIn], Field(max_length=100_000)] = []
+    objects: Annotated[list[ObjectIn], Field(max_length=100_000)] = []
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RunIn:
+        if self.status == "scheduled" and self.scheduled_for is None:
+            raise ValueError("a scheduled run needs scheduled_for")
+        if self.status in ("finished", "failed") and self.ended_at is None:
+            raise ValueError(f"a {self.status} run needs ended_at")
+        if self.ended_at and self.started_at and self.ended_at < self.started_at:
+            raise ValueError("ended_at is before started_at")
+        return self
+
+
+class RunUpdate(BaseModel):
+    """Progress or the outcome of a run: heartbeat, bytes done, then finished or failed."""
+
+    model_config = ConfigDict(extra="forbid")
+    status: Literal["ongoing", "finished", "failed"] | None = None
+    bytes_done: Annotated[int | None, Field(ge=0)] = None
+    total_size: Annotated[int | None, Field(ge=0)] = None
+    error_stage: Annotated[str | None, Field(max_length=64, pattern=r"^[^\x00]*$")] = None
+    error_exit_code: int | None = None
+    error_message: Text | None = None
+
+
+@router.get("/runs", response_model=RunPage, summary="Runs, filtered, sorted and paged")
+async def list_runs(
+    _: Viewer,
+    conn: ReadConn,
+    section: Annotated[list[str] | None, Query(max_length=100)] = None,
+    type: Annotated[RunType | None, Query()] = None,
+    state: Annotated[list[State] | None, Query(description="Stored or derived state; repeatable.")] = None,
+    host: Annotated[str | None, Query(max_length=100)] = None,
+    datacenter: Annotated[str | None, Query(max_length=100)] = None,
+    since: Annotated[dt.datetime | None, Query(description="Started (or scheduled) at or after.")] = None,
+    until: Annotated[dt.datetime | None, Query(description="Started (or scheduled) before.")] = None,
+    sort: Annotated[
+        str, Query(pattern=r"^-?[a-z_]+$", description="A field, `-` for descending.")
+    ] = "-started_at",
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> Any:
+    column = SORTS.get(sort.lstrip("-"))
+    if column is None:
+        raise BadInput(f"Cannot sort by {sort.lstrip('-')!r}; use one of: {', '.join(SORTS)}.")
+    direction = "DESC NULLS LAST" if sort.startswith("-") else "ASC NULLS LAST"
+    query = f"""
+    WITH matching AS (
+        SELECT {RUN_FIELDS} FROM backups.runs r
+        WHERE ($1::text[] IS NULL OR r.section = ANY($1)) AND ($2::text IS NULL OR r.type = $2)
+          AND ($3::text IS NULL OR r.host = $3) AND ($4::text IS NULL OR r.datacenter = $4)
+          AND ($5::timestamptz IS NULL OR coalesce(r.started_at, r.scheduled_for) >= $5)
+          AND ($6::timestamptz IS NULL OR coalesce(r.started_at, r.scheduled_for) < $6)
+    )
+    SELECT (SELECT count(*) FROM matching WHERE $7::text[] IS NULL OR state = ANY($7)) AS total,
+           coalesce((SELECT json_agg(page) FROM (
+                SELECT * FROM matching r WHERE $7::text[] IS NULL OR state = ANY($7)
+                ORDER BY {column} {direction}, r.id DESC LIMIT $8 OFFSET $9) page), '[]') AS results
+    """
+    states = [item.value for item in state] if state else None
+    row = await conn.fetchrow(query, section, type, host, datacenter, since, until, states, limit, offset)
+    assert row is not None
+    return {"total": row["total"], "limit": limit, "offset": offset, "results": row["results"]}
+
+
+@router.get("/runs/{run_id}", response_model=RunDetail, summary="One run with its files and objects")
+async def get_run(run_id: Annotated[int, Path(ge=1, le=2**63 - 1)], _: Viewer, conn: ReadConn) -> Any:
+    return await _run_detail(conn, run_id)
+
+
+async def _run_detail(conn: Any, run_id: int) -> dict[str, Any]:
+    row = await conn.fetchrow(f"SELECT {RUN_FIELDS} FROM backups.runs r WHERE r.id = $1", run_id)
+    if row is None:
+        raise NotFound(f"No run {run_id}.")
+    files = await conn.fetch(
+        "SELECT path, name, size, modified_at, checksum FROM backups.files "
+        "WHERE run_id = $1 ORDER BY path, name",
+        run_id,
+    )
+    objects = await conn.fetch(
+        "SELECT db, name, size FROM backups.objects WHERE run_id = $1 ORDER BY db, name", run_id
+    )
+    return {**dict(row), "files": [dict(f) for f in files], "objects": [dict(o) for o in objects]}
+
+
+@router.post("/runs", status_code=201, response_model=RunDetail, summary="Register a run taken elsewhere")
+async def register_run(body: RunIn, user: Manager, conn: Conn) -> Any:
+    """For tools Dockyard does not run: record a run (ongoing, then PATCH it; or already finished)."""
+    started = body.started_at
+    if started is None and body.status != "scheduled":
+        started = dt.datetime.now(dt.UTC)
+    if body.retry_of is not None and not await conn.fetchval(
+        "SELECT true FROM backups.runs WHERE id = $1", body.retry_of
+    ):
+        raise BadInput(f"retry_of: no run {body.retry_of}.")
+    try:
+        run_id = await conn.fetchval(
+            """INSERT INTO backups.runs (name, section, type, datacenter, source, host, status, scheduled_for,
+                   started_at, ended_at, heartbeat_at, total_size, bytes_done, error_stage, error_exit_code,
+                   error_message, retry_of, attempt, registered_by)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, coalesce($10, $9), $11,
+                    CASE WHEN $7 = 'finished' THEN $11 END, $12, $13, $14, $15,
+                    coalesce((SELECT attempt + 1 FROM backups.runs WHERE id = $15), 1), $16)
+            RETURNING id""",
+            body.name,
+            body.section,
+            body.type,
+            body.datacenter,
+            body.source,
+            body.host,
+            body.status,
+            body.scheduled_for,
+            started,
+            body.ended_at,
+            body.total_size,
+            body.error_stage,
+            body.error_exit_code,
+            body.error_message,
+            body.retry_of,
+            f"api:{user.email}",
+        )
+    except asyncpg.UniqueViolationError as exc:  # the one-per-slot index: the same schedule slot twice
+        raise Conflict("A run for this section, type, datacenter and scheduled_for already exists.") from exc
+    if body.files:
+        await conn.copy_records_to_table(
+            "files",
+            schema_name="backups",
+            columns=["run_id", "path", "name", "size", "modified_at", "checksum"],
+            records=[(run_id, f.path, f.name, f.size, f.modified_at, f.checksum) for f in body.files],
+        )
+    if body.objects:
+        await conn.copy_records_to_table(
+            "objects",
+            schema_name="backups",
+            columns=["run_id", "db", "name", "size"],
+            records=[(run_id, o.db, o.name, o.size) for o in body.objects],
+        )
+    return await _run_detail(conn, run_id)
+
+
+@router.patch("/runs/{run_id}", response_model=RunOut, summary="Heartbeat, progress or outcome of a run")
+async def update_run(
+    run_id: Annotated[int, Path(ge=1, le=2**63 - 1)], body: RunUpdate, _: Manager, conn: Conn
+) -> Any:
+    """Every call is a heartbeat. `finished`/`failed` close the run; a closed run cannot change."""
+    current = await conn.fetchrow("SELECT status FROM backups.runs WHERE id = $1 FOR UPDATE", run_id)
+    if current is None:
+        raise NotFound(f"No run {run_id}.")
+    if current["status"] in ("finished", "failed", "expired"):
+        raise Conflict(f"Run {run_id} is {current['status']}; it cannot change any more.")
+    closing = body.status in ("finished", "failed")
+    await conn.execute(
+        """UPDATE backups.runs SET
+               status = coalesce($2, status),
+               started_at = coalesce(started_at, now()),
+               heartbeat_at = now(),
+               ended_at = CASE WHEN $3 THEN now() ELSE ended_at END,
+               bytes_done = coalesce($4, CASE WHEN $2 = 'finished' THEN $5 END, bytes_done),
+               total_size = coalesce($5, total_size),
+               error_stage = coalesce($6, error_stage),
+               error_exit_code = coalesce($7, error_exit_code),
+               error_message = coalesce($8, error_message)
+           WHERE id = $1""",
+        run_id,
+        body.status,
+        closing,
+        body.bytes_done,
+        body.total_size,
+        body.error_stage,
+        body.error_exit_code,
+        body.error_message,
+    )
+    row = await conn.fetchrow(f"SELECT {RUN_FIELDS} FROM backups.runs r WHERE r.id = $1", run_id)
+    return dict(row) if row else None
+
+
+class ProblemOut(BaseModel):
+    rule: str
+    status: str
+    message: str
+
+
+class CheckOut(BaseModel):
+    section: str
+    type: str
+    datacenter: str
+    status: Literal["ok", "warning", "critical", "unknown"]
+    message: str
+    problems: list[ProblemOut]
+    last_finished: dict[str, Any] | None
+    thresholds: dict[str, Any]
+
+
+@router.get(
+    "/checks", response_model=list[CheckOut], summary="Check results per section, type and datacenter"
+)
+async def list_checks(
+    _: Viewer,
+    conn: ReadConn,
+    section: Annotated[str | None, Query(max_length=100)] = None,
+    type: Annotated[RunType | None, Query()] = None,
+    datacenter: Annotated[str | None, Query(max_length=100)] = None,
+    problems_only: Annotated[bool, Query(description="Only series that are not OK, worst first.")] = False,
+) -> Any:
+    results = await checks.check(conn, section=section, type=type, datacenter=datacenter)
+    if problems_only:
+        results = sorted((r for r in results if r.status > checks.Status.OK), key=lambda r: -r.status)
+    return [result.as_json() for result in results]

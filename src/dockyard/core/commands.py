@@ -1,0 +1,64 @@
+"""Helpers for `dockyard` commands that work on the database: one connection, clear failures."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+import asyncpg
+import typer
+from rich.markup import escape
+
+from dockyard.core.config import get_settings
+from dockyard.core.scripts import console, database_target
+
+T = TypeVar("T")
+
+
+class CommandError(Exception):
+    """A command could not do what was asked; the message says why and what to do."""
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print `error: message` on standard error; the Exit to raise."""
+    console.print("[red]error:[/]", escape(message), highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def run_on_database(work: Callable[[asyncpg.Connection], Awaitable[T]], *, fail_code: int = 1) -> T:
+    """Run `work` on one connection to DATABASE_URL (or the embedded one); exit `fail_code` on failure."""
+    get_settings.cache_clear()
+    settings = get_settings()
+
+    async def main(url: str) -> T:
+        conn = await asyncpg.connect(url, timeout=10)
+        try:
+            return await work(conn)
+        finally:
+            await conn.close()
+
+    try:
+        with database_target(settings) as target:
+            return asyncio.run(main(target.url))
+    except CommandError as exc:
+        raise fail(str(exc), fail_code) from exc
+    except asyncpg.InvalidCatalogNameError as exc:
+        raise fail(f"{exc}; create it with `dockyard db init`", fail_code) from exc
+    except (asyncpg.UndefinedTableError, asyncpg.InvalidSchemaNameError) as exc:
+        raise fail(f"{exc}: run `dockyard db migrate` first", fail_code) from exc
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        raise fail(f"database: {exc}", fail_code) from exc
+
+
+def print_json(rows: Sequence[dict[str, Any]] | dict[str, Any]) -> None:
+    """JSON on standard output, datetimes as ISO 8601."""
+
+    def default(value: object) -> str:
+        if isinstance(value, dt.datetime):
+            return value.isoformat()
+        raise TypeError(type(value).__name__)
+
+    typer.echo(json.dumps(rows, default=default, indent=2, ensure_ascii=False))

@@ -1,0 +1,282 @@
+"""Backup checks against a real catalog: every rule, its threshold boundaries, and the overrides."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import pytest
+
+from dockyard.backups import checks
+from dockyard.backups.checks import Status, human_size
+
+GIB = 2**30
+HOUR = dt.timedelta(hours=1)
+DAY = dt.timedelta(days=1)
+
+
+@pytest.fixture
+async def db(migrated_db: str) -> AsyncIterator[asyncpg.Connection]:
+    conn = await asyncpg.connect(migrated_db)
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+def section() -> str:
+    """A section no other test uses (the catalog is shared)."""
+    return f"s{uuid.uuid4().hex[:8]}"
+
+
+async def add_run(
+    db: asyncpg.Connection,
+    section: str,
+    *,
+    ago: dt.timedelta,
+    size: int | None = 168 * GIB,
+    status: str = "finished",
+    type: str = "dump",
+    datacenter: str = "eqiad",
+    took: dt.timedelta = 2 * HOUR,
+    **columns: Any,
+) -> int:
+    now: dt.datetime = await db.fetchval("SELECT now()")
+    values: dict[str, Any] = {
+        "section": section,
+        "type": type,
+        "datacenter": datacenter,
+        "source": "db1139.eqiad.wmnet:3311",
+        "host": "dbprov1002.eqiad.wmnet",
+        "status": status,
+        "total_size": size,
+    }
+    if status == "scheduled":
+        values["scheduled_for"] = now - ago
+    else:
+        values["started_at"] = now - ago
+    if status in ("finished", "failed"):
+        values["ended_at"] = now - ago + took
+    values.update(columns)
+    names = ", ".join(values)
+    placeholders = ", ".join(f"${index}" for index in range(1, len(values) + 1))
+    run_id: int = await db.fetchval(
+        f"INSERT INTO backups.runs ({names}) VALUES ({placeholders}) RETURNING id", *values.values()
+    )
+    return run_id
+
+
+async def result(db: asyncpg.Connection, section: str, type: str = "dump") -> checks.Result:
+    (found,) = await checks.check(db, section=section, type=type, datacenter="eqiad")
+    return found
+
+
+def rules(found: checks.Result) -> dict[str, Status]:
+    return {problem.rule: problem.status for problem in found.problems}
+
+
+async def test_no_finished_run_is_critical(db: asyncpg.Connection, section: str) -> None:
+    await add_run(db, section, ago=HOUR, status="failed", error_stage="backup")
+    found = await result(db, section)
+    assert found.status is Status.CRITICAL
+    assert found.message == f"Could not find any completed dump of {section} at eqiad"
+
+
+async def test_ok_message_matches_wmfbackups(db: asyncpg.Connection, section: str) -> None:
+    await add_run(db, section, ago=8 * DAY - HOUR, size=1000 * GIB)
+    last = await add_run(db, section, ago=HOUR, size=1001 * GIB)
+    found = await result(db, section)
+    assert found.status is Status.OK
+    started = await db.fetchval("SELECT started_at FROM backups.runs WHERE id = $1", last)
+    taken = started.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+    assert found.message == f"Last dump for {section} at eqiad (db1139) taken on {taken} (1001 GiB, +0.1 %)"
+    assert found.problems == []
+    assert found.last_finished is not None
+    assert found.last_finished["id"] == last
+
+
+@pytest.mark.parametrize(
+    ("type", "age", "expected"),
+    [
+        ("dump", 8 * DAY - dt.timedelta(minutes=1), Status.OK),
+        ("dump", 8 * DAY + dt.timedelta(minutes=1), Status.CRITICAL),
+        ("snapshot", 3 * DAY - dt.timedelta(minutes=1), Status.OK),
+        ("snapshot", 3 * DAY + dt.timedelta(minutes=1), Status.CRITICAL),
+    ],
+)
+async def test_freshness_defaults_8_days_for_dumps_3_for_snapshots(
+    db: asyncpg.Connection, section: str, type: str, age: dt.timedelta, expected: Status
+) -> None:
+    await add_run(db, section, type=type, ago=age + DAY)
+    await add_run(db, section, type=type, ago=age)
+    found = await result(db, section, type)
+    assert found.status is expected
+    if expected is Status.CRITICAL:
+        assert rules(found) == {"stale": Status.CRITICAL}
+        assert "is older than" in found.message
+
+
+@pytest.mark.parametrize(
+    ("size", "expected"), [(307_199, Status.CRITICAL), (307_200, Status.OK), (410_000, Status.OK)]
+)
+async def test_minimum_size_300_kib(
+    db: asyncpg.Connection, section: str, size: int, expected: Status
+) -> None:
+    await add_run(db, section, ago=DAY + HOUR, size=size)
+    await add_run(db, section, ago=HOUR, size=size)
+    found = await result(db, section)
+    assert found.status is expected
+    if expected is Status.CRITICAL:
+        assert found.message.endswith("(300 KiB) is under 300 KiB")
+
+
+async def test_a_single_backup_is_a_warning(db: asyncpg.Connection, section: str) -> None:
+    await add_run(db, section, ago=HOUR)
+    found = await result(db, section)
+    assert found.status is Status.WARNING
+    assert rules(found) == {"only_one": Status.WARNING}
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (5.0, Status.OK),
+        (5.1, Status.WARNING),
+        (-5.1, Status.WARNING),
+        (15.0, Status.WARNING),
+        (15.1, Status.CRITICAL),
+        (-20.0, Status.CRITICAL),
+    ],
+)
+async def test_size_change_5_and_15_percent(
+    db: asyncpg.Connection, section: str, change: float, expected: Status
+) -> None:
+    await add_run(db, section, ago=DAY + HOUR, size=1000 * GIB)
+    await add_run(db, section, ago=HOUR, size=round(1000 * GIB * (1 + change / 100)))
+    found = await result(db, section)
+    assert found.status is expected
+    assert f"{change:+.1f} %" in found.message
+
+
+async def test_latest_failure_after_the_last_success(db: asyncpg.Connection, section: str) -> None:
+    await add_run(db, section, ago=2 * DAY)
+    await add_run(db, section, ago=DAY)
+    await add_run(
+        db,
+        section,
+        ago=HOUR,
+        status="failed",
+        size=None,
+        error_stage="backup",
+        error_exit_code=3,
+        error_message="mydumper: ** CRITICAL: Error connecting to database\nlast line of stderr",
+    )
+    found = await result(db, section)
+    assert found.status is Status.CRITICAL
+    assert rules(found) == {"failed": Status.CRITICAL}
+    assert "failed on" in found.message
+    assert found.message.endswith("at stage backup (exit 3): last line of stderr")
+
+
+async def test_an_old_failure_followed_by_a_success_is_forgotten(
+    db: asyncpg.Connection, section: str
+) -> None:
+    await add_run(db, section, ago=2 * DAY)
+    await add_run(db, section, ago=DAY, status="failed", error_stage="transfer")
+    await add_run(db, section, ago=HOUR)
+    assert (await result(db, section)).status is Status.OK
+
+
+@pytest.mark.parametrize(
+    ("silent", "running", "expected"),
+    [
+        (dt.timedelta(minutes=29), HOUR, {}),
+        (dt.timedelta(minutes=31), HOUR, {"stalled": Status.CRITICAL}),
+        (30 * HOUR, 31 * HOUR, {"stalled": Status.CRITICAL}),
+        (dt.timedelta(minutes=1), 13 * HOUR, {"too_long": Status.WARNING}),
+    ],
+)
+async def test_ongoing_runs_stalled_or_too_long(
+    db: asyncpg.Connection,
+    section: str,
+    silent: dt.timedelta,
+    running: dt.timedelta,
+    expected: dict[str, Status],
+) -> None:
+    await add_run(db, section, ago=DAY + HOUR)
+    await add_run(db, section, ago=HOUR)
+    now = await db.fetchval("SELECT now()")
+    await add_run(db, section, ago=running, status="ongoing", size=None, heartbeat_at=now - silent)
+    assert rules(await result(db, section)) == expected
+
+
+async def test_a_finished_run_that_took_too_long_is_a_warning(db: asyncpg.Connection, section: str) -> None:
+    await add_run(db, section, ago=2 * DAY)
+    await add_run(db, section, ago=14 * HOUR, took=13 * HOUR)
+    found = await result(db, section)
+    assert rules(found) == {"too_long": Status.WARNING}
+    assert "took 13 h (limit 12 h)" in found.message
+
+
+@pytest.mark.parametrize(
+    ("late", "expected"),
+    [(2 * HOUR, {"missed": Status.CRITICAL}), (dt.timedelta(minutes=30), {}), (-HOUR, {})],
+)
+async def test_missed_schedule(
+    db: asyncpg.Connection, section: str, late: dt.timedelta, expected: dict[str, Status]
+) -> None:
+    await add_run(db, section, ago=DAY + HOUR)
+    await add_run(db, section, ago=HOUR)
+    await add_run(db, section, ago=late, status="scheduled", size=None)
+    assert rules(await result(db, section)) == expected
+
+
+async def test_the_most_specific_threshold_wins(db: asyncpg.Connection, section: str) -> None:
+    await add_run(db, section, ago=2 * DAY + HOUR)
+    await add_run(db, section, ago=2 * DAY)
+    assert (await result(db, section)).status is Status.OK
+    await db.execute(
+        "INSERT INTO backups.check_config (section, type, datacenter, freshness_s) "
+        "VALUES ($1, 'dump', NULL, 86400)",
+        section,
+    )
+    found = await result(db, section)
+    assert found.status is Status.CRITICAL
+    assert found.thresholds["freshness_s"] == 86400
+    assert found.thresholds["min_size"] == 307200, "the rest comes from the defaults"
+    await db.execute(
+        "INSERT INTO backups.check_config (section, type, datacenter, freshness_s) "
+        "VALUES ($1, 'dump', 'eqiad', 3 * 86400)",
+        section,
+    )
+    assert (await result(db, section)).status is Status.OK
+
+
+async def test_series_come_from_schedules_too(db: asyncpg.Connection, section: str) -> None:
+    await db.execute(
+        "INSERT INTO backups.schedules (section, type, datacenter, cron) "
+        "VALUES ($1, 'snapshot', 'eqiad', '0 19 * * 0,2,3,5')",
+        section,
+    )
+    found = await result(db, section, "snapshot")
+    assert found.status is Status.CRITICAL
+    assert found.message == f"Could not find any completed snapshot of {section} at eqiad"
+
+
+@pytest.mark.parametrize(
+    ("size", "text"),
+    [
+        (0, "0 B"),
+        (1023, "1023 B"),
+        (300 * 1024, "300 KiB"),
+        (1536 * 1024, "1.5 MiB"),
+        (168 * GIB, "168 GiB"),
+        (7 * 1024 * GIB, "7168 GiB"),
+    ],
+)
+def test_sizes_in_binary_units_never_tib(size: int, text: str) -> None:
+    assert human_size(size) == text
