@@ -8,6 +8,7 @@ derived state (`stalled`, `missed`) is computed there too, from its heartbeat an
 from __future__ import annotations
 
 import datetime as dt
+import json
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -226,7 +227,7 @@ async def list_runs(
     states = [item.value for item in state] if state else None
     row = await conn.fetchrow(query, section, type, host, datacenter, since, until, states, limit, offset)
     assert row is not None
-    return {"total": row["total"], "limit": limit, "offset": offset, "results": row["results"]}
+    return {"total": row["total"], "limit": limit, "offset": offset, "results": json.loads(row["results"])}
 
 
 @router.get("/runs/{run_id}", response_model=RunDetail, summary="One run with its files and objects")
@@ -264,9 +265,10 @@ async def register_run(body: RunIn, user: Manager, conn: Conn) -> Any:
             """INSERT INTO backups.runs (name, section, type, datacenter, source, host, status, scheduled_for,
                    started_at, ended_at, heartbeat_at, total_size, bytes_done, error_stage, error_exit_code,
                    error_message, retry_of, attempt, registered_by)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, coalesce($10, $9), $11,
-                    CASE WHEN $7 = 'finished' THEN $11 END, $12, $13, $14, $15,
-                    coalesce((SELECT attempt + 1 FROM backups.runs WHERE id = $15), 1), $16)
+            VALUES ($1, $2, $3, $4, $5, $6, $7::text, $8, $9::timestamptz, $10::timestamptz,
+                    coalesce($10::timestamptz, $9::timestamptz), $11::bigint,
+                    CASE WHEN $7::text = 'finished' THEN $11::bigint END, $12, $13, $14, $15::bigint,
+                    coalesce((SELECT attempt + 1 FROM backups.runs WHERE id = $15::bigint), 1), $16)
             RETURNING id""",
             body.name,
             body.section,
@@ -317,15 +319,15 @@ async def update_run(
     closing = body.status in ("finished", "failed")
     await conn.execute(
         """UPDATE backups.runs SET
-               status = coalesce($2, status),
+               status = coalesce($2::text, status),
                started_at = coalesce(started_at, now()),
                heartbeat_at = now(),
-               ended_at = CASE WHEN $3 THEN now() ELSE ended_at END,
-               bytes_done = coalesce($4, CASE WHEN $2 = 'finished' THEN $5 END, bytes_done),
-               total_size = coalesce($5, total_size),
-               error_stage = coalesce($6, error_stage),
-               error_exit_code = coalesce($7, error_exit_code),
-               error_message = coalesce($8, error_message)
+               ended_at = CASE WHEN $3::bool THEN now() ELSE ended_at END,
+               bytes_done = coalesce($4::bigint, CASE WHEN $2::text = 'finished' THEN $5::bigint END, bytes_done),
+               total_size = coalesce($5::bigint, total_size),
+               error_stage = coalesce($6::text, error_stage),
+               error_exit_code = coalesce($7::int, error_exit_code),
+               error_message = coalesce($8::text, error_message)
            WHERE id = $1""",
         run_id,
         body.status,
