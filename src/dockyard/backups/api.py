@@ -323,7 +323,8 @@ async def update_run(
                started_at = coalesce(started_at, now()),
                heartbeat_at = now(),
                ended_at = CASE WHEN $3::bool THEN now() ELSE ended_at END,
-               bytes_done = coalesce($4::bigint, CASE WHEN $2::text = 'finished' THEN $5::bigint END, bytes_done),
+               bytes_done = coalesce(
+                   $4::bigint, CASE WHEN $2::text = 'finished' THEN $5::bigint END, bytes_done),
                total_size = coalesce($5::bigint, total_size),
                error_stage = coalesce($6::text, error_stage),
                error_exit_code = coalesce($7::int, error_exit_code),
