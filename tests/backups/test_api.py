@@ -213,3 +213,42 @@ class TestChecks:
         assert "ok" not in statuses
         order = {"critical": 0, "warning": 1}
         assert statuses == sorted(statuses, key=order.__getitem__)
+
+
+class TestOverview:
+    async def test_problems_first_then_every_series_and_the_runs_in_progress(
+        self, client: AppClient, users: Accounts, section: str
+    ) -> None:
+        headers = await manager(users)
+        await client.post(f"{API}/runs", json=finished_run(section, 2, 1000 * GIB), headers=headers)
+        await client.post(f"{API}/runs", json=finished_run(section, 1, 800 * GIB), headers=headers)
+        ongoing = (
+            await client.post(
+                f"{API}/runs",
+                json={"section": section, "type": "snapshot", "datacenter": "eqiad"},
+                headers=headers,
+            )
+        ).json()
+        slot = (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).isoformat()
+        await client.post(
+            f"{API}/runs",
+            json={
+                "section": section,
+                "type": "dump",
+                "datacenter": "eqiad",
+                "status": "scheduled",
+                "scheduled_for": slot,
+            },
+            headers=headers,
+        )
+        body = (await client.get(f"{API}/overview", headers=await viewer(users))).json()
+        assert sum(body["counts"].values()) == len(body["series"])
+        ranks = {"critical": 0, "warning": 1, "unknown": 2}
+        assert [p["status"] for p in body["problems"]] == sorted(
+            (p["status"] for p in body["problems"]), key=ranks.__getitem__
+        )
+        mine = [s for s in body["series"] if s["section"] == section]
+        assert {(s["type"], s["status"]) for s in mine} == {("dump", "critical"), ("snapshot", "critical")}
+        assert any(p["section"] == section and "-20.0 %" in p["message"] for p in body["problems"])
+        assert ongoing["id"] in [run["id"] for run in body["ongoing"]]
+        assert any(run["section"] == section for run in body["upcoming"])

@@ -375,3 +375,38 @@ async def list_checks(
     if problems_only:
         results = sorted((r for r in results if r.status > checks.Status.OK), key=lambda r: -r.status)
     return [result.as_json() for result in results]
+
+
+class OverviewOut(BaseModel):
+    counts: dict[str, int] = Field(description="Series per check status.")
+    problems: list[CheckOut] = Field(description="Series that are not OK, worst first.")
+    series: list[CheckOut] = Field(description="Every series, by section, type and datacenter.")
+    ongoing: list[RunOut] = Field(description="Runs in progress (including stalled ones), oldest first.")
+    upcoming: list[RunOut] = Field(description="The next scheduled runs (at most 20).")
+
+
+@router.get("/overview", response_model=OverviewOut, summary="Everything the dashboard's first page shows")
+async def overview(_: Viewer, conn: ReadConn) -> Any:
+    """Problems first (critical, then warning), every series' check, the runs in progress, what comes next."""
+    results = await checks.check(conn)
+    counts = {status.label: 0 for status in checks.Status}
+    for result in results:
+        counts[result.status.label] += 1
+    problems = sorted((r for r in results if r.status > checks.Status.OK), key=lambda r: -r.status)
+    runs = await conn.fetchval(
+        f"""SELECT json_build_object(
+            'ongoing', coalesce((SELECT json_agg(x ORDER BY x.started_at) FROM (
+                SELECT {RUN_FIELDS} FROM backups.runs r WHERE r.status = 'ongoing') x), '[]'),
+            'upcoming', coalesce((SELECT json_agg(x ORDER BY x.scheduled_for) FROM (
+                SELECT {RUN_FIELDS} FROM backups.runs r
+                WHERE r.status = 'scheduled' AND r.scheduled_for >= now()
+                ORDER BY r.scheduled_for LIMIT 20) x), '[]'))::text"""
+    )
+    lists = json.loads(runs)
+    return {
+        "counts": counts,
+        "problems": [r.as_json() for r in problems],
+        "series": [r.as_json() for r in results],
+        "ongoing": lists["ongoing"],
+        "upcoming": lists["upcoming"],
+    }
