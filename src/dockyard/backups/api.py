@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from dockyard.accounts.auth import Principal, require
-from dockyard.backups import checks
+from dockyard.backups import alerts, checks
 from dockyard.backups.permissions import MANAGE, VIEW
 from dockyard.core.db import Conn, ReadConn
 from dockyard.core.errors import BadInput, Conflict, NotFound
@@ -410,3 +410,105 @@ async def overview(_: Viewer, conn: ReadConn) -> Any:
         "ongoing": lists["ongoing"],
         "upcoming": lists["upcoming"],
     }
+
+
+class AlertOut(BaseModel):
+    id: int
+    section: str
+    type: str
+    datacenter: str
+    rule: str
+    severity: str
+    message: str
+    first_seen_at: dt.datetime
+    last_seen_at: dt.datetime
+    resolved_at: dt.datetime | None
+    acknowledged_at: dt.datetime | None
+    acknowledged_by: str | None = Field(description="The email of who acknowledged it.")
+    silenced_until: dt.datetime | None
+    silenced: bool
+    note: str | None
+    events: list[dict[str, Any]]
+
+
+ALERT = """SELECT a.id, a.section, a.type, a.datacenter, a.rule, a.severity, a.message, a.first_seen_at,
+    a.last_seen_at, a.resolved_at, a.acknowledged_at, u.email AS acknowledged_by, a.silenced_until,
+    coalesce(a.silenced_until > now(), false) AS silenced, a.note,
+    coalesce((SELECT json_agg(json_build_object('at', e.at, 'event', e.event, 'by', eu.email, 'note', e.note)
+                              ORDER BY e.at, e.id)
+              FROM backups.alert_events e LEFT JOIN accounts.users eu ON eu.id = e.user_id
+              WHERE e.alert_id = a.id), '[]')::text AS events
+FROM backups.alerts a LEFT JOIN accounts.users u ON u.id = a.acknowledged_by"""
+
+
+def _alert(row: Any) -> dict[str, Any]:
+    return {**dict(row), "events": json.loads(row["events"])}
+
+
+@router.get("/alerts", response_model=list[AlertOut], summary="Alerts, open ones by default, critical first")
+async def list_alerts(
+    _: Viewer,
+    conn: ReadConn,
+    include_resolved: Annotated[bool, Query(description="Resolved alerts too (the history).")] = False,
+    section: Annotated[str | None, Query(max_length=100)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> Any:
+    rows = await conn.fetch(
+        ALERT
+        + """ WHERE ($1 OR a.resolved_at IS NULL) AND ($2::text IS NULL OR a.section = $2)
+        ORDER BY a.resolved_at IS NOT NULL, a.severity = 'warning', a.first_seen_at DESC LIMIT $3""",
+        include_resolved,
+        section,
+        limit,
+    )
+    return [_alert(row) for row in rows]
+
+
+@router.post("/alerts/refresh", summary="Run the checks now and bring the alerts in line")
+async def refresh_alerts(_: Manager, conn: Conn) -> dict[str, int]:
+    """What the scheduler does periodically: raise, escalate, ease and resolve alerts."""
+    return await alerts.sync(conn, await checks.check(conn))
+
+
+class AlertAction(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: Annotated[str | None, Field(max_length=2000, pattern=r"^[^\x00]*$")] = None
+
+
+class SilenceIn(AlertAction):
+    until: dt.datetime | None = Field(description="Silenced until then; null lifts the silence.")
+
+    @model_validator(mode="after")
+    def _in_the_future(self) -> SilenceIn:
+        if self.until is not None and self.until <= dt.datetime.now(dt.UTC):
+            raise ValueError("`until` must be in the future (or null to lift the silence)")
+        return self
+
+
+async def _alert_or_404(conn: Any, alert_id: int) -> dict[str, Any]:
+    row = await conn.fetchrow(ALERT + " WHERE a.id = $1", alert_id)
+    if row is None:
+        raise NotFound(f"No alert {alert_id}.")
+    return _alert(row)
+
+
+@router.post("/alerts/{alert_id}/acknowledge", response_model=AlertOut, summary="Say somebody is on it")
+async def acknowledge_alert(
+    alert_id: Annotated[int, Path(ge=1, le=2**63 - 1)], body: AlertAction, user: Manager, conn: Conn
+) -> Any:
+    await _alert_or_404(conn, alert_id)
+    if not await alerts.acknowledge(conn, alert_id, user.user_id, body.note):
+        raise Conflict(f"Alert {alert_id} is resolved; there is nothing to acknowledge.")
+    return await _alert_or_404(conn, alert_id)
+
+
+@router.post(
+    "/alerts/{alert_id}/silence", response_model=AlertOut, summary="Silence until a time, or lift it"
+)
+async def silence_alert(
+    alert_id: Annotated[int, Path(ge=1, le=2**63 - 1)], body: SilenceIn, user: Manager, conn: Conn
+) -> Any:
+    await _alert_or_404(conn, alert_id)
+    if not await alerts.silence(conn, alert_id, user.user_id, body.until, body.note):
+        raise Conflict(f"Alert {alert_id} is resolved; there is nothing to silence.")
+    return await _alert_or_404(conn, alert_id)
