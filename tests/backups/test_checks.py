@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
@@ -16,15 +15,6 @@ from dockyard.backups.checks import Status, human_size
 GIB = 2**30
 HOUR = dt.timedelta(hours=1)
 DAY = dt.timedelta(days=1)
-
-
-@pytest.fixture
-async def db(migrated_db: str) -> AsyncIterator[asyncpg.Connection]:
-    conn = await asyncpg.connect(migrated_db)
-    try:
-        yield conn
-    finally:
-        await conn.close()
 
 
 @pytest.fixture
