@@ -1,0 +1,218 @@
+"""Take a backup of a PostgreSQL source and record every step of it in the catalog.
+
+The run is written as `ongoing` before the tool starts and committed, so a crash leaves a visible
+state; a heartbeat task then updates `heartbeat_at` and `bytes_done` while the tool runs, and the
+run ends `finished` (files, objects, total size) or `failed` (stage, exit code, end of stderr). A
+runner killed outright stops its heartbeat, and the run reads as `stalled` once the grace is over.
+
+- dump: `pg_dump -Fc` into `<dest>/<name>/<section>.dump`, with the size of every table;
+- snapshot: `pg_basebackup -Ft -z` into `<dest>/<name>/` (base.tar.gz, pg_wal.tar.gz).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+
+STDERR_TAIL = 4000
+
+
+@dataclass(frozen=True)
+class Job:
+    """What to back up, where to, and how to report it."""
+
+    section: str
+    type: str  # dump | snapshot
+    datacenter: str
+    source_url: str
+    destination: Path
+    source_label: str | None = None  # shown in the catalog (host[:port]); never the URL with secrets
+    host: str = socket.gethostname()
+    pg_bin: Path | None = None
+    heartbeat_s: float = 10.0
+    extra_args: tuple[str, ...] = ()
+
+
+def _tool(job: Job, name: str) -> str:
+    return str(job.pg_bin / name) if job.pg_bin else name
+
+
+def _command(job: Job, target: Path) -> list[str]:
+    if job.type == "dump":
+        return [
+            _tool(job, "pg_dump"),
+            "-Fc",
+            "-f",
+            str(target / f"{job.section}.dump"),
+            *job.extra_args,
+            job.source_url,
+        ]
+    return [
+        _tool(job, "pg_basebackup"),
+        "-D",
+        str(target),
+        "-Ft",
+        "-z",
+        "-X",
+        "stream",
+        "--checkpoint=fast",
+        *job.extra_args,
+        "-d",
+        job.source_url,
+    ]
+
+
+def _size(path: Path) -> int:
+    return sum(entry.stat().st_size for entry in path.rglob("*") if entry.is_file())
+
+
+TABLE_SIZES = """SELECT current_database(), n.nspname || '.' || c.relname, pg_total_relation_size(c.oid)
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname NOT LIKE 'pg_toast%'"""
+
+
+async def _objects(source_url: str) -> list[tuple[str, str, int]]:
+    conn = await asyncpg.connect(source_url, timeout=10)
+    try:
+        return [(row[0], row[1], row[2]) for row in await conn.fetch(TABLE_SIZES)]
+    finally:
+        await conn.close()
+
+
+async def start(catalog: asyncpg.Connection, job: Job, run_id: int | None = None) -> tuple[int, str]:
+    """Record the run as ongoing (a new row, or the scheduled one `run_id`); its id and name."""
+    now = dt.datetime.now(dt.UTC)
+    name = f"{job.type}.{job.section}.{now:%Y-%m-%d--%H-%M-%S}"
+    if run_id is not None:
+        claimed = await catalog.fetchval(
+            """UPDATE backups.runs SET status = 'ongoing', started_at = now(), heartbeat_at = now(),
+                   name = $2, source = coalesce($3, source), host = $4
+            WHERE id = $1 AND status = 'scheduled' RETURNING id""",
+            run_id,
+            name,
+            job.source_label,
+            job.host,
+        )
+        if claimed is None:
+            raise LookupError(f"run {run_id} is not a scheduled run (any more)")
+        return run_id, name
+    new_id: int = await catalog.fetchval(
+        """INSERT INTO backups.runs (name, section, type, datacenter, source, host, status, started_at,
+               heartbeat_at, bytes_done, registered_by)
+        VALUES ($1, $2, $3, $4, $5, $6, 'ongoing', now(), now(), 0, 'runner') RETURNING id""",
+        name,
+        job.section,
+        job.type,
+        job.datacenter,
+        job.source_label,
+        job.host,
+    )
+    return new_id, name
+
+
+async def _heartbeat(catalog: asyncpg.Connection, run_id: int, target: Path, every_s: float) -> None:
+    while True:
+        await asyncio.sleep(every_s)
+        await catalog.execute(
+            "UPDATE backups.runs SET heartbeat_at = now(), bytes_done = $2 "
+            "WHERE id = $1 AND status = 'ongoing'",
+            run_id,
+            await asyncio.to_thread(_size, target),
+        )
+
+
+async def _fail(catalog: asyncpg.Connection, run_id: int, stage: str, code: int | None, message: str) -> None:
+    await catalog.execute(
+        """UPDATE backups.runs SET status = 'failed', ended_at = now(), heartbeat_at = now(),
+               error_stage = $2, error_exit_code = $3, error_message = $4
+        WHERE id = $1""",
+        run_id,
+        stage,
+        code,
+        message[-STDERR_TAIL:],
+    )
+
+
+async def run(catalog: asyncpg.Connection, job: Job, run_id: int | None = None) -> int:
+    """Take the backup described by `job`; the run id (its outcome is in the catalog)."""
+    run_id, name = await start(catalog, job, run_id)
+    target = job.destination / name
+    try:
+        target.mkdir(parents=True, exist_ok=False)
+        process = await asyncio.create_subprocess_exec(
+            *_command(job, target),
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+            env={**os.environ, "PGCONNECT_TIMEOUT": "10"},
+        )
+    except OSError as exc:
+        await _fail(catalog, run_id, "start", None, f"{type(exc).__name__}: {exc}")
+        return run_id
+    beating = asyncio.create_task(_heartbeat(catalog, run_id, target, job.heartbeat_s))
+    try:
+        _, stderr = await process.communicate()
+    finally:
+        beating.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await beating
+    if process.returncode != 0:
+        message = stderr.decode(errors="replace").strip() or f"exited with status {process.returncode}"
+        await _fail(catalog, run_id, "backup", process.returncode, message)
+        return run_id
+    try:
+        objects = await _objects(job.source_url) if job.type == "dump" else []
+    except (OSError, asyncpg.PostgresError) as exc:
+        await _fail(catalog, run_id, "metadata", None, f"table sizes: {exc}")
+        return run_id
+    await _record_success(catalog, run_id, target, objects)
+    return run_id
+
+
+def _inventory(run_id: int, target: Path) -> list[tuple[int, str, str, int, dt.datetime]]:
+    """(run, directory relative to the backup root, name, size, mtime) of every file written."""
+    found = []
+    for entry in sorted(target.rglob("*")):
+        if entry.is_file():
+            stat = entry.stat()
+            folder = "" if entry.parent == target else str(entry.parent.relative_to(target))
+            found.append(
+                (run_id, folder, entry.name, stat.st_size, dt.datetime.fromtimestamp(stat.st_mtime, dt.UTC))
+            )
+    return found
+
+
+async def _record_success(
+    catalog: asyncpg.Connection, run_id: int, target: Path, objects: list[tuple[str, str, int]]
+) -> None:
+    files = await asyncio.to_thread(_inventory, run_id, target)
+    async with catalog.transaction():
+        if files:
+            await catalog.copy_records_to_table(
+                "files",
+                schema_name="backups",
+                columns=["run_id", "path", "name", "size", "modified_at"],
+                records=files,
+            )
+        if objects:
+            await catalog.copy_records_to_table(
+                "objects",
+                schema_name="backups",
+                columns=["run_id", "db", "name", "size"],
+                records=[(run_id, *item) for item in objects],
+            )
+        total = sum(item[3] for item in files)
+        await catalog.execute(
+            """UPDATE backups.runs SET status = 'finished', ended_at = now(), heartbeat_at = now(),
+                   total_size = $2, bytes_done = $2
+            WHERE id = $1""",
+            run_id,
+            total,
+        )
