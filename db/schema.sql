@@ -8,7 +8,7 @@ CREATE SCHEMA backups;
 CREATE SCHEMA core;
 
 CREATE DOMAIN backups.label AS text
-	CONSTRAINT label_check CHECK ((VALUE ~ '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$'::text));
+	CONSTRAINT label_check CHECK (((VALUE ~ '^[A-Za-z0-9][A-Za-z0-9_.:-]*$'::text) AND (length(VALUE) <= 100)));
 
 CREATE FUNCTION public.ihr_user_erase() RETURNS trigger
     LANGUAGE plpgsql

@@ -2,8 +2,10 @@
 -- them, the check thresholds, alerts with their history, and restore tests (specs/backups.md).
 CREATE SCHEMA IF NOT EXISTS backups;
 
--- Names of sections, datacenters and hosts are identifiers people type and read in alerts.
-CREATE DOMAIN backups.label AS text CHECK (VALUE ~ '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$');
+-- Names of sections, datacenters and hosts are identifiers people type and read in alerts. (A
+-- bounded repetition in the pattern is 40 times slower to check than `*` plus a length test.)
+CREATE DOMAIN backups.label AS text
+    CHECK (VALUE ~ '^[A-Za-z0-9][A-Za-z0-9_.:-]*$' AND length(VALUE) <= 100);
 
 -- One row per run. A run is recorded before any work starts (`ongoing`, or `scheduled` ahead of
 -- time) and updated after: a crash leaves a visible state. `stalled` and `missed` are derived
@@ -79,7 +81,9 @@ CREATE TABLE backups.schedules (
 
 -- Check thresholds. A NULL section, type or datacenter matches any; for each threshold the most
 -- specific row that sets it wins (section, then type, then datacenter). The catch-all row holds
--- wmfbackups' defaults; snapshots are expected every 3 days instead of 8.
+-- wmfbackups' defaults; snapshots are expected every 3 days instead of 8. A scheduled run waits
+-- its turn on its host: dumps queue behind two slots for up to a few hours after 00:00, snapshots
+-- start one after the other through the night, hence the 5 h and 10 h before one is `missed`.
 CREATE TABLE backups.check_config (
     id                 bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     section            backups.label,
@@ -97,8 +101,8 @@ CREATE TABLE backups.check_config (
 INSERT INTO backups.check_config
     (section, type, datacenter, freshness_s, min_size, warn_change_pct, crit_change_pct,
      max_duration_s, heartbeat_grace_s, schedule_grace_s)
-VALUES (NULL, NULL, NULL, 691200, 307200, 5, 15, 43200, 1800, 3600),
-       (NULL, 'snapshot', NULL, 259200, NULL, NULL, NULL, NULL, NULL, NULL);
+VALUES (NULL, NULL, NULL, 691200, 307200, 5, 15, 43200, 1800, 18000),
+       (NULL, 'snapshot', NULL, 259200, NULL, NULL, NULL, NULL, NULL, 36000);
 
 -- One row per problem while it lasts (rule × series); acknowledging or silencing never hides the
 -- history, which is in alert_events.

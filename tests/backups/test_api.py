@@ -154,7 +154,7 @@ class TestRuns:
             json={"section": section, "type": "dump", "datacenter": "eqiad", "started_at": stalled_start},
             headers=headers,
         )
-        missed_slot = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=3)).isoformat()
+        missed_slot = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=6)).isoformat()
         await client.post(
             f"{API}/runs",
             json={

@@ -214,7 +214,7 @@ async def test_a_finished_run_that_took_too_long_is_a_warning(db: asyncpg.Connec
 
 @pytest.mark.parametrize(
     ("late", "expected"),
-    [(2 * HOUR, {"missed": Status.CRITICAL}), (dt.timedelta(minutes=30), {}), (-HOUR, {})],
+    [(6 * HOUR, {"missed": Status.CRITICAL}), (4 * HOUR, {}), (-HOUR, {})],
 )
 async def test_missed_schedule(
     db: asyncpg.Connection, section: str, late: dt.timedelta, expected: dict[str, Status]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from dockyard.backups import api
+from dockyard.backups import api, seed
 from dockyard.backups.permissions import MANAGE, VIEW
 from dockyard.core.services import Link, Service
 
@@ -23,6 +23,7 @@ service = Service(
     prefix="/backups",
     links=(Link("API", "/docs#/backups"),),
     permissions=(VIEW, MANAGE),
+    seeder=seed.seed,
 )
 
 __all__ = ["router", "service"]
