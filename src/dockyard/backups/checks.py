@@ -10,10 +10,11 @@ other rules add their own problems. A series' status is its worst problem.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import asdict, dataclass, field
 from enum import IntEnum
 from typing import Any
+
+import orjson
 
 from dockyard.core.db import Connection
 
@@ -41,13 +42,29 @@ class Status(IntEnum):
         return self.name.lower()
 
 
-def _threshold(name: str) -> str:
-    # `name` comes from THRESHOLDS only (an allow-list), never from a request.
-    return f"""(SELECT c.{name} FROM backups.check_config c
-        WHERE (c.section IS NULL OR c.section = s.section) AND (c.type IS NULL OR c.type = s.type)
-          AND (c.datacenter IS NULL OR c.datacenter = s.datacenter) AND c.{name} IS NOT NULL
-        ORDER BY c.section IS NOT NULL DESC, c.type IS NOT NULL DESC, c.datacenter IS NOT NULL DESC
-        LIMIT 1) AS {name}"""
+CONFIG = f"SELECT section, type, datacenter, {', '.join(THRESHOLDS)} FROM backups.check_config"
+
+
+def effective_thresholds(
+    config: list[dict[str, Any]], section: str, type: str, datacenter: str
+) -> dict[str, Any]:
+    """Each threshold from the most specific row that sets it (section, then type, then datacenter)."""
+    matching = [
+        row
+        for row in config
+        if row["section"] in (None, section)
+        and row["type"] in (None, type)
+        and row["datacenter"] in (None, datacenter)
+    ]
+    matching.sort(
+        key=lambda row: (row["section"] is not None, row["type"] is not None, row["datacenter"] is not None),
+        reverse=True,
+    )
+    values: dict[str, Any] = {}
+    for name in THRESHOLDS:
+        found = next((row[name] for row in matching if row[name] is not None), None)
+        values[name] = float(found) if name.endswith("_pct") and found is not None else found
+    return values
 
 
 RUN_JSON = """json_build_object('id', r.id, 'status', r.status, 'source', r.source, 'host', r.host,
@@ -56,26 +73,35 @@ RUN_JSON = """json_build_object('id', r.id, 'status', r.status, 'source', r.sour
     'error_stage', r.error_stage, 'error_exit_code', r.error_exit_code, 'error_message', r.error_message)"""
 
 SERIES_STATE = f"""
-WITH series AS (
+WITH RECURSIVE recorded AS (
+    -- The distinct series of the runs, one index probe each (a skip scan), not a pass over every run.
+    (SELECT section, type, datacenter FROM backups.runs ORDER BY section, type, datacenter LIMIT 1)
+    UNION ALL
+    SELECT next.* FROM recorded prev, LATERAL (
+        SELECT r.section, r.type, r.datacenter FROM backups.runs r
+        WHERE (r.section, r.type, r.datacenter) > (prev.section, prev.type, prev.datacenter)
+        ORDER BY r.section, r.type, r.datacenter LIMIT 1) next
+), series AS (
     SELECT section, type, datacenter FROM backups.schedules WHERE enabled
     UNION SELECT section, type, datacenter FROM backups.check_config
           WHERE section IS NOT NULL AND type IS NOT NULL AND datacenter IS NOT NULL
-    UNION SELECT DISTINCT section, type, datacenter FROM backups.runs WHERE status <> 'expired'
+    UNION SELECT section, type, datacenter FROM recorded
 )
 SELECT s.section, s.type, s.datacenter, now() AS now,
-    {", ".join(_threshold(name) for name in THRESHOLDS)},
     ARRAY(SELECT {RUN_JSON}::text FROM backups.runs r
           WHERE (r.section, r.type, r.datacenter) = (s.section, s.type, s.datacenter)
             AND r.status = 'finished' AND r.ended_at IS NOT NULL
           ORDER BY r.started_at DESC LIMIT 2) AS finished,
     (SELECT {RUN_JSON}::text FROM backups.runs r
-     WHERE (r.section, r.type, r.datacenter) = (s.section, s.type, s.datacenter)
-       AND r.status IN ('finished', 'failed')
-     ORDER BY r.started_at DESC LIMIT 1) AS latest,
+     WHERE (r.section, r.type, r.datacenter) = (s.section, s.type, s.datacenter) AND r.status = 'failed'
+     ORDER BY r.started_at DESC LIMIT 1) AS last_failed,
+    ARRAY(SELECT {RUN_JSON}::text FROM backups.runs r
+          WHERE (r.section, r.type, r.datacenter) = (s.section, s.type, s.datacenter) AND r.status = 'ongoing'
+          ORDER BY r.started_at) AS ongoing,
     ARRAY(SELECT {RUN_JSON}::text FROM backups.runs r
           WHERE (r.section, r.type, r.datacenter) = (s.section, s.type, s.datacenter)
-            AND (r.status = 'ongoing' OR (r.status = 'scheduled' AND r.scheduled_for < now()))
-          ORDER BY coalesce(r.started_at, r.scheduled_for)) AS open
+            AND r.status = 'scheduled' AND r.scheduled_for < now()
+          ORDER BY r.scheduled_for) AS overdue
 FROM series s
 WHERE ($1::text IS NULL OR s.section = $1) AND ($2::text IS NULL OR s.type = $2)
   AND ($3::text IS NULL OR s.datacenter = $3)
@@ -257,7 +283,8 @@ def evaluate(row: dict[str, Any]) -> Result:
     """Apply every rule to one series' state (a row of SERIES_STATE)."""
     now: dt.datetime = row["now"]
     finished = [_parse(run) for run in row["finished"]]
-    latest = _parse(row["latest"]) if row["latest"] else None
+    failed = _parse(row["last_failed"]) if row["last_failed"] else None
+    latest = failed if failed and (not finished or failed["started_at"] > finished[0]["started_at"]) else None
     open_runs = [_parse(run) for run in row["open"]]
     main = _wmfbackups(row, finished, now)
     extra = [_failed(row, latest), _slow_finish(row, finished), *_open_runs(row, open_runs, now)]
@@ -283,14 +310,14 @@ async def check(
     datacenter: str | None = None,
 ) -> list[Result]:
     """The check of every series matching the filters, ordered by section, type, datacenter."""
+    config = [dict(row) for row in await conn.fetch(CONFIG)]
     rows = await conn.fetch(SERIES_STATE, section, type, datacenter)
     results = []
     for record in rows:
         row = dict(record)
-        row["finished"] = [json.loads(text) for text in row["finished"]]
-        row["latest"] = json.loads(row["latest"]) if row["latest"] else None
-        row["open"] = [json.loads(text) for text in row["open"]]
-        row["warn_change_pct"] = float(row["warn_change_pct"])
-        row["crit_change_pct"] = float(row["crit_change_pct"])
+        row.update(effective_thresholds(config, row["section"], row["type"], row["datacenter"]))
+        row["finished"] = [orjson.loads(text) for text in row["finished"]]
+        row["last_failed"] = orjson.loads(row["last_failed"]) if row["last_failed"] else None
+        row["open"] = [orjson.loads(text) for text in (*row.pop("ongoing"), *row.pop("overdue"))]
         results.append(evaluate(row))
     return results

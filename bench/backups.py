@@ -1,0 +1,95 @@
+"""The backups overview with 100 000 runs in the catalog (`dockyard db seed --size bench --service backups`).
+
+    DATABASE_URL=… python -m bench.backups [--requests 60]
+
+Serves Dockyard with SERVICES=accounts,backups on DATABASE_URL (seeded with the bench catalog if it
+has no runs), makes a superuser, then fetches GET /backups/api/v1/overview and /checks one at a
+time: p50/p95/max in ms, and the size of the answer. Writes bench/results/backups.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+
+import asyncpg
+import httpx
+
+from bench.common import DOCKYARD, record, served
+
+PASSWORD = "benchmark password"  # noqa: S105 - a throwaway account on a benchmark database
+
+
+async def _has_bench_catalog(url: str) -> bool:
+    conn = await asyncpg.connect(url)
+    try:
+        return bool(await conn.fetchval("SELECT count(*) >= 100000 FROM backups.runs"))
+    finally:
+        await conn.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--requests", type=int, default=60)
+    args = parser.parse_args()
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        sys.exit("set DATABASE_URL to the database to measure (it gets the bench catalog)")
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "JWT_SECRET": os.environ.get("JWT_SECRET") or secrets.token_urlsafe(48),
+    }
+    if not asyncio.run(_has_bench_catalog(url)):
+        seed = [DOCKYARD, "db", "seed", "--size", "bench", "--service", "backups", "--force"]
+        subprocess.run(seed, env=env, check=True)
+    email = f"bench-{uuid.uuid4().hex[:8]}@example.org"
+    subprocess.run(
+        [DOCKYARD, "user", "create-superuser", "--email", email, "--password-stdin"],
+        input=PASSWORD + "\n",
+        text=True,
+        check=True,
+        env=env,
+        capture_output=True,
+    )
+    result: dict[str, object] = {}
+    with (
+        served(1, env={"SERVICES": "accounts,backups", **env}) as base,
+        httpx.Client(base_url=base, timeout=60) as client,
+    ):
+        login = client.post("/accounts/v1/login", json={"email": email, "password": PASSWORD})
+        token = login.json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        for path in ("/backups/api/v1/overview", "/backups/api/v1/checks"):
+            client.get(path, headers=headers).raise_for_status()  # warm-up
+            timings, size = [], 0
+            for _ in range(args.requests):
+                began = time.perf_counter()
+                answer = client.get(path, headers=headers)
+                timings.append((time.perf_counter() - began) * 1000)
+                answer.raise_for_status()
+                size = len(answer.content)
+            timings.sort()
+            measured = {
+                "requests": len(timings),
+                "p50_ms": round(statistics.median(timings), 1),
+                "p95_ms": round(timings[int(len(timings) * 0.95) - 1], 1),
+                "max_ms": round(timings[-1], 1),
+                "bytes": size,
+            }
+            result[path] = measured
+            print(f"{path}: p50 {measured['p50_ms']} ms, p95 {measured['p95_ms']} ms, {size:,} bytes")
+    print(f"recorded {record('backups', {'runs': 100_000, 'results': result})}")
+
+
+if __name__ == "__main__":
+    main()
