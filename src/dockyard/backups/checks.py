@@ -10,7 +10,7 @@ other rules add their own problems. A series' status is its worst problem.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
 
@@ -133,10 +133,16 @@ class Result:
     thresholds: dict[str, Any] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["status"] = self.status.label
-        data["problems"] = [problem.as_json() for problem in self.problems]
-        return data
+        return {
+            "section": self.section,
+            "type": self.type,
+            "datacenter": self.datacenter,
+            "status": self.status.label,
+            "message": self.message,
+            "problems": [problem.as_json() for problem in self.problems],
+            "last_finished": self.last_finished,
+            "thresholds": self.thresholds,
+        }
 
     def nagios_line(self) -> str:
         return f"{self.status.name}: {self.message}"
