@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import asyncpg
 import typer
 
-from dockyard.backups import checks, runner
+from dockyard.backups import checks, mariadb, runner
 from dockyard.core.commands import CommandError, fail, print_json, run_on_database
 from dockyard.core.config import get_settings
 
@@ -80,6 +80,10 @@ def run_backup(
     """Back up a PostgreSQL source now, recording the run in the catalog. Exit 0 finished, 1 failed."""
     if type_ not in ("dump", "snapshot"):
         raise fail(f"--type must be dump or snapshot, not {type_!r}")
+    if type_ == "snapshot" and mariadb.is_mariadb(source_url):
+        raise fail(
+            "MariaDB sources are backed up with --type dump (mariadb-dump); snapshots are PostgreSQL only"
+        )
     get_settings.cache_clear()
     destination = dest or get_settings().data_dir / "backup-store"
     job = runner.Job(

@@ -6,7 +6,8 @@ run ends `finished` (files, objects, total size) or `failed` (stage, exit code, 
 runner killed outright stops its heartbeat, and the run reads as `stalled` once the grace is over.
 
 - dump: `pg_dump -Fc` into `<dest>/<name>/<section>.dump`, with the size of every table;
-- snapshot: `pg_basebackup -Ft -z` into `<dest>/<name>/` (base.tar.gz, pg_wal.tar.gz).
+- snapshot: `pg_basebackup -Ft -z` into `<dest>/<name>/` (base.tar.gz, pg_wal.tar.gz);
+- a MariaDB source (`mariadb://…`): `mariadb-dump` into `<section>.sql.gz` (dumps only).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
+
+from dockyard.backups import mariadb
 
 STDERR_TAIL = 4000
 
@@ -44,7 +47,13 @@ def _tool(job: Job, name: str) -> str:
     return str(job.pg_bin / name) if job.pg_bin else name
 
 
-def _command(job: Job, target: Path) -> list[str]:
+def _command(job: Job, target: Path) -> tuple[list[str], dict[str, str]]:
+    if mariadb.is_mariadb(job.source_url):
+        return mariadb.dump_command(job.source_url, target, job.section, job.extra_args)
+    return _pg_command(job, target), {**os.environ, "PGCONNECT_TIMEOUT": "10"}
+
+
+def _pg_command(job: Job, target: Path) -> list[str]:
     if job.type == "dump":
         return [
             _tool(job, "pg_dump"),
@@ -79,7 +88,18 @@ WHERE c.relkind IN ('r', 'p', 'm') AND n.nspname NOT IN ('pg_catalog', 'informat
   AND n.nspname NOT LIKE 'pg_toast%'"""
 
 
-async def _objects(source_url: str) -> list[tuple[str, str, int]]:
+async def _objects(job: Job) -> list[tuple[str, str, int]]:
+    if mariadb.is_mariadb(job.source_url):
+        command, env = mariadb.sizes_command(job.source_url)
+        process = await asyncio.create_subprocess_exec(
+            *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env
+        )
+        out, err = await process.communicate()
+        if process.returncode != 0:
+            raise RuntimeError(err.decode(errors="replace").strip())
+        rows = [line.split("\t") for line in out.decode().splitlines() if line]
+        return [(schema, table, int(size)) for schema, table, size in rows]
+    source_url = job.source_url
     conn = await asyncpg.connect(source_url, timeout=10)
     try:
         return [(row[0], row[1], row[2]) for row in await conn.fetch(TABLE_SIZES)]
@@ -147,13 +167,11 @@ async def run(catalog: asyncpg.Connection, job: Job, run_id: int | None = None) 
     target = job.destination / name
     try:
         target.mkdir(parents=True, exist_ok=False)
+        command, env = _command(job, target)
         process = await asyncio.create_subprocess_exec(
-            *_command(job, target),
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE,
-            env={**os.environ, "PGCONNECT_TIMEOUT": "10"},
+            *command, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE, env=env
         )
-    except OSError as exc:
+    except (OSError, ValueError) as exc:
         await _fail(catalog, run_id, "start", None, f"{type(exc).__name__}: {exc}")
         return run_id
     beating = asyncio.create_task(_heartbeat(catalog, run_id, target, job.heartbeat_s))
@@ -167,9 +185,15 @@ async def run(catalog: asyncpg.Connection, job: Job, run_id: int | None = None) 
         message = stderr.decode(errors="replace").strip() or f"exited with status {process.returncode}"
         await _fail(catalog, run_id, "backup", process.returncode, message)
         return run_id
+    if mariadb.is_mariadb(job.source_url):
+        try:
+            await asyncio.to_thread(mariadb.compress, target, job.section)
+        except OSError as exc:
+            await _fail(catalog, run_id, "compress", None, f"{type(exc).__name__}: {exc}")
+            return run_id
     try:
-        objects = await _objects(job.source_url) if job.type == "dump" else []
-    except (OSError, asyncpg.PostgresError) as exc:
+        objects = await _objects(job) if job.type == "dump" else []
+    except (OSError, asyncpg.PostgresError, RuntimeError) as exc:
         await _fail(catalog, run_id, "metadata", None, f"table sizes: {exc}")
         return run_id
     await _record_success(catalog, run_id, target, objects)
