@@ -136,6 +136,6 @@ async def test_limiter_counts_and_clears(backend: str, redis: RedisServer) -> No
     with pytest.raises(TooManyRequests) as caught:
         await limiter.hit("probe", "2/minute;3/hour", key)
     assert caught.value.headers["Retry-After"] == str(int(caught.value.headers["Retry-After"]))
-    await limiter.hit("probe", "2/minute;3/hour", "someone-else")  # keys are independent
+    await limiter.hit("probe", "2/minute;3/hour", random_ip())  # keys are independent
     await limiter.clear("probe", "2/minute;3/hour", key)
     await limiter.hit("probe", "2/minute;3/hour", key)
