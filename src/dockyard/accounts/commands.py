@@ -9,8 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sys
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Annotated, Any, TypeVar
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 import asyncpg
 import typer
@@ -36,19 +36,6 @@ mail_app = typer.Typer(
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
-def _fail(message: str) -> typer.Exit:
-    return fail(message)
-
-
-def run(work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
-    """Run `work` on one connection to the configured database; exit 1 with a message on failure."""
-    return run_on_database(work)
-
-
-def _print_json(rows: Sequence[dict[str, Any]]) -> None:
-    print_json(list(rows))
-
-
 def _when(value: dt.datetime | None) -> str:
     return "—" if value is None else value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
@@ -65,7 +52,7 @@ def _read_password(password_stdin: bool) -> str:
     if password_stdin:
         line = sys.stdin.readline()
         if not line:
-            raise _fail("--password-stdin was given but standard input is empty")
+            raise fail("--password-stdin was given but standard input is empty")
         return line.rstrip("\r\n")
     password: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     return password
@@ -75,7 +62,7 @@ def _checked(check: Callable[[str], T], value: str) -> T:
     try:
         return check(value)
     except manage.ManageError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
 
 
 @user_app.command("create-superuser")
@@ -93,7 +80,7 @@ def create_superuser(
     """Create a verified superuser, or promote an existing account (password kept unless --reset-password)."""
     email = _checked(manage.check_email, email)
     if len(display_name) > 200:
-        raise _fail("--display-name must be at most 200 characters")
+        raise fail("--display-name must be at most 200 characters")
 
     async def work(conn: asyncpg.Connection) -> tuple[int, bool]:
         existing = await manage.find_user(conn, email)
@@ -107,7 +94,7 @@ def create_superuser(
             conn, email=email, password=password, display_name=display_name, reset_password=reset_password
         )
 
-    user_id, created = run(work)
+    user_id, created = run_on_database(work)
     what = "created superuser" if created else "made superuser"
     out.print(
         f"{what} {email} (id {user_id}); it can log in at /accounts/v1/login", highlight=False, markup=False
@@ -120,7 +107,7 @@ def add_to_group(
     group: Annotated[str, typer.Option(help="The group's name.")],
 ) -> None:
     """Add an account to a group (its permissions apply from the next request)."""
-    added = run(lambda conn: manage.add_to_group(conn, email=email, group=group))
+    added = run_on_database(lambda conn: manage.add_to_group(conn, email=email, group=group))
     out.print(f"{email} {'added to' if added else 'was already in'} {group}", highlight=False, markup=False)
 
 
@@ -130,7 +117,7 @@ def remove_from_group(
     group: Annotated[str, typer.Option(help="The group's name.")],
 ) -> None:
     """Take an account out of a group."""
-    removed = run(lambda conn: manage.remove_from_group(conn, email=email, group=group))
+    removed = run_on_database(lambda conn: manage.remove_from_group(conn, email=email, group=group))
     out.print(f"{email} {'removed from' if removed else 'was not in'} {group}", highlight=False, markup=False)
 
 
@@ -141,9 +128,9 @@ def list_users(
     as_json: JsonOption = False,
 ) -> None:
     """Accounts (not deleted ones), oldest first."""
-    rows = run(lambda conn: manage.list_users(conn, search=search, limit=limit))
+    rows = run_on_database(lambda conn: manage.list_users(conn, search=search, limit=limit))
     if as_json:
-        _print_json(rows)
+        print_json(rows)
         return
     table = Table("id", "email", "name", "active", "superuser", "verified", "groups", "last login")
     # Addresses are what people copy from this table: never cut one short, whatever the width.
@@ -178,9 +165,9 @@ def create_group(
 ) -> None:
     """Create a group holding the given permissions (--update: set them on an existing group)."""
     if description is not None and len(description) > 500:
-        raise _fail("--description must be at most 500 characters")
+        raise fail("--description must be at most 500 characters")
     permissions = sorted(set(perm or []))
-    created = run(
+    created = run_on_database(
         lambda conn: manage.create_group(
             conn, name=name, permissions=permissions, description=description, update=update
         )
@@ -194,9 +181,9 @@ def create_group(
 @group_app.command("list")
 def list_groups(as_json: JsonOption = False) -> None:
     """Groups with their permissions and member counts."""
-    rows = run(manage.list_groups)
+    rows = run_on_database(manage.list_groups)
     if as_json:
-        _print_json(rows)
+        print_json(rows)
         return
     table = Table("group", "permissions", "members", "description")
     for row in rows:
@@ -211,9 +198,9 @@ def list_mail(
     as_json: JsonOption = False,
 ) -> None:
     """Messages in the outbox, newest first, with their bodies (verification and reset links)."""
-    rows = run(lambda conn: manage.list_mail(conn, to=to, limit=limit))
+    rows = run_on_database(lambda conn: manage.list_mail(conn, to=to, limit=limit))
     if as_json:
-        _print_json(rows)
+        print_json(rows)
         return
     if not rows:
         out.print("no mail" + (f" to {to}" if to else ""), highlight=False)

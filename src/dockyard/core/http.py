@@ -1,7 +1,7 @@
 """Pure ASGI middleware: request id, access log + metrics, security headers, gzip, error boundary.
 
-None of these buffer a streamed body (BaseHTTPMiddleware would), and each resolves its options once
-in `__init__`. The order they are stacked in is set by `app.create_app`:
+None of these buffer a streamed body (Starlette's base middleware class would), and each
+resolves its options once in `__init__`. The order they are stacked in is set by `app.create_app`:
 request id → observe → security headers → gzip → CORS → error boundary → the routes.
 """
 
