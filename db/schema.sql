@@ -271,6 +271,27 @@ ALTER TABLE backups.restore_tests ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTI
     CACHE 1
 );
 
+CREATE TABLE backups.retention (
+    id bigint NOT NULL,
+    section backups.label,
+    type text,
+    datacenter backups.label,
+    keep_last integer,
+    keep_days integer,
+    CONSTRAINT retention_keep_days_check CHECK ((keep_days >= 1)),
+    CONSTRAINT retention_keep_last_check CHECK ((keep_last >= 1)),
+    CONSTRAINT retention_type_check CHECK ((type = ANY (ARRAY['dump'::text, 'snapshot'::text])))
+);
+
+ALTER TABLE backups.retention ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME backups.retention_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
 CREATE TABLE backups.runs (
     id bigint NOT NULL,
     name text,
@@ -294,6 +315,7 @@ CREATE TABLE backups.runs (
     registered_by text DEFAULT 'runner'::text NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     expired_at timestamp with time zone,
+    location text,
     CONSTRAINT runs_attempt_check CHECK ((attempt >= 1)),
     CONSTRAINT runs_bytes_done_check CHECK ((bytes_done >= 0)),
     CONSTRAINT runs_check CHECK (((status <> 'scheduled'::text) OR (scheduled_for IS NOT NULL))),
@@ -302,6 +324,7 @@ CREATE TABLE backups.runs (
     CONSTRAINT runs_check3 CHECK (((ended_at IS NULL) OR (ended_at >= started_at))),
     CONSTRAINT runs_error_message_check CHECK ((length(error_message) <= 8000)),
     CONSTRAINT runs_error_stage_check CHECK ((length(error_stage) <= 64)),
+    CONSTRAINT runs_location_check CHECK ((length(location) <= 1000)),
     CONSTRAINT runs_registered_by_check CHECK ((length(registered_by) <= 200)),
     CONSTRAINT runs_status_check CHECK ((status = ANY (ARRAY['scheduled'::text, 'ongoing'::text, 'finished'::text, 'failed'::text, 'expired'::text]))),
     CONSTRAINT runs_total_size_check CHECK ((total_size >= 0)),
@@ -326,7 +349,9 @@ CREATE TABLE backups.schedules (
     source backups.label,
     host backups.label,
     enabled boolean DEFAULT true NOT NULL,
+    source_env text,
     CONSTRAINT schedules_cron_check CHECK ((cron ~ '^\S+ \S+ \S+ \S+ \S+$'::text)),
+    CONSTRAINT schedules_source_env_check CHECK ((source_env ~ '^[A-Z_][A-Z0-9_]{0,99}$'::text)),
     CONSTRAINT schedules_type_check CHECK ((type = ANY (ARRAY['dump'::text, 'snapshot'::text])))
 );
 
@@ -874,6 +899,12 @@ ALTER TABLE ONLY backups.objects
 ALTER TABLE ONLY backups.restore_tests
     ADD CONSTRAINT restore_tests_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY backups.retention
+    ADD CONSTRAINT retention_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY backups.retention
+    ADD CONSTRAINT retention_section_type_datacenter_key UNIQUE NULLS NOT DISTINCT (section, type, datacenter);
+
 ALTER TABLE ONLY backups.runs
     ADD CONSTRAINT runs_pkey PRIMARY KEY (id);
 
@@ -982,6 +1013,8 @@ CREATE UNIQUE INDEX alerts_one_open ON backups.alerts USING btree (section, type
 CREATE INDEX alerts_recent ON backups.alerts USING btree (first_seen_at DESC);
 
 CREATE INDEX restore_tests_run ON backups.restore_tests USING btree (run_id, started_at DESC);
+
+CREATE INDEX runs_due ON backups.runs USING btree (scheduled_for) WHERE (status = 'scheduled'::text);
 
 CREATE UNIQUE INDEX runs_one_per_slot ON backups.runs USING btree (section, type, datacenter, scheduled_for) WHERE (scheduled_for IS NOT NULL);
 

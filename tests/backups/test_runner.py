@@ -73,6 +73,7 @@ async def test_a_dump_is_recorded_with_files_and_table_sizes(
     run = await row(db, run_id)
     assert run["status"] == "finished", run["error_message"]
     dump = tmp_path / run["name"] / f"{section}.dump"
+    assert run["location"] == str(tmp_path / run["name"])
     assert dump.stat().st_size == run["total_size"] == run["bytes_done"] > 0
     files = await db.fetch("SELECT path, name, size FROM backups.files WHERE run_id = $1", run_id)
     assert [(f["path"], f["name"], f["size"]) for f in files] == [("", f"{section}.dump", run["total_size"])]

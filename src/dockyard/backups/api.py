@@ -50,7 +50,8 @@ STATE = """CASE
 RUN_FIELDS = f"""r.id, r.name, r.section, r.type, r.datacenter, r.source, r.host, r.status,
     {STATE} AS state, r.scheduled_for, r.started_at, r.ended_at, r.heartbeat_at, r.bytes_done, r.total_size,
     CASE WHEN r.ended_at IS NOT NULL THEN extract(epoch FROM r.ended_at - r.started_at) END AS duration_s,
-    r.error_stage, r.error_exit_code, r.error_message, r.attempt, r.retry_of, r.registered_by, r.created_at"""
+    r.error_stage, r.error_exit_code, r.error_message, r.attempt, r.retry_of, r.registered_by, r.created_at,
+    r.location, r.expired_at"""
 
 
 class State(StrEnum):
@@ -100,6 +101,8 @@ class RunOut(BaseModel):
     retry_of: int | None
     registered_by: str
     created_at: dt.datetime
+    location: str | None = Field(description="The backup's directory on `host`, when known.")
+    expired_at: dt.datetime | None = Field(description="When retention purged it (status `expired`).")
 
 
 class RunPage(BaseModel):
@@ -166,6 +169,7 @@ class RunIn(BaseModel):
     error_exit_code: int | None = None
     error_message: Text | None = None
     retry_of: int | None = None
+    location: Annotated[str | None, Field(max_length=1000, pattern=r"^[^\x00]*$")] = None
     files: Annotated[list[FileIn], Field(max_length=100_000)] = []
     objects: Annotated[list[ObjectIn], Field(max_length=100_000)] = []
 
@@ -266,11 +270,11 @@ async def register_run(body: RunIn, user: Manager, conn: Conn) -> Any:
         run_id = await conn.fetchval(
             """INSERT INTO backups.runs (name, section, type, datacenter, source, host, status, scheduled_for,
                    started_at, ended_at, heartbeat_at, total_size, bytes_done, error_stage, error_exit_code,
-                   error_message, retry_of, attempt, registered_by)
+                   error_message, retry_of, attempt, registered_by, location)
             VALUES ($1, $2, $3, $4, $5, $6, $7::text, $8, $9::timestamptz, $10::timestamptz,
                     coalesce($10::timestamptz, $9::timestamptz), $11::bigint,
                     CASE WHEN $7::text = 'finished' THEN $11::bigint END, $12, $13, $14, $15::bigint,
-                    coalesce((SELECT attempt + 1 FROM backups.runs WHERE id = $15::bigint), 1), $16)
+                    coalesce((SELECT attempt + 1 FROM backups.runs WHERE id = $15::bigint), 1), $16, $17)
             RETURNING id""",
             body.name,
             body.section,
@@ -288,6 +292,7 @@ async def register_run(body: RunIn, user: Manager, conn: Conn) -> Any:
             body.error_message,
             body.retry_of,
             f"api:{user.email}",
+            body.location,
         )
     except asyncpg.UniqueViolationError as exc:  # the one-per-slot index: the same schedule slot twice
         raise Conflict("A run for this section, type, datacenter and scheduled_for already exists.") from exc

@@ -114,26 +114,28 @@ async def start(catalog: asyncpg.Connection, job: Job, run_id: int | None = None
     if run_id is not None:
         claimed = await catalog.fetchval(
             """UPDATE backups.runs SET status = 'ongoing', started_at = now(), heartbeat_at = now(),
-                   name = $2, source = coalesce($3, source), host = $4
+                   name = $2, source = coalesce($3, source), host = $4, location = $5
             WHERE id = $1 AND status = 'scheduled' RETURNING id""",
             run_id,
             name,
             job.source_label,
             job.host,
+            str(job.destination / name),
         )
         if claimed is None:
             raise LookupError(f"run {run_id} is not a scheduled run (any more)")
         return run_id, name
     new_id: int = await catalog.fetchval(
         """INSERT INTO backups.runs (name, section, type, datacenter, source, host, status, started_at,
-               heartbeat_at, bytes_done, registered_by)
-        VALUES ($1, $2, $3, $4, $5, $6, 'ongoing', now(), now(), 0, 'runner') RETURNING id""",
+               heartbeat_at, bytes_done, registered_by, location)
+        VALUES ($1, $2, $3, $4, $5, $6, 'ongoing', now(), now(), 0, 'runner', $7) RETURNING id""",
         name,
         job.section,
         job.type,
         job.datacenter,
         job.source_label,
         job.host,
+        str(job.destination / name),
     )
     return new_id, name
 
