@@ -166,6 +166,11 @@ async def _fail(catalog: asyncpg.Connection, run_id: int, stage: str, code: int 
 async def run(catalog: asyncpg.Connection, job: Job, run_id: int | None = None) -> int:
     """Take the backup described by `job`; the run id (its outcome is in the catalog)."""
     run_id, name = await start(catalog, job, run_id)
+    return await execute(catalog, job, run_id, name)
+
+
+async def execute(catalog: asyncpg.Connection, job: Job, run_id: int, name: str) -> int:
+    """Do the work of a run `start` has recorded as ongoing, and record its outcome."""
     target = job.destination / name
     try:
         target.mkdir(parents=True, exist_ok=False)
