@@ -61,6 +61,7 @@ def _lifespan(
             db = await open_database(url, settings)
             stack.push_async_callback(db.close)
             app.state.db = db
+            app.state.database_url = url
             await _sync_permissions(db, services)
             await stack.enter_async_context(metrics.pool_sampler(db))
             for service in services:

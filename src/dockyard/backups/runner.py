@@ -23,6 +23,7 @@ from pathlib import Path
 import asyncpg
 
 from dockyard.backups import mariadb
+from dockyard.core.db import Connection
 
 STDERR_TAIL = 4000
 
@@ -107,24 +108,31 @@ async def _objects(job: Job) -> list[tuple[str, str, int]]:
         await conn.close()
 
 
-async def start(catalog: asyncpg.Connection, job: Job, run_id: int | None = None) -> tuple[int, str]:
-    """Record the run as ongoing (a new row, or the scheduled one `run_id`); its id and name."""
+async def start(catalog: Connection, job: Job, run_id: int | None = None) -> tuple[int, str]:
+    """Record the run as ongoing (a new row, or the scheduled one `run_id`); its id and name.
+
+    A scheduled run is named after its slot, as wmfbackups names snapshots after 19:00 whenever
+    they start; an unscheduled one after the moment it starts.
+    """
     now = dt.datetime.now(dt.UTC)
     name = f"{job.type}.{job.section}.{now:%Y-%m-%d--%H-%M-%S}"
     if run_id is not None:
         claimed = await catalog.fetchval(
             """UPDATE backups.runs SET status = 'ongoing', started_at = now(), heartbeat_at = now(),
-                   name = $2, source = coalesce($3, source), host = $4, location = $5
-            WHERE id = $1 AND status = 'scheduled' RETURNING id""",
+                   name = concat_ws('.', type, section,
+                                    to_char(scheduled_for AT TIME ZONE 'UTC', 'YYYY-MM-DD--HH24-MI-SS')),
+                   source = coalesce($2, source), host = $3
+            WHERE id = $1 AND status = 'scheduled' RETURNING name""",
             run_id,
-            name,
             job.source_label,
             job.host,
-            str(job.destination / name),
         )
         if claimed is None:
             raise LookupError(f"run {run_id} is not a scheduled run (any more)")
-        return run_id, name
+        await catalog.execute(
+            "UPDATE backups.runs SET location = $2 WHERE id = $1", run_id, str(job.destination / claimed)
+        )
+        return run_id, claimed
     new_id: int = await catalog.fetchval(
         """INSERT INTO backups.runs (name, section, type, datacenter, source, host, status, started_at,
                heartbeat_at, bytes_done, registered_by, location)
@@ -140,7 +148,7 @@ async def start(catalog: asyncpg.Connection, job: Job, run_id: int | None = None
     return new_id, name
 
 
-async def _heartbeat(catalog: asyncpg.Connection, run_id: int, target: Path, every_s: float) -> None:
+async def _heartbeat(catalog: Connection, run_id: int, target: Path, every_s: float) -> None:
     while True:
         await asyncio.sleep(every_s)
         await catalog.execute(
@@ -151,7 +159,16 @@ async def _heartbeat(catalog: asyncpg.Connection, run_id: int, target: Path, eve
         )
 
 
-async def _fail(catalog: asyncpg.Connection, run_id: int, stage: str, code: int | None, message: str) -> None:
+async def _stop(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def record_failure(
+    catalog: Connection, run_id: int, stage: str, code: int | None, message: str
+) -> None:
+    """Mark the run failed at `stage`, keeping the end of `message` (the tool's stderr)."""
     await catalog.execute(
         """UPDATE backups.runs SET status = 'failed', ended_at = now(), heartbeat_at = now(),
                error_stage = $2, error_exit_code = $3, error_message = $4
@@ -163,13 +180,13 @@ async def _fail(catalog: asyncpg.Connection, run_id: int, stage: str, code: int 
     )
 
 
-async def run(catalog: asyncpg.Connection, job: Job, run_id: int | None = None) -> int:
+async def run(catalog: Connection, job: Job, run_id: int | None = None) -> int:
     """Take the backup described by `job`; the run id (its outcome is in the catalog)."""
     run_id, name = await start(catalog, job, run_id)
     return await execute(catalog, job, run_id, name)
 
 
-async def execute(catalog: asyncpg.Connection, job: Job, run_id: int, name: str) -> int:
+async def execute(catalog: Connection, job: Job, run_id: int, name: str) -> int:
     """Do the work of a run `start` has recorded as ongoing, and record its outcome."""
     target = job.destination / name
     try:
@@ -179,29 +196,35 @@ async def execute(catalog: asyncpg.Connection, job: Job, run_id: int, name: str)
             *command, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE, env=env
         )
     except (OSError, ValueError) as exc:
-        await _fail(catalog, run_id, "start", None, f"{type(exc).__name__}: {exc}")
+        await record_failure(catalog, run_id, "start", None, f"{type(exc).__name__}: {exc}")
         return run_id
     beating = asyncio.create_task(_heartbeat(catalog, run_id, target, job.heartbeat_s))
     try:
         _, stderr = await process.communicate()
+    except asyncio.CancelledError:
+        # Stopped from outside (shutdown): the tool must not outlive us, and the run must say why.
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        await _stop(beating)
+        message = "the runner was stopped before the backup ended"
+        await asyncio.shield(record_failure(catalog, run_id, "interrupted", None, message))
+        raise
     finally:
-        beating.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await beating
+        await _stop(beating)
     if process.returncode != 0:
         message = stderr.decode(errors="replace").strip() or f"exited with status {process.returncode}"
-        await _fail(catalog, run_id, "backup", process.returncode, message)
+        await record_failure(catalog, run_id, "backup", process.returncode, message)
         return run_id
     if mariadb.is_mariadb(job.source_url):
         try:
             await asyncio.to_thread(mariadb.compress, target, job.section)
         except OSError as exc:
-            await _fail(catalog, run_id, "compress", None, f"{type(exc).__name__}: {exc}")
+            await record_failure(catalog, run_id, "compress", None, f"{type(exc).__name__}: {exc}")
             return run_id
     try:
         objects = await _objects(job) if job.type == "dump" else []
     except (OSError, asyncpg.PostgresError, RuntimeError) as exc:
-        await _fail(catalog, run_id, "metadata", None, f"table sizes: {exc}")
+        await record_failure(catalog, run_id, "metadata", None, f"table sizes: {exc}")
         return run_id
     await _record_success(catalog, run_id, target, objects)
     return run_id
@@ -221,7 +244,7 @@ def _inventory(run_id: int, target: Path) -> list[tuple[int, str, str, int, dt.d
 
 
 async def _record_success(
-    catalog: asyncpg.Connection, run_id: int, target: Path, objects: list[tuple[str, str, int]]
+    catalog: Connection, run_id: int, target: Path, objects: list[tuple[str, str, int]]
 ) -> None:
     files = await asyncio.to_thread(_inventory, run_id, target)
     async with catalog.transaction():

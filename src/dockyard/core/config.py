@@ -74,6 +74,19 @@ class Settings(BaseSettings):
         description="Keep small IHR list pages in Redis this long (0: no response cache; needs REDIS_URL).",
     )
 
+    # Backups
+    backups_scheduler: bool = Field(
+        default=False,
+        description="Run the backups scheduler inside `dockyard serve` (or run `dockyard backups scheduler`).",
+    )
+    backups_scheduler_interval_s: float = Field(
+        default=30.0, gt=0, description="Seconds between the scheduler's rounds."
+    )
+    backups_concurrency: int = Field(default=2, ge=1, description="Backups one scheduler runs at once.")
+    backups_store: Path | None = Field(
+        default=None, description="Where the runner writes backups [default: DATA_DIR/backup-store]."
+    )
+
     # Accounts: tokens
     jwt_secret: SecretStr | None = Field(
         default=None,

@@ -1,0 +1,91 @@
+"""Retention: finished runs past the policy become `expired`; their files go, their history stays.
+
+The policy (`backups.retention`) is resolved per series like the check thresholds: for each of
+`keep_last` and `keep_days`, the most specific row that sets it wins. A run expires when it is not
+among the newest `keep_last` finished runs of its series and, if `keep_days` is set, started
+longer ago than that. Failed runs are kept: they are the failure history, and hold no backup.
+
+Files are deleted only for runs taken on this host whose location lies inside the backup store:
+a location registered over the API is never trusted as something to delete.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from dockyard.core.db import Connection
+
+log = logging.getLogger("dockyard.backups.retention")
+
+_SETTING = """(SELECT p.{name} FROM backups.retention p
+    WHERE (p.section IS NULL OR p.section = s.section) AND (p.type IS NULL OR p.type = s.type)
+      AND (p.datacenter IS NULL OR p.datacenter = s.datacenter) AND p.{name} IS NOT NULL
+    ORDER BY p.section IS NOT NULL DESC, p.type IS NOT NULL DESC, p.datacenter IS NOT NULL DESC LIMIT 1)"""
+
+# Runs past the policy, oldest first. `s` is each series with its resolved policy.
+DUE = f"""WITH series AS (
+    SELECT s.section, s.type, s.datacenter,
+           {_SETTING.format(name="keep_last")} AS keep_last, {_SETTING.format(name="keep_days")} AS keep_days
+    FROM (SELECT DISTINCT section, type, datacenter FROM backups.runs WHERE status = 'finished') s
+), ranked AS (
+    SELECT r.id, r.started_at, s.keep_last, s.keep_days,
+           row_number() OVER (PARTITION BY r.section, r.type, r.datacenter
+                              ORDER BY r.started_at DESC, r.id DESC) AS n
+    FROM backups.runs r JOIN series s USING (section, type, datacenter)
+    WHERE r.status = 'finished' AND (s.keep_last IS NOT NULL OR s.keep_days IS NOT NULL)
+)
+SELECT id FROM ranked
+WHERE n > coalesce(keep_last, 1)
+  AND (keep_days IS NULL OR started_at < now() - make_interval(days => keep_days))"""
+
+EXPIRE = f"""UPDATE backups.runs r SET status = 'expired', expired_at = now()
+FROM ({DUE}) due WHERE r.id = due.id
+RETURNING r.id, r.section, r.type, r.datacenter, r.name, r.host, r.location"""
+
+
+@dataclass(frozen=True)
+class Expired:
+    """A run that retention expired, and what happened to its files."""
+
+    run_id: int
+    series: str
+    name: str | None
+    files: str  # deleted | kept (not on this host or outside the store) | gone | error: …
+
+
+async def due(conn: Connection) -> list[int]:
+    """The runs the policy would expire now, without changing anything (for --dry-run)."""
+    return [row["id"] for row in await conn.fetch(DUE + " ORDER BY started_at")]
+
+
+async def apply(conn: Connection, *, host: str, store: Path) -> list[Expired]:
+    """Expire the runs past the policy and delete their files when they are ours to delete."""
+    rows = await conn.fetch(EXPIRE)
+    root = await asyncio.to_thread(store.resolve)
+    outcome = []
+    for row in sorted(rows, key=lambda r: r["id"]):
+        files = await asyncio.to_thread(_delete, row["location"], row["host"] == host, root)
+        series = f"{row['type']} of {row['section']} in {row['datacenter']}"
+        outcome.append(Expired(row["id"], series, row["name"], files))
+        if files.startswith("error"):
+            log.warning("run %s expired, but its files stay: %s", row["id"], files)
+    return outcome
+
+
+def _delete(location: str | None, ours: bool, root: Path) -> str:
+    if not location or not ours:
+        return "kept (taken elsewhere)"
+    folder = Path(location).resolve()
+    if folder == root or not folder.is_relative_to(root):
+        return f"kept ({folder} is outside the backup store {root})"
+    if not folder.exists():
+        return "gone"
+    try:
+        shutil.rmtree(folder)
+    except OSError as exc:
+        return f"error: {exc}"
+    return "deleted"

@@ -1,0 +1,280 @@
+"""The scheduler: cron schedules become `scheduled` runs, due runs are executed exactly once.
+
+Every tick (`BACKUPS_SCHEDULER_INTERVAL_S`):
+
+1. plan: each enabled schedule's slots for the next `horizon` are inserted as `scheduled` runs.
+   The one-run-per-slot index makes this idempotent, so any number of schedulers may plan;
+   future slots a schedule no longer names are removed (only the ones the scheduler created).
+2. execute: a due slot of a schedule Dockyard runs itself (one with `source_env`) is claimed in
+   one transaction, `SELECT … FOR UPDATE SKIP LOCKED` then the runner's conditional
+   `scheduled → ongoing` update, so with several workers or replicas exactly one executes it.
+   Slots older than the schedule grace are left alone: they read as `missed`, which a person
+   should see, rather than a backup started hours late in the busy part of the day.
+3. alerts are brought in line with the checks, and retention is applied, each under an
+   advisory lock so replicas take turns instead of repeating the work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import datetime as dt
+import logging
+import os
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+from fastapi import FastAPI
+
+from dockyard.backups import alerts, checks, cron, retention, runner
+from dockyard.core.config import Settings
+from dockyard.core.db import Connection, Pool
+
+log = logging.getLogger("dockyard.backups.scheduler")
+
+HOUSEKEEPING_LOCK = 7_246_002  # pg_try_advisory_lock key: one replica syncs alerts and purges at a time
+
+
+@dataclass(frozen=True)
+class Options:
+    """How a scheduler runs; `dockyard backups scheduler` and the in-app scheduler fill it from settings."""
+
+    destination: Path
+    interval_s: float = 30.0
+    horizon: dt.timedelta = dt.timedelta(days=7)
+    concurrency: int = 2
+    host: str = field(default_factory=socket.gethostname)
+    pg_bin: Path | None = None
+    heartbeat_s: float = 10.0
+    housekeeping_every_s: float = 300.0
+
+
+PLAN_INSERT = """INSERT INTO backups.runs
+    (section, type, datacenter, source, host, status, scheduled_for, registered_by)
+SELECT $1, $2, $3, $4, $5, 'scheduled', slot, 'scheduler' FROM unnest($6::timestamptz[]) AS slot
+ON CONFLICT (section, type, datacenter, scheduled_for) WHERE scheduled_for IS NOT NULL DO NOTHING"""
+
+# Future slots the scheduler planned that the series' schedule no longer names (cron changed).
+PLAN_PRUNE = """DELETE FROM backups.runs
+WHERE status = 'scheduled' AND registered_by = 'scheduler' AND scheduled_for >= $4
+  AND (section, type, datacenter) = ($1, $2, $3) AND scheduled_for <> ALL($5::timestamptz[])"""
+
+# Future slots the scheduler planned for a series that has no enabled schedule any more.
+PRUNE_UNSCHEDULED = """DELETE FROM backups.runs r
+WHERE r.status = 'scheduled' AND r.registered_by = 'scheduler' AND r.scheduled_for >= $1
+  AND NOT EXISTS (SELECT 1 FROM backups.schedules s
+                  WHERE s.enabled
+                    AND (s.section, s.type, s.datacenter) = (r.section, r.type, r.datacenter))"""
+
+
+async def plan(
+    conn: Connection, now: dt.datetime | None = None, horizon: dt.timedelta = dt.timedelta(days=7)
+) -> int:
+    """Create the `scheduled` runs of every enabled schedule up to `horizon` ahead; how many are new."""
+    start = (now or dt.datetime.now(dt.UTC)).replace(second=0, microsecond=0)
+    end = start + horizon
+    schedules = await conn.fetch(
+        "SELECT id, section, type, datacenter, cron, source, host FROM backups.schedules WHERE enabled"
+    )
+    created = 0
+    async with conn.transaction():
+        for schedule in schedules:
+            try:
+                slots = list(cron.parse(schedule["cron"]).between(start, end))
+            except cron.CronError as exc:  # only possible for rows written around the API
+                log.warning("schedule %s (%s) is skipped: %s", schedule["id"], schedule["cron"], exc)
+                continue
+            series = (schedule["section"], schedule["type"], schedule["datacenter"])
+            status = await conn.execute(PLAN_INSERT, *series, schedule["source"], schedule["host"], slots)
+            created += int(status.rsplit(" ", 1)[-1])
+            await conn.execute(PLAN_PRUNE, *series, start, slots)
+        await conn.execute(PRUNE_UNSCHEDULED, start)
+    return created
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A run this scheduler has recorded as ongoing and must now execute."""
+
+    run_id: int
+    name: str
+    section: str
+    type: str
+    datacenter: str
+    source: str | None
+    source_env: str
+
+    def job(self, options: Options, source_url: str) -> runner.Job:
+        """The runner's job for this run."""
+        return runner.Job(
+            section=self.section,
+            type=self.type,
+            datacenter=self.datacenter,
+            source_url=source_url,
+            destination=options.destination,
+            source_label=self.source,
+            host=options.host,
+            pg_bin=options.pg_bin,
+            heartbeat_s=options.heartbeat_s,
+        )
+
+
+# The oldest due slot, still within its schedule grace, of a schedule Dockyard executes.
+DUE = """SELECT r.id, r.section, r.type, r.datacenter, coalesce(r.source, s.source) AS source, s.source_env
+FROM backups.runs r
+JOIN backups.schedules s ON (s.section, s.type, s.datacenter) = (r.section, r.type, r.datacenter)
+WHERE r.status = 'scheduled' AND r.scheduled_for <= now() AND s.enabled AND s.source_env IS NOT NULL
+  AND r.scheduled_for > now() - make_interval(secs => (
+      SELECT c.schedule_grace_s FROM backups.check_config c
+      WHERE (c.section IS NULL OR c.section = r.section) AND (c.type IS NULL OR c.type = r.type)
+        AND (c.datacenter IS NULL OR c.datacenter = r.datacenter) AND c.schedule_grace_s IS NOT NULL
+      ORDER BY c.section IS NOT NULL DESC, c.type IS NOT NULL DESC, c.datacenter IS NOT NULL DESC LIMIT 1))
+ORDER BY r.scheduled_for, r.id
+LIMIT 1
+FOR UPDATE OF r SKIP LOCKED"""
+
+
+async def claim(conn: Connection, options: Options) -> Claim | None:
+    """Record the oldest due run as ongoing on this host; None when nothing is due (or all are taken)."""
+    async with conn.transaction():
+        row = await conn.fetchrow(DUE)
+        if row is None:
+            return None
+        claimed = Claim(
+            row["id"], "", row["section"], row["type"], row["datacenter"], row["source"], row["source_env"]
+        )
+        _, name = await runner.start(conn, claimed.job(options, source_url=""), claimed.run_id)
+    return dataclasses.replace(claimed, name=name)
+
+
+async def execute(conn: Connection, options: Options, claimed: Claim) -> int:
+    """Take the claimed backup; a missing source URL fails the run at stage `config`."""
+    source_url = os.environ.get(claimed.source_env, "")
+    if not source_url:
+        message = f"{claimed.source_env} (the source URL of this schedule) is not set on {options.host}"
+        await runner.record_failure(conn, claimed.run_id, "config", None, message)
+        return claimed.run_id
+    return await runner.execute(conn, claimed.job(options, source_url), claimed.run_id, claimed.name)
+
+
+async def housekeeping(conn: Connection, options: Options) -> bool:
+    """Sync alerts with the checks and apply retention, unless another scheduler is doing it now."""
+    async with conn.transaction():
+        if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", HOUSEKEEPING_LOCK):
+            return False
+        await alerts.sync(conn, await checks.check(conn))
+        expired = await retention.apply(conn, host=options.host, store=options.destination)
+    for item in expired:
+        log.info("expired run %s (%s): files %s", item.run_id, item.series, item.files)
+    return True
+
+
+class Scheduler:
+    """The loop: plan, start due runs up to `concurrency`, housekeeping every few minutes."""
+
+    def __init__(self, pool: Pool, options: Options) -> None:
+        self.pool = pool
+        self.options = options
+        self.running: set[asyncio.Task[int]] = set()
+        self._next_housekeeping = 0.0
+
+    async def tick(self) -> int:
+        """One round; how many runs it started."""
+        loop = asyncio.get_running_loop()
+        async with self.pool.acquire() as conn:
+            await plan(conn, horizon=self.options.horizon)
+            if loop.time() >= self._next_housekeeping:
+                await housekeeping(conn, self.options)
+                self._next_housekeeping = loop.time() + self.options.housekeeping_every_s
+        started = 0
+        while len(self.running) < self.options.concurrency:
+            conn = await self.pool.acquire()
+            try:
+                claimed = await claim(conn, self.options)
+            except BaseException:
+                await self.pool.release(conn)
+                raise
+            if claimed is None:
+                await self.pool.release(conn)
+                break
+            log.info(
+                "run %s: %s of %s in %s started",
+                claimed.run_id,
+                claimed.type,
+                claimed.section,
+                claimed.datacenter,
+            )
+            task = asyncio.create_task(self._execute(conn, claimed), name=f"backup-run-{claimed.run_id}")
+            self.running.add(task)
+            task.add_done_callback(self.running.discard)
+            started += 1
+        return started
+
+    async def _execute(self, conn: PoolConnectionProxy[asyncpg.Record], claimed: Claim) -> int:
+        try:
+            return await execute(conn, self.options, claimed)
+        finally:
+            await self.pool.release(conn)
+
+    async def serve(self, stop: asyncio.Event) -> None:
+        """Tick every `interval_s` until `stop` is set; then stop the runs in progress (recorded failed)."""
+        try:
+            while not stop.is_set():
+                try:
+                    await self.tick()
+                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                    log.warning("scheduler tick failed, retrying in %.0f s: %s", self.options.interval_s, exc)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self.options.interval_s)
+        finally:
+            await self.stop_runs()
+
+    async def stop_runs(self) -> None:
+        """Cancel the runs in progress; each records itself failed at stage `interrupted`."""
+        for task in list(self.running):
+            task.cancel()
+        await asyncio.gather(*self.running, return_exceptions=True)
+
+
+@contextlib.asynccontextmanager
+async def running(url: str, options: Options) -> AsyncIterator[Scheduler]:
+    """A scheduler serving in the background on its own pool until the block ends."""
+    pool = await asyncpg.create_pool(url, min_size=1, max_size=options.concurrency + 1)
+    scheduler = Scheduler(pool, options)
+    stop = asyncio.Event()
+    task = asyncio.create_task(scheduler.serve(stop), name="backups-scheduler")
+    try:
+        yield scheduler
+    finally:
+        stop.set()
+        await task
+        await pool.close()
+
+
+def options_from(settings: Settings, **overrides: Any) -> Options:
+    """The scheduler's options from the settings (BACKUPS_*, DATA_DIR, PG_BIN)."""
+    pg_bin = os.environ.get("PG_BIN")
+    values: dict[str, Any] = {
+        "destination": settings.backups_store or settings.data_dir / "backup-store",
+        "interval_s": settings.backups_scheduler_interval_s,
+        "concurrency": settings.backups_concurrency,
+        "pg_bin": Path(pg_bin) if pg_bin else None,
+    }
+    return Options(**{**values, **overrides})
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """With BACKUPS_SCHEDULER=true every worker also schedules (they share the work, never a run)."""
+    settings: Settings = app.state.settings
+    if not settings.backups_scheduler:
+        yield
+        return
+    async with running(app.state.database_url, options_from(settings)):
+        yield
