@@ -77,7 +77,7 @@ class Settings(BaseSettings):
     # Backups
     backups_scheduler: bool = Field(
         default=False,
-        description="Run the backups scheduler inside `dockyard serve` (or run `dockyard backups scheduler`).",
+        description="Run the backups scheduler in `dockyard serve` (else: `dockyard backups scheduler`).",
     )
     backups_scheduler_interval_s: float = Field(
         default=30.0, gt=0, description="Seconds between the scheduler's rounds."

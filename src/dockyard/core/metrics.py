@@ -10,7 +10,7 @@ import contextlib
 import os
 from collections.abc import AsyncIterator
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -89,6 +89,10 @@ def render() -> bytes:
 
 
 @router.get("/metrics")
-async def metrics_endpoint() -> Response:
-    """Prometheus exposition of Dockyard's metrics."""
-    return Response(render(), media_type=CONTENT_TYPE_LATEST)
+async def metrics_endpoint(request: Request) -> Response:
+    """Prometheus exposition of Dockyard's metrics, then each service's own (e.g. backup ages)."""
+    parts = [render()]
+    for service in request.app.state.services:
+        if service.metrics is not None:
+            parts.append(await service.metrics(request.app))
+    return Response(b"".join(parts), media_type=CONTENT_TYPE_LATEST)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 
@@ -61,6 +61,8 @@ class Service:
     seeder: Seeder | None = None
     tags: Sequence[str] = field(default_factory=tuple)
     permissions: Sequence[Permission] = ()
+    # Extra Prometheus exposition text appended to /metrics, read from the database at scrape time.
+    metrics: Callable[[FastAPI], Awaitable[bytes]] | None = None
 
 
 class UnknownServiceError(ValueError):
