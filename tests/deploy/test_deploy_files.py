@@ -95,8 +95,15 @@ class TestCompose:
         assert "./nginx.conf:/etc/nginx/nginx.conf:ro" in nginx["volumes"]
         assert set(nginx["depends_on"]) == {f"app-{name}" for name in UPSTREAMS}
 
+    def test_the_backups_scheduler_keeps_its_backups_on_a_volume(self, services: dict[str, Any]) -> None:
+        scheduler = services["backups-scheduler"]
+        assert scheduler["command"] == ["dockyard", "backups", "scheduler"]
+        store = scheduler["environment"]["BACKUPS_STORE"]
+        assert f"backupstore:{store}" in scheduler["volumes"]
+        assert scheduler["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+
     def test_every_app_container_uses_the_image_read_only(self, services: dict[str, Any]) -> None:
-        for name in ("migrate", "app", *(f"app-{name}" for name in UPSTREAMS)):
+        for name in ("migrate", "app", "backups-scheduler", *(f"app-{name}" for name in UPSTREAMS)):
             assert services[name]["build"]["dockerfile"] == "deploy/Dockerfile", name
             assert services[name]["read_only"] is True, name
             assert services[name]["tmpfs"] == ["/tmp"], name
@@ -157,7 +164,8 @@ class TestComposeCli:
         done = run("--profile", "split", "config", "--services", POSTGRES_PASSWORD="x", JWT_SECRET="y" * 32)
         assert done.returncode == 0, done.stderr
         listed = set(done.stdout.split())
-        assert listed == {"postgres", "redis", "migrate", "app", "nginx", *(f"app-{n}" for n in UPSTREAMS)}
+        expected = {"postgres", "redis", "migrate", "app", "backups-scheduler", "nginx"}
+        assert listed == expected | {f"app-{n}" for n in UPSTREAMS}
 
     @pytest.mark.parametrize("missing", ["POSTGRES_PASSWORD", "JWT_SECRET"])
     def test_refuses_to_start_without_a_secret(self, run: Any, missing: str) -> None:
@@ -241,10 +249,21 @@ class TestKubernetes:
         on_disk = {path.name for path in (DEPLOY / "k8s").glob("*.yaml")}
         assert set(listed) == on_disk - {"kustomization.yaml", "secret.example.yaml"}
         kinds = {k8s(name)["kind"] for name in listed}
-        assert kinds == {"ConfigMap", "Deployment", "Service", "Job"}
+        assert kinds == {"ConfigMap", "Deployment", "Service", "Job", "PersistentVolumeClaim"}
         for name in on_disk:  # namespace-agnostic: `kubectl -n` or an overlay picks one
             assert "namespace" not in k8s(name).get("metadata", {}), name
             assert "namespace" not in k8s(name), name
+
+    def test_the_backups_scheduler_writes_to_its_claim_as_a_non_root_user(self) -> None:
+        spec = k8s("backups-scheduler.yaml")["spec"]["template"]["spec"]
+        (container,) = spec["containers"]
+        assert container["command"] == ["dockyard", "backups", "scheduler"]
+        mounts = {mount["name"]: mount["mountPath"] for mount in container["volumeMounts"]}
+        assert {"name": "BACKUPS_STORE", "value": mounts["backups"]} in container["env"]
+        claims = {v["name"]: v.get("persistentVolumeClaim", {}).get("claimName") for v in spec["volumes"]}
+        assert claims["backups"] == k8s("backups-store.yaml")["metadata"]["name"]
+        assert spec["securityContext"]["runAsNonRoot"] is True
+        assert container["securityContext"]["readOnlyRootFilesystem"] is True
 
     def test_deployment_probes_replicas_and_command(self) -> None:
         deployment = k8s("deployment.yaml")["spec"]
