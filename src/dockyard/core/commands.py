@@ -30,19 +30,24 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 
 def run_on_database(work: Callable[[asyncpg.Connection], Awaitable[T]], *, fail_code: int = 1) -> T:
     """Run `work` on one connection to DATABASE_URL (or the embedded one); exit `fail_code` on failure."""
-    get_settings.cache_clear()
-    settings = get_settings()
 
-    async def main(url: str) -> T:
+    async def on_connection(url: str) -> T:
         conn = await asyncpg.connect(url, timeout=10)
         try:
             return await work(conn)
         finally:
             await conn.close()
 
+    return run_with_database_url(on_connection, fail_code=fail_code)
+
+
+def run_with_database_url(work: Callable[[str], Awaitable[T]], *, fail_code: int = 1) -> T:
+    """Run `work` with the URL of DATABASE_URL (or of the embedded server, started for it)."""
+    get_settings.cache_clear()
+    settings = get_settings()
     try:
         with database_target(settings) as target:
-            return asyncio.run(main(target.url))
+            return asyncio.run(work(target.url))
     except CommandError as exc:
         raise fail(str(exc), fail_code) from exc
     except asyncpg.InvalidCatalogNameError as exc:
