@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
 import asyncpg
@@ -41,7 +41,7 @@ def run_on_database(work: Callable[[asyncpg.Connection], Awaitable[T]], *, fail_
     return run_with_database_url(on_connection, fail_code=fail_code)
 
 
-def run_with_database_url(work: Callable[[str], Awaitable[T]], *, fail_code: int = 1) -> T:
+def run_with_database_url(work: Callable[[str], Coroutine[Any, Any, T]], *, fail_code: int = 1) -> T:
     """Run `work` with the URL of DATABASE_URL (or of the embedded server, started for it)."""
     get_settings.cache_clear()
     settings = get_settings()
