@@ -67,6 +67,16 @@ vendor: ## Refresh the vendored front-end assets from npm (needs node + npm)
 	mkdir -p src/dockyard/static/vendor/swagger-ui
 	cp node_modules/swagger-ui-dist/{swagger-ui-bundle.js,swagger-ui.css,favicon-32x32.png,LICENSE,NOTICE} \
 	   src/dockyard/static/vendor/swagger-ui/
+	mkdir -p src/dockyard/static/vendor/bootstrap src/dockyard/static/vendor/chart.js
+	cp node_modules/bootstrap/dist/css/bootstrap.min.css node_modules/bootstrap/dist/js/bootstrap.bundle.min.js \
+	   node_modules/bootstrap/LICENSE src/dockyard/static/vendor/bootstrap/
+	cp node_modules/@popperjs/core/LICENSE.md src/dockyard/static/vendor/bootstrap/LICENSE-popper.md
+	cp node_modules/chart.js/dist/chart.umd.min.js node_modules/chart.js/LICENSE.md \
+	   src/dockyard/static/vendor/chart.js/
+	cp node_modules/chartjs-adapter-date-fns/dist/chartjs-adapter-date-fns.bundle.min.js \
+	   src/dockyard/static/vendor/chart.js/
+	cp node_modules/chartjs-adapter-date-fns/LICENSE.md src/dockyard/static/vendor/chart.js/LICENSE-adapter-date-fns.md
+	cp node_modules/date-fns/LICENSE.md src/dockyard/static/vendor/chart.js/LICENSE-date-fns.md
 
 clean: ## Remove the virtualenv, caches and local data (.dockyard)
 	rm -rf $(VENV) .dockyard .pytest_cache .mypy_cache .ruff_cache node_modules

@@ -1,0 +1,124 @@
+"""/backups/api/v1/sections/{section}: what the dashboard's section page draws, in one query.
+
+For each series of the section (type and datacenter, from its runs and schedules): the last good
+(finished) run, how many runs failed, and the size and duration of every finished run over the
+window, oldest first. PostgreSQL builds the JSON; the route sends it as it is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query
+from pydantic import BaseModel, Field
+
+from dockyard.accounts.auth import Principal, require
+from dockyard.backups.permissions import VIEW
+from dockyard.core.db import ReadConn
+from dockyard.core.errors import NotFound
+from dockyard.core.responses import RawJSONResponse
+
+Viewer = Annotated[Principal, Depends(require(VIEW.codename))]
+router = APIRouter(prefix="/api/v1/sections", tags=["backups"])
+
+MAX_POINTS = 2000  # per series: the latest ones when a window holds more
+
+SECTION = f"""
+WITH series AS (
+    SELECT DISTINCT type, datacenter FROM backups.runs WHERE section = $1
+    UNION SELECT type, datacenter FROM backups.schedules WHERE section = $1
+), window_start AS (
+    SELECT now() - make_interval(days => $2) AS since
+)
+SELECT count(*) AS series, json_build_object(
+    'section', $1::text,
+    'since', (SELECT since FROM window_start),
+    'series', coalesce(json_agg(json_build_object(
+        'type', s.type,
+        'datacenter', s.datacenter,
+        'last_good', good.run,
+        'failed', failed.n,
+        'points', coalesce(history.points, '[]')
+    ) ORDER BY s.type, s.datacenter), '[]')
+)::text AS body
+FROM series s
+CROSS JOIN window_start w
+LEFT JOIN LATERAL (
+    SELECT json_build_object(
+        'id', r.id, 'name', r.name, 'source', r.source, 'host', r.host, 'started_at', r.started_at,
+        'ended_at', r.ended_at, 'duration_s', extract(epoch FROM r.ended_at - r.started_at)::float8,
+        'total_size', r.total_size) AS run
+    FROM backups.runs r
+    WHERE (r.section, r.type, r.datacenter) = ($1, s.type, s.datacenter) AND r.status = 'finished'
+    ORDER BY r.started_at DESC LIMIT 1
+) good ON true
+LEFT JOIN LATERAL (
+    SELECT count(*) AS n FROM backups.runs r
+    WHERE (r.section, r.type, r.datacenter) = ($1, s.type, s.datacenter) AND r.status = 'failed'
+      AND r.started_at >= w.since
+) failed ON true
+LEFT JOIN LATERAL (
+    SELECT json_agg(json_build_object(
+        'id', p.id, 'started_at', p.started_at, 'total_size', p.total_size, 'duration_s', p.duration_s)
+        ORDER BY p.started_at) AS points
+    FROM (SELECT r.id, r.started_at, r.total_size,
+                 extract(epoch FROM r.ended_at - r.started_at)::float8 AS duration_s
+          FROM backups.runs r
+          WHERE (r.section, r.type, r.datacenter) = ($1, s.type, s.datacenter) AND r.status = 'finished'
+            AND r.started_at >= w.since
+          ORDER BY r.started_at DESC LIMIT {MAX_POINTS}) p
+) history ON true
+"""
+
+
+class GoodRun(BaseModel):
+    id: int
+    name: str | None
+    source: str | None
+    host: str | None
+    started_at: dt.datetime
+    ended_at: dt.datetime
+    duration_s: float
+    total_size: int | None
+
+
+class Point(BaseModel):
+    id: int
+    started_at: dt.datetime
+    total_size: int | None
+    duration_s: float
+
+
+class SeriesHistory(BaseModel):
+    type: str
+    datacenter: str
+    last_good: GoodRun | None = Field(description="The latest finished run, however old.")
+    failed: int = Field(description="Runs that failed within the window.")
+    points: list[Point] = Field(
+        description=f"Finished runs within the window, oldest first (<= {MAX_POINTS})."
+    )
+
+
+class SectionOut(BaseModel):
+    section: str
+    since: dt.datetime = Field(description="Start of the window.")
+    series: list[SeriesHistory] = Field(description="One per type and datacenter.")
+
+
+@router.get(
+    "/{section}",
+    response_model=SectionOut,
+    summary="One section: last good run and size/duration history per type and datacenter",
+)
+async def section_summary(
+    section: Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$", examples=["s1"])],
+    _: Viewer,
+    conn: ReadConn,
+    days: Annotated[int, Query(ge=1, le=3650, description="The window of the history, in days.")] = 365,
+) -> Any:
+    """The section's series with their last good run and the history the charts draw."""
+    row = await conn.fetchrow(SECTION, section, days)
+    if row is None or row["series"] == 0:
+        raise NotFound(f"No section {section!r}: it has no runs and no schedule.")
+    return RawJSONResponse(row["body"])

@@ -1,0 +1,235 @@
+// One run: every field, its error (stage, exit code, message), progress while it runs, files and objects.
+"use strict";
+
+(function () {
+  const { h, api, query, card, table, fmt, stateBadge, sectionHref, runHref, progressBar } = Backups;
+
+  function field(term, value, name) {
+    return [
+      h("dt", { class: "col-5 col-sm-4 col-lg-3 text-body-secondary fw-normal" }, term),
+      h(
+        "dd",
+        { class: "col-7 col-sm-8 col-lg-9 text-break", "data-field": name },
+        value === null || value === undefined || value === ""
+          ? h("span", { class: "text-body-secondary" }, "—")
+          : value,
+      ),
+    ];
+  }
+
+  function when(value) {
+    if (!value) return null;
+    return [
+      fmt.time(value, { seconds: true }),
+      " ",
+      h("span", { class: "text-body-secondary" }, "(" + fmt.ago(value) + ")"),
+    ];
+  }
+
+  function exact(bytes) {
+    if (bytes === null || bytes === undefined) return null;
+    return [
+      fmt.size(bytes),
+      " ",
+      h("span", { class: "text-body-secondary" }, "(" + Number(bytes).toLocaleString("en") + " bytes)"),
+    ];
+  }
+
+  function errorBox(run) {
+    if (!run.error_stage && !run.error_message && run.error_exit_code === null) return null;
+    const what = run.status === "failed" ? "This run failed" : "This run reported an error";
+    const where = [
+      run.error_stage ? "at stage " + run.error_stage : null,
+      run.error_exit_code !== null ? "with exit code " + run.error_exit_code : null,
+    ]
+      .filter(Boolean)
+      .join(" ");
+    return h(
+      "div",
+      { class: "alert alert-danger", id: "run-error", role: "alert" },
+      h(
+        "h2",
+        { class: "h6" },
+        what + (where ? " " + where : "") + (run.ended_at ? " on " + fmt.time(run.ended_at) : "") + ".",
+      ),
+      run.error_message ? h("pre", { class: "mb-0 error-message" }, run.error_message) : null,
+    );
+  }
+
+  // While a run is open, the previous finished run of its series says how big it will be.
+  async function progress(run) {
+    if (run.status !== "ongoing") return null;
+    let previous = null;
+    try {
+      const page = await api(
+        "/runs" +
+          query({
+            section: run.section,
+            type: run.type,
+            datacenter: run.datacenter,
+            state: "finished",
+            until: run.started_at,
+            sort: "-started_at",
+            limit: 1,
+          }),
+      );
+      previous = page.results[0] || null;
+    } catch (error) {
+      previous = null;
+    }
+    const expected = previous ? previous.total_size : null;
+    const note =
+      run.state === "stalled"
+        ? h(
+            "p",
+            { class: "text-danger-emphasis small mb-0 mt-2" },
+            "STALLED: no heartbeat since " +
+              fmt.time(run.heartbeat_at || run.started_at) +
+              " (" +
+              fmt.ago(run.heartbeat_at || run.started_at) +
+              ").",
+          )
+        : null;
+    return card(
+      "Progress",
+      h(
+        "div",
+        { class: "card-body" },
+        progressBar(run.bytes_done, expected),
+        previous
+          ? h(
+              "p",
+              { class: "small text-body-secondary mb-0 mt-2" },
+              "Compared with run ",
+              h("a", { href: runHref(previous.id) }, "#" + previous.id),
+              ", which took " + fmt.duration(previous.duration_s) + ".",
+            )
+          : null,
+        note,
+      ),
+      { id: "progress" },
+    );
+  }
+
+  function files(run) {
+    const total = run.files.reduce((sum, f) => sum + f.size, 0);
+    const rows = run.files.map((f) =>
+      h(
+        "tr",
+        null,
+        h("td", { class: "text-break" }, f.path || "/"),
+        h("td", { class: "text-break file-name" }, f.name),
+        h("td", { class: "text-nowrap text-end", title: f.size + " bytes" }, fmt.size(f.size)),
+        h("td", { class: "text-nowrap" }, fmt.time(f.modified_at, { seconds: true })),
+      ),
+    );
+    return card(
+      "Files (" + run.files.length + (run.files.length ? ", " + fmt.size(total) : "") + ")",
+      table(["Path", "Name", "Size", "Modified"], rows, {
+        empty: "No file is recorded for this run.",
+        cls: "files",
+      }),
+      { id: "files" },
+    );
+  }
+
+  function objects(run) {
+    const rows = run.objects.map((o) =>
+      h(
+        "tr",
+        null,
+        h("td", { class: "text-break" }, o.db),
+        h("td", { class: "text-break" }, o.name || h("em", null, "(whole database)")),
+        h("td", { class: "text-nowrap text-end" }, fmt.size(o.size)),
+      ),
+    );
+    return card(
+      "Objects (" + run.objects.length + ")",
+      table(["Database", "Table", "Size"], rows, {
+        empty: "No database or table sizes are recorded for this run.",
+        cls: "objects",
+      }),
+      { id: "objects" },
+    );
+  }
+
+  async function start(page, dataset) {
+    let run;
+    try {
+      run = await api("/runs/" + encodeURIComponent(dataset.run));
+    } catch (error) {
+      Backups.fail(error);
+      return;
+    }
+    const fields = [
+      field("Name", run.name, "name"),
+      field("Section", h("a", { href: sectionHref(run.section) }, run.section), "section"),
+      field("Type", run.type, "type"),
+      field("Datacenter", run.datacenter, "datacenter"),
+      field("Source", run.source, "source"),
+      field("Host", run.host, "host"),
+      field(
+        "State",
+        [stateBadge(run.state), run.state !== run.status ? " (stored as " + run.status + ")" : ""],
+        "state",
+      ),
+      field("Scheduled for", when(run.scheduled_for), "scheduled_for"),
+      field("Started", when(run.started_at), "started_at"),
+      field("Ended", when(run.ended_at), "ended_at"),
+      field("Duration", run.duration_s === null ? null : fmt.duration(run.duration_s), "duration"),
+      field("Last heartbeat", when(run.heartbeat_at), "heartbeat_at"),
+      field("Bytes done", exact(run.bytes_done), "bytes_done"),
+      field("Total size", exact(run.total_size), "total_size"),
+      field("Error stage", run.error_stage, "error_stage"),
+      field(
+        "Exit code",
+        run.error_exit_code === null ? null : String(run.error_exit_code),
+        "error_exit_code",
+      ),
+      field("Attempt", String(run.attempt), "attempt"),
+      field(
+        "Retry of",
+        run.retry_of ? h("a", { href: runHref(run.retry_of) }, "#" + run.retry_of) : null,
+        "retry_of",
+      ),
+      field("Registered by", run.registered_by, "registered_by"),
+      field("Recorded", when(run.created_at), "created_at"),
+    ];
+    const progressCard = await progress(run);
+    page.replaceChildren(
+      ...[
+        h(
+          "nav",
+          { "aria-label": "breadcrumb" },
+          h(
+            "ol",
+            { class: "breadcrumb mb-2" },
+            h("li", { class: "breadcrumb-item" }, h("a", { href: "/backups/" }, "Overview")),
+            h(
+              "li",
+              { class: "breadcrumb-item" },
+              h("a", { href: sectionHref(run.section) }, "Section " + run.section),
+            ),
+            h("li", { class: "breadcrumb-item active", "aria-current": "page" }, "Run #" + run.id),
+          ),
+        ),
+        h(
+          "h1",
+          { class: "h4 mb-3 d-flex flex-wrap align-items-center gap-2" },
+          "Run #" + run.id,
+          stateBadge(run.state),
+        ),
+        errorBox(run),
+        progressCard,
+        card("Details", h("dl", { class: "row mb-0 p-3 small", id: "run-fields" }, fields), {
+          id: "details",
+        }),
+        files(run),
+        objects(run),
+      ].filter(Boolean),
+    );
+    Backups.ready();
+  }
+
+  Backups.pages.run = { start, stop() {} };
+})();

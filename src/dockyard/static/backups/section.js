@@ -1,0 +1,443 @@
+// A section: per type and datacenter its check and last good run, size and duration charts, and the
+// history of its runs with filters and paging (kept in the query string, so a reload shows the same page).
+"use strict";
+
+(function () {
+  const { h, api, query, card, table, fmt, statusBadge, stateBadge, sectionHref, runHref } = Backups;
+  const PAGE_SIZE = 25;
+  const COLORS = { eqiad: "#0d6efd", codfw: "#d63384" };
+  const SPARE_COLORS = ["#198754", "#fd7e14", "#6f42c1", "#20c997", "#6c757d"];
+  const STATES = {
+    past: {
+      label: "All but scheduled",
+      state: ["finished", "failed", "ongoing", "stalled", "missed", "expired"],
+    },
+    finished: { label: "Finished", state: ["finished"] },
+    failed: { label: "Failed", state: ["failed"] },
+    running: { label: "Ongoing or stalled", state: ["ongoing", "stalled"] },
+    missed: { label: "Missed", state: ["missed"], sort: "-scheduled_for" },
+    scheduled: { label: "Scheduled", state: ["scheduled"], sort: "scheduled_for" },
+  };
+
+  let root = null;
+  let section = "";
+  let charts = [];
+  let filters = null;
+  let history = null;
+  let generation = 0;
+
+  const colorOf = (datacenter, index) => COLORS[datacenter] || SPARE_COLORS[index % SPARE_COLORS.length];
+
+  function readFilters() {
+    const params = new URLSearchParams(location.search);
+    const state = params.get("state");
+    return {
+      type: params.get("type") || "",
+      datacenter: params.get("datacenter") || "",
+      state: STATES[state] ? state : "past",
+      page: Math.max(1, parseInt(params.get("page"), 10) || 1),
+    };
+  }
+
+  function writeFilters() {
+    const params = {};
+    if (filters.type) params.type = filters.type;
+    if (filters.datacenter) params.datacenter = filters.datacenter;
+    if (filters.state !== "past") params.state = filters.state;
+    if (filters.page > 1) params.page = filters.page;
+    window.history.replaceState(null, "", location.pathname + query(params));
+  }
+
+  // --- the summary: checks and last good runs ----------------------------------------------------------
+
+  function seriesCard(series, check) {
+    const good = series.last_good;
+    const rows = good
+      ? [
+          [
+            "Last good",
+            h(
+              "span",
+              null,
+              h(
+                "a",
+                { href: runHref(good.id), class: "last-good", "data-run-id": good.id },
+                fmt.time(good.started_at),
+              ),
+              " ",
+              h("span", { class: "text-body-secondary" }, "(" + fmt.ago(good.started_at) + ")"),
+            ),
+          ],
+          ["Size", fmt.size(good.total_size)],
+          ["Took", fmt.duration(good.duration_s)],
+          ["From", h("span", { class: "text-break" }, good.source || "—")],
+          ["On", h("span", { class: "text-break" }, good.host || "—")],
+        ]
+      : [["Last good", h("span", { class: "text-danger-emphasis last-good" }, "none: no run ever finished")]];
+    rows.push(["Failed", series.failed + " in the window"]);
+    const list = h(
+      "dl",
+      { class: "row small mb-0" },
+      rows.map(([term, value]) => [
+        h("dt", { class: "col-4 fw-normal text-body-secondary" }, term),
+        h("dd", { class: "col-8 mb-1" }, value),
+      ]),
+    );
+    const status = check ? check.status : "unknown";
+    return h(
+      "div",
+      { class: "col-sm-6 col-xxl-3" },
+      h(
+        "section",
+        {
+          class: "card h-100 series-card",
+          "data-series": series.type + "/" + series.datacenter,
+          "data-status": status,
+        },
+        h(
+          "div",
+          { class: "card-header d-flex align-items-center gap-2" },
+          h("h2", { class: "h6 mb-0 me-auto" }, series.type + " · " + series.datacenter),
+          statusBadge(status),
+        ),
+        h(
+          "div",
+          { class: "card-body" },
+          list,
+          check && check.status !== "ok"
+            ? h("p", { class: "small mt-2 mb-0 text-break check-message" }, check.message)
+            : null,
+        ),
+      ),
+    );
+  }
+
+  // --- charts ------------------------------------------------------------------------------------------
+
+  function scaleFor(values, units) {
+    const largest = Math.max(0, ...values.filter((v) => v !== null));
+    let chosen = units[0];
+    for (const unit of units) if (largest >= unit.factor * 2) chosen = unit;
+    return chosen;
+  }
+
+  const SIZE_UNITS = [
+    { label: "B", factor: 1 },
+    { label: "KiB", factor: 1024 },
+    { label: "MiB", factor: 1024 ** 2 },
+    { label: "GiB", factor: 1024 ** 3 },
+  ];
+  const TIME_UNITS = [
+    { label: "seconds", factor: 1 },
+    { label: "minutes", factor: 60 },
+    { label: "hours", factor: 3600 },
+  ];
+
+  function drawChart(canvas, kind, type, seriesOfType) {
+    const field = kind === "size" ? "total_size" : "duration_s";
+    const unit = scaleFor(
+      seriesOfType.flatMap((s) => s.points.map((p) => p[field])),
+      kind === "size" ? SIZE_UNITS : TIME_UNITS,
+    );
+    // Bars as thin as the densest series needs: two datacenters' runs minutes apart would make them vanish.
+    const most = Math.max(1, ...seriesOfType.map((s) => s.points.length));
+    const barThickness = Math.max(2, Math.min(10, Math.floor(canvas.parentElement.clientWidth / most / 2.5)));
+    const datasets = seriesOfType.map((s, index) => ({
+      label: s.datacenter,
+      data: s.points.map((p) => ({
+        x: Date.parse(p.started_at),
+        y: p[field] === null ? null : p[field] / unit.factor,
+        id: p.id,
+        raw: p[field],
+      })),
+      borderColor: colorOf(s.datacenter, index),
+      backgroundColor: colorOf(s.datacenter, index),
+      pointRadius: 2,
+      borderWidth: kind === "size" ? 2 : 0,
+      barThickness,
+      grouped: true,
+    }));
+    return new Chart(canvas, {
+      type: kind === "size" ? "line" : "bar",
+      data: { datasets },
+      options: {
+        animation: false,
+        responsive: true,
+        maintainAspectRatio: false,
+        interaction: { mode: "nearest", intersect: false },
+        scales: {
+          x: { type: "time", time: { minUnit: "day" }, ticks: { maxRotation: 0, autoSkipPadding: 12 } },
+          y: { beginAtZero: kind !== "size", title: { display: true, text: unit.label } },
+        },
+        plugins: {
+          legend: { position: "bottom", labels: { boxWidth: 12 } },
+          tooltip: {
+            callbacks: {
+              title: (items) => (items.length ? fmt.time(new Date(items[0].raw.x)) : ""),
+              label: (item) =>
+                item.dataset.label +
+                ": " +
+                (kind === "size" ? fmt.size(item.raw.raw) : fmt.duration(item.raw.raw)) +
+                " (run #" +
+                item.raw.id +
+                ")",
+            },
+          },
+        },
+        onClick: (event, elements, chart) => {
+          if (!elements.length) return;
+          const point = chart.data.datasets[elements[0].datasetIndex].data[elements[0].index];
+          location.href = runHref(point.id);
+        },
+      },
+    });
+  }
+
+  function chartCards(summary) {
+    const types = [...new Set(summary.series.map((s) => s.type))];
+    const cards = [];
+    const pending = [];
+    for (const type of types) {
+      const ofType = summary.series.filter((s) => s.type === type);
+      const points = ofType.reduce((n, s) => n + s.points.length, 0);
+      for (const kind of ["size", "duration"]) {
+        const canvas = h("canvas", {
+          "data-type": type,
+          "data-kind": kind,
+          "data-points": points,
+          "aria-label": type + " " + kind + " per run, by datacenter",
+          role: "img",
+        });
+        pending.push(() => drawChart(canvas, kind, type, ofType));
+        cards.push(
+          h(
+            "div",
+            { class: "col-lg-6" },
+            card(
+              type + ": " + (kind === "size" ? "size" : "duration") + " of finished runs",
+              h(
+                "div",
+                { class: "card-body" },
+                points
+                  ? h("div", { class: "chart-box" }, canvas)
+                  : h("p", { class: "text-body-secondary mb-0" }, "No finished run in the window."),
+              ),
+            ),
+          ),
+        );
+      }
+    }
+    return { cards, draw: () => pending.map((draw) => draw()) };
+  }
+
+  // --- the history table -------------------------------------------------------------------------------
+
+  function filterBar(summary) {
+    const choose = (name, label, options) => {
+      const select = h(
+        "select",
+        {
+          class: "form-select form-select-sm",
+          id: "filter-" + name,
+          "aria-label": label,
+          onchange: (event) => {
+            filters[name] = event.target.value;
+            filters.page = 1;
+            loadHistory();
+          },
+        },
+        options.map(([value, text]) => h("option", { value, selected: filters[name] === value }, text)),
+      );
+      return h("div", { class: "col-6 col-md-auto" }, select);
+    };
+    const types = [...new Set(summary.series.map((s) => s.type))];
+    const datacenters = [...new Set(summary.series.map((s) => s.datacenter))];
+    return h(
+      "div",
+      { class: "row g-2 p-2 border-bottom" },
+      choose("type", "Type", [["", "Every type"], ...types.map((t) => [t, t])]),
+      choose("datacenter", "Datacenter", [["", "Every datacenter"], ...datacenters.map((d) => [d, d])]),
+      choose(
+        "state",
+        "State",
+        Object.entries(STATES).map(([value, s]) => [value, s.label]),
+      ),
+    );
+  }
+
+  const clip = (text, length) => (text.length > length ? text.slice(0, length - 1) + "…" : text);
+
+  function errorCell(run) {
+    if (!run.error_stage && !run.error_message) return "";
+    const head = [
+      run.error_stage ? "stage " + run.error_stage : null,
+      run.error_exit_code !== null ? "exit " + run.error_exit_code : null,
+    ]
+      .filter(Boolean)
+      .join(", ");
+    return h(
+      "div",
+      { class: "small error-cell", title: run.error_message || "" },
+      head ? h("strong", null, head + ": ") : null,
+      clip(run.error_message || "", 160),
+    );
+  }
+
+  async function loadHistory() {
+    writeFilters();
+    const mine = ++generation;
+    const chosen = STATES[filters.state];
+    history.classList.add("opacity-50");
+    try {
+      const page = await api(
+        "/runs" +
+          query({
+            section,
+            type: filters.type,
+            datacenter: filters.datacenter,
+            state: chosen.state,
+            sort: chosen.sort || "-started_at",
+            limit: PAGE_SIZE,
+            offset: (filters.page - 1) * PAGE_SIZE,
+          }),
+      );
+      if (mine !== generation) return;
+      const rows = page.results.map((run) =>
+        h(
+          "tr",
+          { "data-run-id": run.id, "data-state": run.state },
+          h("td", null, h("a", { href: runHref(run.id) }, "#" + run.id)),
+          h("td", null, run.type),
+          h("td", null, run.datacenter),
+          h("td", null, stateBadge(run.state)),
+          h("td", { class: "text-nowrap" }, fmt.time(run.started_at || run.scheduled_for)),
+          h("td", { class: "text-nowrap" }, run.duration_s === null ? "—" : fmt.duration(run.duration_s)),
+          h("td", { class: "text-nowrap" }, fmt.size(run.total_size)),
+          h("td", null, errorCell(run)),
+        ),
+      );
+      const first = page.total ? page.offset + 1 : 0;
+      const last = page.offset + page.results.length;
+      const pages = Math.max(1, Math.ceil(page.total / PAGE_SIZE));
+      const go = (delta) => () => {
+        filters.page += delta;
+        loadHistory();
+      };
+      history.replaceChildren(
+        table(["Run", "Type", "DC", "State", "Start", "Duration", "Size", "Error"], rows, {
+          empty: "No run matches these filters.",
+          cls: "history",
+        }),
+        h(
+          "div",
+          { class: "d-flex flex-wrap align-items-center gap-2 p-2 border-top" },
+          h(
+            "span",
+            { class: "small me-auto", id: "history-range", "data-total": page.total },
+            "Runs " +
+              first +
+              " to " +
+              last +
+              " of " +
+              page.total +
+              " (page " +
+              filters.page +
+              " of " +
+              pages +
+              ")",
+          ),
+          h(
+            "div",
+            { class: "btn-group", role: "group", "aria-label": "Pages" },
+            h(
+              "button",
+              {
+                type: "button",
+                class: "btn btn-sm btn-outline-secondary",
+                id: "history-prev",
+                disabled: filters.page <= 1,
+                onclick: go(-1),
+              },
+              "Previous",
+            ),
+            h(
+              "button",
+              {
+                type: "button",
+                class: "btn btn-sm btn-outline-secondary",
+                id: "history-next",
+                disabled: last >= page.total,
+                onclick: go(1),
+              },
+              "Next",
+            ),
+          ),
+        ),
+      );
+      history.dataset.loaded = String(mine);
+    } catch (error) {
+      if (mine === generation) Backups.fail(error);
+    } finally {
+      if (mine === generation) history.classList.remove("opacity-50");
+    }
+  }
+
+  // --- the page ----------------------------------------------------------------------------------------
+
+  async function start(page, dataset) {
+    root = page;
+    section = dataset.section;
+    filters = readFilters();
+    let summary;
+    let checks;
+    try {
+      [summary, checks] = await Promise.all([
+        api("/sections/" + encodeURIComponent(section)),
+        api("/checks" + query({ section })),
+      ]);
+    } catch (error) {
+      Backups.fail(error);
+      return;
+    }
+    const checkOf = new Map(checks.map((c) => [c.type + "/" + c.datacenter, c]));
+    const { cards, draw } = chartCards(summary);
+    history = h("div", { id: "history-body" });
+    root.replaceChildren(
+      h(
+        "nav",
+        { "aria-label": "breadcrumb" },
+        h(
+          "ol",
+          { class: "breadcrumb mb-2" },
+          h("li", { class: "breadcrumb-item" }, h("a", { href: "/backups/" }, "Overview")),
+          h("li", { class: "breadcrumb-item active", "aria-current": "page" }, "Section " + section),
+        ),
+      ),
+      h("h1", { class: "h4 mb-3" }, "Section " + section),
+      h(
+        "div",
+        { class: "row g-3 mb-3", id: "series" },
+        summary.series.map((s) => seriesCard(s, checkOf.get(s.type + "/" + s.datacenter))),
+      ),
+      h(
+        "p",
+        { class: "small text-body-secondary" },
+        "Charts: finished runs since " + fmt.time(summary.since) + ". Click a point to open its run.",
+      ),
+      h("div", { class: "row g-3", id: "charts" }, cards),
+      card("Runs", [filterBar(summary), history], { id: "runs" }),
+    );
+    charts = draw();
+    await loadHistory();
+    Backups.ready();
+  }
+
+  Backups.pages.section = {
+    start,
+    stop() {
+      generation += 1;
+      charts.forEach((chart) => chart.destroy());
+      charts = [];
+    },
+  };
+})();
