@@ -222,16 +222,31 @@ class TestSectionApi:
             ("snapshot", "codfw"),
             ("snapshot", "eqiad"),
         ]
-        for series in body["series"]:
-            rows = await conn.fetch(
-                "SELECT id, total_size FROM backups.runs WHERE section = 's1' AND type = $1"
-                " AND datacenter = $2 AND status = 'finished' AND started_at >= now() - interval '30 days'"
-                " ORDER BY started_at",
-                series["type"],
-                series["datacenter"],
+        # A run retention expired stays in the history (put back after: the module shares its data).
+        expired = await conn.fetchval(
+            "UPDATE backups.runs SET status = 'expired', expired_at = now() WHERE id = ("
+            " SELECT id FROM backups.runs WHERE section = 's1' AND type = 'dump' AND datacenter = 'eqiad'"
+            " AND status = 'finished' AND started_at >= now() - interval '29 days'"
+            " ORDER BY started_at LIMIT 1) RETURNING id"
+        )
+        try:
+            body = await api(site, site.viewer, "/backups/api/v1/sections/s1?days=30")
+            points = {p["id"] for series in body["series"] for p in series["points"]}
+            assert expired in points
+            for series in body["series"]:
+                rows = await conn.fetch(
+                    "SELECT id, total_size FROM backups.runs WHERE section = 's1' AND type = $1"
+                    " AND datacenter = $2 AND status IN ('finished', 'expired')"
+                    " AND started_at >= now() - interval '30 days' ORDER BY started_at",
+                    series["type"],
+                    series["datacenter"],
+                )
+                assert [(p["id"], p["total_size"]) for p in series["points"]] == [tuple(row) for row in rows]
+                assert series["last_good"]["id"] == rows[-1]["id"]
+        finally:
+            await conn.execute(
+                "UPDATE backups.runs SET status = 'finished', expired_at = NULL WHERE id = $1", expired
             )
-            assert [(p["id"], p["total_size"]) for p in series["points"]] == [tuple(row) for row in rows]
-            assert series["last_good"]["id"] == rows[-1]["id"]
 
 
 async def http_get(site: Site, path: str) -> httpx.Response:

@@ -2,7 +2,7 @@
 
 For each series of the section (type and datacenter, from its runs and schedules): the last good
 (finished) run, how many runs failed, and the size and duration of every finished run over the
-window, oldest first. PostgreSQL builds the JSON; the route sends it as it is.
+window (expired ones included), oldest first. PostgreSQL builds the JSON; the route sends it as it is.
 """
 
 from __future__ import annotations
@@ -65,8 +65,9 @@ LEFT JOIN LATERAL (
     FROM (SELECT r.id, r.started_at, r.total_size,
                  extract(epoch FROM r.ended_at - r.started_at)::float8 AS duration_s
           FROM backups.runs r
-          WHERE (r.section, r.type, r.datacenter) = ($1, s.type, s.datacenter) AND r.status = 'finished'
-            AND r.started_at >= w.since
+          -- expired runs are history too: their size and duration stay facts after the purge
+          WHERE (r.section, r.type, r.datacenter) = ($1, s.type, s.datacenter)
+            AND r.status IN ('finished', 'expired') AND r.started_at >= w.since
           ORDER BY r.started_at DESC LIMIT {MAX_POINTS}) p
 ) history ON true
 """
