@@ -29,9 +29,12 @@ log() {
     printf '%s %s: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$SCRIPT_NAME" "$*" >&2
 }
 
+# die CODE MESSAGE: log the message and exit; LAST_ERROR keeps it for an EXIT trap to record.
 die() {
     local code=$1
     shift
+    # shellcheck disable=SC2034 # read by the EXIT traps that record a failure in the catalog
+    LAST_ERROR=$*
     log "error: $*"
     exit "$code"
 }
@@ -77,6 +80,17 @@ database_of() {
     else
         printf 'postgres'
     fi
+}
+
+# server_of URL: the URL's host[:port], never its credentials (`localhost` for a Unix socket).
+server_of() {
+    local rest=${1%%\?*}
+    [[ $rest == *://* ]] || { printf 'localhost'; return; }
+    rest=${rest#*://}
+    rest=${rest%%/*}
+    rest=${rest##*@}
+    rest=${rest//[\[\]]/}
+    printf '%s' "${rest:-localhost}"
 }
 
 # Handle the options every script takes (-h/--help, --database-url URL); the rest go to ARGS.

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
 import pytest
 
 from dockyard import accounts, backups
+from dockyard.core import embedded
 from dockyard.core.config import Settings
 from tests.accounts.conftest import db, settings, smtp, users
 from tests.support.app import AppClient, app_client
@@ -38,3 +42,72 @@ async def catalog(catalog_url: str) -> AsyncIterator[asyncpg.Connection]:
         yield conn
     finally:
         await conn.close()
+
+
+# Sources to back up, shared by the runner, MariaDB and restore-test modules.
+
+
+@pytest.fixture
+def section() -> str:
+    """A section no other test uses (the catalog is shared)."""
+    return f"r{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+async def source(fresh_db: str) -> str:
+    """A database with a table of 10 000 rows to back up."""
+    conn = await asyncpg.connect(fresh_db)
+    try:
+        await conn.execute(
+            "CREATE TABLE public.pages AS "
+            "SELECT g AS id, md5(g::text) AS title FROM generate_series(1, 10000) g"
+        )
+    finally:
+        await conn.close()
+    return fresh_db
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[embedded.EmbeddedPostgres]:
+    """A private PostgreSQL that accepts replication connections, for pg_basebackup."""
+    server = embedded.start(tmp_path_factory.mktemp("cluster"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+MARIADB = ["--host=127.0.0.1", "--port=3306", "--user=root"]
+
+
+def mariadb_sql(statement: str) -> str:
+    """Run `statement` with the mariadb client as root on 127.0.0.1:3306; its batch output."""
+    done = subprocess.run(
+        ["mariadb", *MARIADB, "--batch", "--skip-column-names", "-e", statement],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
+    return done.stdout.decode()
+
+
+@pytest.fixture
+def mariadb_source() -> Iterator[str]:
+    """A MariaDB database with a table of 1 000 rows (skipped only where no MariaDB runs)."""
+    if shutil.which("mariadb") is None:
+        pytest.skip("the mariadb client is not installed")
+    probe = subprocess.run(
+        ["mariadb", *MARIADB, "-e", "SELECT 1"], capture_output=True, timeout=30, check=False
+    )
+    if probe.returncode != 0:
+        pytest.skip(f"no MariaDB on 127.0.0.1:3306: {probe.stderr.decode().strip()}")
+    name = f"dy_m_{uuid.uuid4().hex[:8]}"
+    mariadb_sql(
+        f"CREATE DATABASE {name}; "
+        f"CREATE TABLE {name}.revision (id INT PRIMARY KEY, sha1 CHAR(40)); "
+        f"INSERT INTO {name}.revision SELECT seq, sha1(seq) FROM {name}.seq_1_to_1000;"
+    )
+    try:
+        yield f"mariadb://root@127.0.0.1:3306/{name}"
+    finally:
+        mariadb_sql(f"DROP DATABASE IF EXISTS {name}")

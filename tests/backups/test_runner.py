@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
@@ -19,35 +18,6 @@ from dockyard.core import embedded
 from tests.support.postgres import PgServer
 
 DOCKYARD = str(Path(sys.executable).parent / "dockyard")
-
-
-@pytest.fixture
-def section() -> str:
-    return f"r{uuid.uuid4().hex[:8]}"
-
-
-@pytest.fixture
-async def source(fresh_db: str) -> str:
-    """A database with a table of 10 000 rows to back up."""
-    conn = await asyncpg.connect(fresh_db)
-    try:
-        await conn.execute(
-            "CREATE TABLE public.pages AS "
-            "SELECT g AS id, md5(g::text) AS title FROM generate_series(1, 10000) g"
-        )
-    finally:
-        await conn.close()
-    return fresh_db
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[embedded.EmbeddedPostgres]:
-    """A private PostgreSQL that accepts replication connections, for pg_basebackup."""
-    server = embedded.start(tmp_path_factory.mktemp("cluster"))
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 async def row(db: asyncpg.Connection, run_id: int) -> asyncpg.Record:
@@ -78,10 +48,11 @@ async def test_a_dump_is_recorded_with_files_and_table_sizes(
     files = await db.fetch("SELECT path, name, size FROM backups.files WHERE run_id = $1", run_id)
     assert [(f["path"], f["name"], f["size"]) for f in files] == [("", f"{section}.dump", run["total_size"])]
     objects = {
-        o["name"]: o["size"]
+        o["name"]: (o["size"], o["rows"])
         for o in await db.fetch("SELECT * FROM backups.objects WHERE run_id = $1", run_id)
     }
-    assert objects["public.pages"] > 100_000
+    assert objects["public.pages"][0] > 100_000
+    assert objects["public.pages"][1] == 10_000
     pg_restore = str(Path(pg.pg_bin) / "pg_restore") if pg.pg_bin else "pg_restore"
     listing = await asyncio.to_thread(
         subprocess.run, [pg_restore, "--list", str(dump)], capture_output=True, text=True, check=True
@@ -89,7 +60,57 @@ async def test_a_dump_is_recorded_with_files_and_table_sizes(
     assert "TABLE DATA public pages" in listing.stdout
 
 
+async def test_counts_and_pg_dump_share_one_snapshot(source: str, pg: PgServer, tmp_path: Path) -> None:
+    """Rows committed after the snapshot was exported are in neither the counts nor the dump."""
+    writer = await asyncpg.connect(source)
+    try:
+        await writer.execute('CREATE TABLE public."Odd name" (id int)')
+        await writer.execute('INSERT INTO public."Odd name" SELECT generate_series(1, 7)')
+        async with runner.pinned_snapshot(source) as pinned:
+            await writer.execute(
+                "INSERT INTO public.pages SELECT g, 'late' FROM generate_series(10001, 10500) g"
+            )
+            await writer.execute('DELETE FROM public."Odd name" WHERE id > 3')
+            pg_dump = str(Path(pg.pg_bin) / "pg_dump") if pg.pg_bin else "pg_dump"
+            dumped = await asyncio.to_thread(
+                subprocess.run,
+                [pg_dump, f"--snapshot={pinned.snapshot}", "--data-only", "--table=public.pages", source],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            counted = {name: rows for _, name, _, rows in await runner.table_rows(pinned.conn)}
+        assert await writer.fetchval("SELECT count(*) FROM public.pages") == 10_500
+    finally:
+        await writer.close()
+    assert counted == {"public.Odd name": 7, "public.pages": 10_000}
+    copied = dumped.stdout.split("FROM stdin;\n", 1)[1].split("\n\\.\n", 1)[0].splitlines()
+    assert len(copied) == 10_000
+
+
 async def test_a_failing_pg_dump_records_stage_exit_code_and_stderr(
+    db: asyncpg.Connection, source: str, pg: PgServer, tmp_path: Path, section: str
+) -> None:
+    job = runner.Job(
+        section,
+        "dump",
+        "eqiad",
+        source,
+        tmp_path,
+        pg_bin=Path(pg.pg_bin) if pg.pg_bin else None,
+        extra_args=("--table=no_such_table",),
+    )
+    run = await row(db, await runner.run(db, job))
+    assert run["status"] == "failed"
+    assert run["error_stage"] == "backup"
+    assert run["error_exit_code"] == 1
+    assert "no matching tables" in run["error_message"]
+    assert run["ended_at"] is not None
+    (found,) = await checks.check(db, section=section)
+    assert found.status is checks.Status.CRITICAL
+
+
+async def test_an_unreachable_source_fails_before_pg_dump(
     db: asyncpg.Connection, pg: PgServer, tmp_path: Path, section: str
 ) -> None:
     missing = pg.url(f"dy_missing_{uuid.uuid4().hex[:6]}")
@@ -97,13 +118,9 @@ async def test_a_failing_pg_dump_records_stage_exit_code_and_stderr(
         section, "dump", "eqiad", missing, tmp_path, pg_bin=Path(pg.pg_bin) if pg.pg_bin else None
     )
     run = await row(db, await runner.run(db, job))
-    assert run["status"] == "failed"
-    assert run["error_stage"] == "backup"
-    assert run["error_exit_code"] == 1
+    assert (run["status"], run["error_stage"], run["error_exit_code"]) == ("failed", "backup", None)
     assert "does not exist" in run["error_message"]
-    assert run["ended_at"] is not None
-    (found,) = await checks.check(db, section=section)
-    assert found.status is checks.Status.CRITICAL
+    assert not list((tmp_path / run["name"]).iterdir()), "pg_dump never started"
 
 
 async def test_a_missing_tool_fails_at_start(db: asyncpg.Connection, tmp_path: Path, section: str) -> None:
@@ -206,4 +223,5 @@ async def test_the_command_reports_success_and_failure(
         check=False,
     )
     assert failed.returncode == 1
-    assert "failed at stage backup (exit 1)" in failed.stderr
+    assert "failed at stage backup: source: " in failed.stderr
+    assert "does not exist" in failed.stderr

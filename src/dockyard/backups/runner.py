@@ -5,9 +5,12 @@ state; a heartbeat task then updates `heartbeat_at` and `bytes_done` while the t
 run ends `finished` (files, objects, total size) or `failed` (stage, exit code, end of stderr). A
 runner killed outright stops its heartbeat, and the run reads as `stalled` once the grace is over.
 
-- dump: `pg_dump -Fc` into `<dest>/<name>/<section>.dump`, with the size of every table;
+- dump: `pg_dump -Fc` into `<dest>/<name>/<section>.dump`, with the size and the exact row count of
+  every table, both read in the snapshot pg_dump itself uses (exported by a read-only transaction
+  that stays open until pg_dump ends), so the counts describe exactly what the dump holds;
 - snapshot: `pg_basebackup -Ft -z` into `<dest>/<name>/` (base.tar.gz, pg_wal.tar.gz);
-- a MariaDB source (`mariadb://…`): `mariadb-dump` into `<section>.sql.gz` (dumps only).
+- a MariaDB source (`mariadb://…`): `mariadb-dump` into `<section>.sql.gz` (dumps only), with sizes and
+  row counts read in a consistent snapshot of their own once the dump is written.
 """
 
 from __future__ import annotations
@@ -15,14 +18,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import errno
 import os
+import shutil
 import socket
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
 
-from dockyard.backups import mariadb
+from dockyard.backups import mariadb, slots
 from dockyard.core.db import Connection
 
 STDERR_TAIL = 4000
@@ -83,29 +89,73 @@ def _size(path: Path) -> int:
     return sum(entry.stat().st_size for entry in path.rglob("*") if entry.is_file())
 
 
-TABLE_SIZES = """SELECT current_database(), n.nspname || '.' || c.relname, pg_total_relation_size(c.oid)
+# Every table of the current database: its size, and how to count its rows. The name to count is
+# quoted by the server (format '%I'), never pasted from Python. A table's own rows are counted
+# (ONLY: not those of inheriting tables); a partitioned table's are its partitions'. Materialized
+# views get a size but no count: a restore rebuilds them from the restored tables. Temporary
+# tables belong to other sessions (and are never dumped).
+TABLES = """SELECT current_database() AS db, n.nspname || '.' || c.relname AS name,
+    pg_total_relation_size(c.oid) AS size,
+    CASE c.relkind WHEN 'r' THEN format('SELECT count(*) FROM ONLY %I.%I', n.nspname, c.relname)
+                   WHEN 'p' THEN format('SELECT count(*) FROM %I.%I', n.nspname, c.relname) END AS counting
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'p', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-  AND n.nspname NOT LIKE 'pg_toast%'"""
+WHERE c.relkind IN ('r', 'p', 'm') AND c.relpersistence <> 't'
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
+ORDER BY n.nspname, c.relname"""
+
+# What connecting to a PostgreSQL source can raise.
+SOURCE_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+
+Inventory = list[tuple[str, str, int, int | None]]  # (database, table, size, rows)
 
 
-async def _objects(job: Job) -> list[tuple[str, str, int]]:
-    if mariadb.is_mariadb(job.source_url):
-        command, env = mariadb.sizes_command(job.source_url)
-        process = await asyncio.create_subprocess_exec(
-            *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env
-        )
-        out, err = await process.communicate()
-        if process.returncode != 0:
-            raise RuntimeError(err.decode(errors="replace").strip())
-        rows = [line.split("\t") for line in out.decode().splitlines() if line]
-        return [(schema, table, int(size)) for schema, table, size in rows]
-    source_url = job.source_url
+async def table_rows(conn: Connection) -> Inventory:
+    """Size and exact row count of every table of `conn`'s database, read in its current snapshot."""
+    found: Inventory = []
+    async with conn.transaction():  # a savepoint: a failed count leaves the exported snapshot usable
+        for table in await conn.fetch(TABLES):
+            rows = await conn.fetchval(table["counting"]) if table["counting"] else None
+            found.append((table["db"], table["name"], table["size"], rows))
+    return found
+
+
+@dataclass(frozen=True)
+class Pinned:
+    """A read-only transaction on the source whose snapshot pg_dump imports (`--snapshot`)."""
+
+    conn: asyncpg.Connection
+    snapshot: str
+
+
+@contextlib.asynccontextmanager
+async def pinned_snapshot(source_url: str) -> AsyncIterator[Pinned]:
+    """Open a REPEATABLE READ, READ ONLY transaction on the source and export its snapshot.
+
+    The snapshot can be imported only while this transaction is open: keep the block open until
+    pg_dump has ended.
+    """
     conn = await asyncpg.connect(source_url, timeout=10)
     try:
-        return [(row[0], row[1], row[2]) for row in await conn.fetch(TABLE_SIZES)]
+        await conn.transaction(isolation="repeatable_read", readonly=True).start()
+        snapshot: str = await conn.fetchval("SELECT pg_export_snapshot()")
+        yield Pinned(conn, snapshot)
     finally:
-        await conn.close()
+        await conn.close()  # ends the transaction; it wrote nothing
+
+
+def _counted_in_snapshot(job: Job) -> bool:
+    return job.type == "dump" and not mariadb.is_mariadb(job.source_url)
+
+
+async def _mariadb_objects(job: Job) -> Inventory:
+    command, env = mariadb.inventory_command(job.source_url)
+    process = await asyncio.create_subprocess_exec(
+        *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env
+    )
+    out, err = await process.communicate()
+    if process.returncode != 0:
+        raise RuntimeError(err.decode(errors="replace").strip())
+    return mariadb.parse_inventory(out.decode())
 
 
 async def start(catalog: Connection, job: Job, run_id: int | None = None) -> tuple[int, str]:
@@ -145,6 +195,7 @@ async def start(catalog: Connection, job: Job, run_id: int | None = None) -> tup
         job.host,
         str(job.destination / name),
     )
+    await slots.fulfil(catalog, new_id)
     return new_id, name
 
 
@@ -192,42 +243,78 @@ async def execute(catalog: Connection, job: Job, run_id: int, name: str) -> int:
     try:
         target.mkdir(parents=True, exist_ok=False)
         command, env = _command(job, target)
-        process = await asyncio.create_subprocess_exec(
-            *command, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE, env=env
-        )
+        if shutil.which(command[0]) is None:  # before the source is contacted: a missing tool is `start`
+            raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), command[0])
     except (OSError, ValueError) as exc:
         await record_failure(catalog, run_id, "start", None, f"{type(exc).__name__}: {exc}")
         return run_id
-    beating = asyncio.create_task(_heartbeat(catalog, run_id, target, job.heartbeat_s))
-    try:
-        _, stderr = await process.communicate()
-    except asyncio.CancelledError:
-        # Stopped from outside (shutdown): the tool must not outlive us, and the run must say why.
-        with contextlib.suppress(ProcessLookupError):
-            process.kill()
-        await _stop(beating)
-        message = "the runner was stopped before the backup ended"
-        await asyncio.shield(record_failure(catalog, run_id, "interrupted", None, message))
-        raise
-    finally:
-        await _stop(beating)
-    if process.returncode != 0:
-        message = stderr.decode(errors="replace").strip() or f"exited with status {process.returncode}"
-        await record_failure(catalog, run_id, "backup", process.returncode, message)
-        return run_id
-    if mariadb.is_mariadb(job.source_url):
+    async with contextlib.AsyncExitStack() as stack:
+        pinned: Pinned | None = None
+        if _counted_in_snapshot(job):
+            try:
+                pinned = await stack.enter_async_context(pinned_snapshot(job.source_url))
+            except SOURCE_ERRORS as exc:
+                await record_failure(catalog, run_id, "backup", None, f"source: {exc}")
+                return run_id
+            command.insert(2, f"--snapshot={pinned.snapshot}")
         try:
-            await asyncio.to_thread(mariadb.compress, target, job.section)
+            process = await asyncio.create_subprocess_exec(
+                *command, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE, env=env
+            )
         except OSError as exc:
-            await record_failure(catalog, run_id, "compress", None, f"{type(exc).__name__}: {exc}")
+            await record_failure(catalog, run_id, "start", None, f"{type(exc).__name__}: {exc}")
             return run_id
-    try:
-        objects = await _objects(job) if job.type == "dump" else []
-    except (OSError, asyncpg.PostgresError, RuntimeError) as exc:
-        await record_failure(catalog, run_id, "metadata", None, f"table sizes: {exc}")
-        return run_id
+        # The counts run in the exported snapshot while pg_dump copies the same data.
+        counting = asyncio.create_task(table_rows(pinned.conn)) if pinned else None
+        beating = asyncio.create_task(_heartbeat(catalog, run_id, target, job.heartbeat_s))
+        try:
+            _, stderr = await process.communicate()
+        except asyncio.CancelledError:
+            # Stopped from outside (shutdown): the tool must not outlive us, and the run must say why.
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            await _stop(beating)
+            if counting:
+                await _abandon(counting)
+            message = "the runner was stopped before the backup ended"
+            await asyncio.shield(record_failure(catalog, run_id, "interrupted", None, message))
+            raise
+        finally:
+            await _stop(beating)
+        if process.returncode != 0:
+            if counting:
+                await _abandon(counting)
+            message = stderr.decode(errors="replace").strip() or f"exited with status {process.returncode}"
+            await record_failure(catalog, run_id, "backup", process.returncode, message)
+            return run_id
+        if mariadb.is_mariadb(job.source_url):
+            try:
+                await asyncio.to_thread(mariadb.compress, target, job.section)
+            except OSError as exc:
+                await record_failure(catalog, run_id, "compress", None, f"{type(exc).__name__}: {exc}")
+                return run_id
+        try:
+            objects = await _objects(job, counting)
+        except (*SOURCE_ERRORS, RuntimeError) as exc:
+            await record_failure(catalog, run_id, "metadata", None, f"table sizes and rows: {exc}")
+            return run_id
     await _record_success(catalog, run_id, target, objects)
     return run_id
+
+
+async def _abandon(counting: asyncio.Task[Inventory]) -> None:
+    """Stop counting rows for a backup that failed; whatever the counts met no longer matters."""
+    counting.cancel()
+    with contextlib.suppress(asyncio.CancelledError, *SOURCE_ERRORS):
+        await counting
+
+
+async def _objects(job: Job, counting: asyncio.Task[Inventory] | None) -> Inventory:
+    if counting is not None:
+        return await counting
+    if job.type == "dump" and mariadb.is_mariadb(job.source_url):
+        return await _mariadb_objects(job)
+    return []
 
 
 def _inventory(run_id: int, target: Path) -> list[tuple[int, str, str, int, dt.datetime]]:
@@ -243,9 +330,7 @@ def _inventory(run_id: int, target: Path) -> list[tuple[int, str, str, int, dt.d
     return found
 
 
-async def _record_success(
-    catalog: Connection, run_id: int, target: Path, objects: list[tuple[str, str, int]]
-) -> None:
+async def _record_success(catalog: Connection, run_id: int, target: Path, objects: Inventory) -> None:
     files = await asyncio.to_thread(_inventory, run_id, target)
     async with catalog.transaction():
         if files:
@@ -259,7 +344,7 @@ async def _record_success(
             await catalog.copy_records_to_table(
                 "objects",
                 schema_name="backups",
-                columns=["run_id", "db", "name", "size"],
+                columns=["run_id", "db", "name", "size", "rows"],
                 records=[(run_id, *item) for item in objects],
             )
         total = sum(item[3] for item in files)

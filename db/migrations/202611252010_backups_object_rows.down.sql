@@ -1,0 +1,1 @@
+ALTER TABLE backups.objects DROP COLUMN IF EXISTS rows;
