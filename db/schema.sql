@@ -10,6 +10,39 @@ CREATE SCHEMA core;
 CREATE DOMAIN backups.label AS text
 	CONSTRAINT label_check CHECK (((VALUE ~ '^[A-Za-z0-9][A-Za-z0-9_.:-]*$'::text) AND (length(VALUE) <= 100)));
 
+CREATE FUNCTION backups.add_series() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    INSERT INTO backups.series (section, type, datacenter)
+    SELECT DISTINCT section, type, datacenter FROM added
+    ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION backups.clear_series() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    DELETE FROM backups.series;
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION backups.drop_empty_series() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    DELETE FROM backups.series s
+    USING (SELECT DISTINCT section, type, datacenter FROM removed) r
+    WHERE (s.section, s.type, s.datacenter) = (r.section, r.type, r.datacenter)
+      AND NOT EXISTS (SELECT 1 FROM backups.runs x
+                      WHERE (x.section, x.type, x.datacenter) = (s.section, s.type, s.datacenter));
+    RETURN NULL;
+END
+$$;
+
 CREATE FUNCTION public.ihr_user_erase() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
@@ -248,6 +281,8 @@ CREATE TABLE backups.objects (
     db text NOT NULL,
     name text DEFAULT ''::text NOT NULL,
     size bigint,
+    rows bigint,
+    CONSTRAINT objects_rows_check CHECK ((rows >= 0)),
     CONSTRAINT objects_size_check CHECK ((size >= 0))
 );
 
@@ -362,6 +397,13 @@ ALTER TABLE backups.schedules ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     NO MINVALUE
     NO MAXVALUE
     CACHE 1
+);
+
+CREATE TABLE backups.series (
+    section backups.label NOT NULL,
+    type text NOT NULL,
+    datacenter backups.label NOT NULL,
+    CONSTRAINT series_type_check CHECK ((type = ANY (ARRAY['dump'::text, 'snapshot'::text])))
 );
 
 CREATE TABLE core.seed_runs (
@@ -914,6 +956,9 @@ ALTER TABLE ONLY backups.schedules
 ALTER TABLE ONLY backups.schedules
     ADD CONSTRAINT schedules_section_type_datacenter_key UNIQUE (section, type, datacenter);
 
+ALTER TABLE ONLY backups.series
+    ADD CONSTRAINT series_pkey PRIMARY KEY (section, type, datacenter);
+
 ALTER TABLE ONLY core.seed_runs
     ADD CONSTRAINT seed_runs_pkey PRIMARY KEY (service, size);
 
@@ -1191,6 +1236,12 @@ CREATE INDEX ihr_tr_hegemony_timebin ON public.ihr_tr_hegemony USING btree (time
 CREATE INDEX ihr_user_monitoredasn_asn_idx ON public.ihr_user_monitoredasn USING btree (asn);
 
 CREATE TRIGGER ihr_user_erase_on_account_delete AFTER UPDATE OF deleted_at ON accounts.users FOR EACH ROW WHEN (((old.deleted_at IS NULL) AND (new.deleted_at IS NOT NULL))) EXECUTE FUNCTION public.ihr_user_erase();
+
+CREATE TRIGGER runs_add_series AFTER INSERT ON backups.runs REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION backups.add_series();
+
+CREATE TRIGGER runs_clear_series AFTER TRUNCATE ON backups.runs FOR EACH STATEMENT EXECUTE FUNCTION backups.clear_series();
+
+CREATE TRIGGER runs_drop_empty_series AFTER DELETE ON backups.runs REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION backups.drop_empty_series();
 
 ALTER TABLE ONLY accounts.api_tokens
     ADD CONSTRAINT api_tokens_user_id_fkey FOREIGN KEY (user_id) REFERENCES accounts.users(id) ON DELETE CASCADE;

@@ -9,8 +9,10 @@ from typing import Any
 import asyncpg
 import pytest
 
+from dockyard import accounts, backups
+from dockyard.core.config import Settings
 from tests.accounts.conftest import Accounts
-from tests.support.app import AppClient
+from tests.support.app import AppClient, app_client
 
 API = "/backups/api/v1"
 GIB = 2**30
@@ -87,7 +89,7 @@ class TestRuns:
         assert run["registered_by"].startswith("api:manager-")
         assert run["duration_s"] == 7200
         assert [f["name"] for f in run["files"]] == ["metadata", "page.sql.gz"]
-        assert run["objects"] == [{"db": "enwiki", "name": "page", "size": 200}]
+        assert run["objects"] == [{"db": "enwiki", "name": "page", "size": 200, "rows": None}]
         detail = await client.get(f"{API}/runs/{run['id']}", headers=headers)
         assert detail.json() == run
 
@@ -252,3 +254,39 @@ class TestOverview:
         assert any(p["section"] == section and "-20.0 %" in p["message"] for p in body["problems"])
         assert ongoing["id"] in [run["id"] for run in body["ongoing"]]
         assert any(run["section"] == section for run in body["upcoming"])
+
+
+class TestRegistrationErrors:
+    async def test_an_ended_run_needs_its_start(
+        self, client: AppClient, users: Accounts, section: str
+    ) -> None:
+        body = finished_run(section, 1, GIB)
+        del body["started_at"]
+        answer = await client.post(f"{API}/runs", json=body, headers=await manager(users))
+        assert answer.status_code == 422
+        assert "needs started_at" in answer.text
+
+
+class TestOverviewCache:
+    async def test_served_from_memory_until_a_run_changes_through_the_api(
+        self, settings: Settings, db: asyncpg.Connection, section: str
+    ) -> None:
+        cached = settings.model_copy(update={"backups_overview_cache_s": 60.0})
+        async with app_client(cached, (accounts.service, backups.service)) as client:
+            headers = await manager(Accounts(client, db))
+            first = (await client.get(f"{API}/overview", headers=headers)).json()
+            assert not any(s["section"] == section for s in first["series"])
+            # Written behind the app's back: not seen until the cache ages.
+            await db.execute(
+                "INSERT INTO backups.runs (section, type, datacenter, status, started_at) "
+                "VALUES ($1, 'dump', 'eqiad', 'ongoing', now())",
+                section,
+            )
+            again = (await client.get(f"{API}/overview", headers=headers)).json()
+            assert again["generated_at"] == first["generated_at"]
+            # A run registered through the API is seen at once.
+            registered = await client.post(f"{API}/runs", json=finished_run(section, 1, GIB), headers=headers)
+            assert registered.status_code == 201
+            fresh = (await client.get(f"{API}/overview", headers=headers)).json()
+            assert fresh["generated_at"] > first["generated_at"]
+            assert any(s["section"] == section for s in fresh["series"])

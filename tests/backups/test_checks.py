@@ -219,10 +219,21 @@ async def test_a_finished_run_that_took_too_long_is_a_warning(db: asyncpg.Connec
 async def test_missed_schedule(
     db: asyncpg.Connection, section: str, late: dt.timedelta, expected: dict[str, Status]
 ) -> None:
-    await add_run(db, section, ago=DAY + HOUR)
-    await add_run(db, section, ago=HOUR)
+    await add_run(db, section, ago=DAY + 8 * HOUR)
+    await add_run(db, section, ago=7 * HOUR)
     await add_run(db, section, ago=late, status="scheduled", size=None)
     assert rules(await result(db, section)) == expected
+
+
+async def test_a_missed_slot_stops_counting_once_a_later_run_starts(
+    db: asyncpg.Connection, section: str
+) -> None:
+    await add_run(db, section, ago=4 * DAY)
+    await add_run(db, section, ago=3 * DAY)
+    await add_run(db, section, ago=2 * DAY, status="scheduled", size=None)
+    assert rules(await result(db, section)) == {"missed": Status.CRITICAL}
+    await add_run(db, section, ago=HOUR)
+    assert rules(await result(db, section)) == {}
 
 
 async def test_the_most_specific_threshold_wins(db: asyncpg.Connection, section: str) -> None:

@@ -90,3 +90,55 @@ async def test_an_unknown_field_or_bad_env_name_is_refused(
     bad_env = await client.put(URL, json=body(section, source_env="lower case"), headers=headers)
     assert bad_env.status_code == 422
     assert "source_env" in bad_env.text
+
+
+async def add_slot(db: asyncpg.Connection, section: str, minutes_from_now: int) -> int:
+    slot_id: int = await db.fetchval(
+        """INSERT INTO backups.runs (section, type, datacenter, status, scheduled_for, registered_by)
+        VALUES ($1, 'dump', 'eqiad', 'scheduled', date_trunc('minute', now()) + make_interval(mins => $2),
+                'scheduler')
+        RETURNING id""",
+        section,
+        minutes_from_now,
+    )
+    return slot_id
+
+
+async def test_a_run_registered_in_its_slot_takes_the_slots_place(
+    client: AppClient, users: Accounts, db: asyncpg.Connection, section: str
+) -> None:
+    missed = await add_slot(db, section, -7 * 24 * 60)  # last week's, never taken
+    taken = await add_slot(db, section, -90)  # due 90 minutes ago: still within the 5 h grace
+    upcoming = await add_slot(db, section, 24 * 60)
+    run = await client.post(
+        "/backups/api/v1/runs",
+        json={"section": section, "type": "dump", "datacenter": "eqiad"},
+        headers=await manager(users),
+    )
+    assert run.status_code == 201, run.text
+    rows = {r["id"]: r for r in await db.fetch("SELECT * FROM backups.runs WHERE section = $1", section)}
+    assert set(rows) == {missed, upcoming, run.json()["id"]}, "the due slot gave way to the run"
+    slot_time = await db.fetchval("SELECT date_trunc('minute', now()) - interval '90 minutes'")
+    assert rows[run.json()["id"]]["scheduled_for"] == slot_time
+    assert rows[missed]["status"] == rows[upcoming]["status"] == "scheduled"
+    assert taken not in rows
+
+
+async def test_a_run_far_from_any_slot_leaves_the_slots_alone(
+    client: AppClient, users: Accounts, db: asyncpg.Connection, section: str
+) -> None:
+    late = await add_slot(db, section, -6 * 60)  # past the 5 h grace of dumps
+    early = await add_slot(db, section, 2 * 60)  # more than an hour ahead
+    run = await client.post(
+        "/backups/api/v1/runs",
+        json={"section": section, "type": "dump", "datacenter": "eqiad"},
+        headers=await manager(users),
+    )
+    assert run.json()["scheduled_for"] is None
+    left = {
+        r["id"]
+        for r in await db.fetch(
+            "SELECT id FROM backups.runs WHERE status = 'scheduled' AND section = $1", section
+        )
+    }
+    assert left == {late, early}

@@ -27,6 +27,8 @@ def settings_for(database_url: str, **overrides: Any) -> Settings:
         # Not REDIS_URL from the environment (CI sets it): counters kept in a shared Redis would
         # carry over from test to test. Tests of Redis pass the `redis` fixture's URL.
         "redis_url": None,
+        # Tests change the catalog behind the app's back and read the overview right after.
+        "backups_overview_cache_s": 0,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

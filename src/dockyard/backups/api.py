@@ -14,37 +14,44 @@ from typing import Annotated, Any, Literal
 
 import asyncpg
 import orjson
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from dockyard.accounts.auth import Principal, require
-from dockyard.backups import alerts, checks
+from dockyard.backups import alerts, checks, slots
 from dockyard.backups.permissions import MANAGE, VIEW
+from dockyard.backups.slots import resolved
 from dockyard.core.db import Conn, ReadConn
 from dockyard.core.errors import BadInput, Conflict, NotFound
+from dockyard.core.microcache import Microcache
 from dockyard.core.responses import JSONResponse
 
 Viewer = Annotated[Principal, Depends(require(VIEW.codename))]
 Manager = Annotated[Principal, Depends(require(MANAGE.codename))]
 router = APIRouter(prefix="/api/v1", tags=["backups"])
 
+
+def overview_cache(request: Request) -> Microcache[bytes]:
+    """This worker's overview cache (BACKUPS_OVERVIEW_CACHE_S), created on first use."""
+    state = request.app.state
+    if not hasattr(state, "backups_overview"):
+        state.backups_overview = Microcache[bytes](state.settings.backups_overview_cache_s)
+    cache: Microcache[bytes] = state.backups_overview
+    return cache
+
+
+OverviewCache = Annotated[Microcache[bytes], Depends(overview_cache)]
+
+
 Label = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$", examples=["s1"])]
 RunType = Literal["dump", "snapshot"]
 
 # The state shown to people: stored status, or `stalled` / `missed` when the clock says so.
-STATE = """CASE
-    WHEN r.status = 'ongoing' AND coalesce(r.heartbeat_at, r.started_at) < now() - make_interval(secs => (
-        SELECT c.heartbeat_grace_s FROM backups.check_config c
-        WHERE (c.section IS NULL OR c.section = r.section) AND (c.type IS NULL OR c.type = r.type)
-          AND (c.datacenter IS NULL OR c.datacenter = r.datacenter) AND c.heartbeat_grace_s IS NOT NULL
-        ORDER BY c.section IS NOT NULL DESC, c.type IS NOT NULL DESC, c.datacenter IS NOT NULL DESC LIMIT 1))
-        THEN 'stalled'
-    WHEN r.status = 'scheduled' AND r.scheduled_for < now() - make_interval(secs => (
-        SELECT c.schedule_grace_s FROM backups.check_config c
-        WHERE (c.section IS NULL OR c.section = r.section) AND (c.type IS NULL OR c.type = r.type)
-          AND (c.datacenter IS NULL OR c.datacenter = r.datacenter) AND c.schedule_grace_s IS NOT NULL
-        ORDER BY c.section IS NOT NULL DESC, c.type IS NOT NULL DESC, c.datacenter IS NOT NULL DESC LIMIT 1))
-        THEN 'missed'
+STATE = f"""CASE
+    WHEN r.status = 'ongoing' AND coalesce(r.heartbeat_at, r.started_at)
+        < now() - make_interval(secs => {resolved("heartbeat_grace_s")}) THEN 'stalled'
+    WHEN r.status = 'scheduled'
+        AND r.scheduled_for < now() - make_interval(secs => {resolved("schedule_grace_s")}) THEN 'missed'
     ELSE r.status END"""
 
 RUN_FIELDS = f"""r.id, r.name, r.section, r.type, r.datacenter, r.source, r.host, r.status,
@@ -124,6 +131,7 @@ class ObjectOut(BaseModel):
     db: str
     name: str
     size: int | None
+    rows: int | None = Field(description="The table's exact row count when it was backed up, if counted.")
 
 
 class RunDetail(RunOut):
@@ -145,6 +153,7 @@ class ObjectIn(BaseModel):
     db: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
     name: Annotated[str, Field(max_length=200, pattern=r"^[^\x00]*$")] = ""
     size: Annotated[int | None, Field(ge=0)] = None
+    rows: Annotated[int | None, Field(ge=0)] = None
 
 
 Text = Annotated[str, Field(max_length=8000, pattern=r"^[^\x00]*$")]
@@ -179,6 +188,8 @@ class RunIn(BaseModel):
             raise ValueError("a scheduled run needs scheduled_for")
         if self.status in ("finished", "failed") and self.ended_at is None:
             raise ValueError(f"a {self.status} run needs ended_at")
+        if self.ended_at and self.started_at is None:
+            raise ValueError("a run with ended_at needs started_at (when it began)")
         if self.ended_at and self.started_at and self.ended_at < self.started_at:
             raise ValueError("ended_at is before started_at")
         return self
@@ -251,13 +262,13 @@ async def _run_detail(conn: Any, run_id: int) -> dict[str, Any]:
         run_id,
     )
     objects = await conn.fetch(
-        "SELECT db, name, size FROM backups.objects WHERE run_id = $1 ORDER BY db, name", run_id
+        "SELECT db, name, size, rows FROM backups.objects WHERE run_id = $1 ORDER BY db, name", run_id
     )
     return {**dict(row), "files": [dict(f) for f in files], "objects": [dict(o) for o in objects]}
 
 
 @router.post("/runs", status_code=201, response_model=RunDetail, summary="Register a run taken elsewhere")
-async def register_run(body: RunIn, user: Manager, conn: Conn) -> Any:
+async def register_run(body: RunIn, user: Manager, conn: Conn, cache: OverviewCache) -> Any:
     """For tools Dockyard does not run: record a run (ongoing, then PATCH it; or already finished)."""
     started = body.started_at
     if started is None and body.status != "scheduled":
@@ -307,15 +318,22 @@ async def register_run(body: RunIn, user: Manager, conn: Conn) -> Any:
         await conn.copy_records_to_table(
             "objects",
             schema_name="backups",
-            columns=["run_id", "db", "name", "size"],
-            records=[(run_id, o.db, o.name, o.size) for o in body.objects],
+            columns=["run_id", "db", "name", "size", "rows"],
+            records=[(run_id, o.db, o.name, o.size, o.rows) for o in body.objects],
         )
+    if body.scheduled_for is None and body.status != "scheduled":
+        await slots.fulfil(conn, run_id)
+    cache.clear()
     return await _run_detail(conn, run_id)
 
 
 @router.patch("/runs/{run_id}", response_model=RunOut, summary="Heartbeat, progress or outcome of a run")
 async def update_run(
-    run_id: Annotated[int, Path(ge=1, le=2**63 - 1)], body: RunUpdate, _: Manager, conn: Conn
+    run_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+    body: RunUpdate,
+    _: Manager,
+    conn: Conn,
+    cache: OverviewCache,
 ) -> Any:
     """Every call is a heartbeat. `finished`/`failed` close the run; a closed run cannot change."""
     current = await conn.fetchrow("SELECT status FROM backups.runs WHERE id = $1 FOR UPDATE", run_id)
@@ -346,6 +364,8 @@ async def update_run(
         body.error_exit_code,
         body.error_message,
     )
+    if body.status is not None:
+        cache.clear()
     row = await conn.fetchrow(f"SELECT {RUN_FIELDS} FROM backups.runs r WHERE r.id = $1", run_id)
     return dict(row) if row else None
 
@@ -386,6 +406,7 @@ async def list_checks(
 
 
 class OverviewOut(BaseModel):
+    generated_at: dt.datetime = Field(description="When the catalog was read for this answer.")
     counts: dict[str, int] = Field(description="Series per check status.")
     problems: list[CheckOut] = Field(description="Series that are not OK, worst first.")
     series: list[CheckOut] = Field(description="Every series, by section, type and datacenter.")
@@ -394,8 +415,16 @@ class OverviewOut(BaseModel):
 
 
 @router.get("/overview", response_model=OverviewOut, summary="Everything the dashboard's first page shows")
-async def overview(_: Viewer, conn: ReadConn) -> Any:
-    """Problems first (critical, then warning), every series' check, the runs in progress, what comes next."""
+async def overview(_: Viewer, conn: ReadConn, cache: OverviewCache) -> Any:
+    """Problems first (critical, then warning), every series' check, the runs in progress, what comes next.
+
+    Computed at most once per BACKUPS_OVERVIEW_CACHE_S (5 s) per worker, and again after a run is
+    registered or updated through this worker; `generated_at` says when.
+    """
+    return Response(await cache.get(lambda: _overview(conn)), media_type="application/json")
+
+
+async def _overview(conn: Any) -> bytes:
     results = await checks.check(conn)
     counts = {status.label: 0 for status in checks.Status}
     for result in results:
@@ -403,6 +432,7 @@ async def overview(_: Viewer, conn: ReadConn) -> Any:
     problems = sorted((r for r in results if r.status > checks.Status.OK), key=lambda r: -r.status)
     runs = await conn.fetchval(
         f"""SELECT json_build_object(
+            'generated_at', now(),
             'ongoing', coalesce((SELECT json_agg(x ORDER BY x.started_at) FROM (
                 SELECT {RUN_FIELDS} FROM backups.runs r WHERE r.status = 'ongoing') x), '[]'),
             'upcoming', coalesce((SELECT json_agg(x ORDER BY x.scheduled_for) FROM (
@@ -413,15 +443,15 @@ async def overview(_: Viewer, conn: ReadConn) -> Any:
     lists = orjson.loads(runs)
     series = [r.as_json() for r in results]
     by_key = {(s["section"], s["type"], s["datacenter"]): s for s in series}
-    return JSONResponse(
-        {
-            "counts": counts,
-            "problems": [by_key[(r.section, r.type, r.datacenter)] for r in problems],
-            "series": series,
-            "ongoing": lists["ongoing"],
-            "upcoming": lists["upcoming"],
-        }
-    )
+    payload = {
+        "generated_at": lists["generated_at"],
+        "counts": counts,
+        "problems": [by_key[(r.section, r.type, r.datacenter)] for r in problems],
+        "series": series,
+        "ongoing": lists["ongoing"],
+        "upcoming": lists["upcoming"],
+    }
+    return bytes(JSONResponse(payload).body)
 
 
 class AlertOut(BaseModel):

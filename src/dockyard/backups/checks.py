@@ -73,19 +73,11 @@ RUN_JSON = """json_build_object('id', r.id, 'status', r.status, 'source', r.sour
     'error_stage', r.error_stage, 'error_exit_code', r.error_exit_code, 'error_message', r.error_message)"""
 
 SERIES_STATE = f"""
-WITH RECURSIVE recorded AS (
-    -- The distinct series of the runs, one index probe each (a skip scan), not a pass over every run.
-    (SELECT section, type, datacenter FROM backups.runs ORDER BY section, type, datacenter LIMIT 1)
-    UNION ALL
-    SELECT next.* FROM recorded prev, LATERAL (
-        SELECT r.section, r.type, r.datacenter FROM backups.runs r
-        WHERE (r.section, r.type, r.datacenter) > (prev.section, prev.type, prev.datacenter)
-        ORDER BY r.section, r.type, r.datacenter LIMIT 1) next
-), series AS (
-    SELECT section, type, datacenter FROM backups.schedules WHERE enabled
+WITH series AS (
+    SELECT section, type, datacenter FROM backups.series -- every series with runs (kept by triggers)
+    UNION SELECT section, type, datacenter FROM backups.schedules WHERE enabled
     UNION SELECT section, type, datacenter FROM backups.check_config
           WHERE section IS NOT NULL AND type IS NOT NULL AND datacenter IS NOT NULL
-    UNION SELECT section, type, datacenter FROM recorded
 )
 SELECT s.section, s.type, s.datacenter, now() AS now,
     ARRAY(SELECT {RUN_JSON}::text FROM backups.runs r
@@ -101,6 +93,11 @@ SELECT s.section, s.type, s.datacenter, now() AS now,
     ARRAY(SELECT {RUN_JSON}::text FROM backups.runs r
           WHERE (r.section, r.type, r.datacenter) = (s.section, s.type, s.datacenter)
             AND r.status = 'scheduled' AND r.scheduled_for < now()
+            -- a slot nobody took stops counting once a later run shows the series is backed up again
+            AND NOT EXISTS (SELECT 1 FROM backups.runs x
+                            WHERE (x.section, x.type, x.datacenter) = (s.section, s.type, s.datacenter)
+                              AND x.status IN ('ongoing', 'finished', 'failed', 'expired')
+                              AND x.started_at > r.scheduled_for)
           ORDER BY r.scheduled_for) AS overdue
 FROM series s
 WHERE ($1::text IS NULL OR s.section = $1) AND ($2::text IS NULL OR s.type = $2)

@@ -17,19 +17,16 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from dockyard.backups.slots import resolved
 from dockyard.core.db import Connection
 
 log = logging.getLogger("dockyard.backups.retention")
 
-_SETTING = """(SELECT p.{name} FROM backups.retention p
-    WHERE (p.section IS NULL OR p.section = s.section) AND (p.type IS NULL OR p.type = s.type)
-      AND (p.datacenter IS NULL OR p.datacenter = s.datacenter) AND p.{name} IS NOT NULL
-    ORDER BY p.section IS NOT NULL DESC, p.type IS NOT NULL DESC, p.datacenter IS NOT NULL DESC LIMIT 1)"""
-
 # Runs past the policy, oldest first. `s` is each series with its resolved policy.
 DUE = f"""WITH series AS (
     SELECT s.section, s.type, s.datacenter,
-           {_SETTING.format(name="keep_last")} AS keep_last, {_SETTING.format(name="keep_days")} AS keep_days
+           {resolved("keep_last", "s", "retention")} AS keep_last,
+           {resolved("keep_days", "s", "retention")} AS keep_days
     FROM (SELECT DISTINCT section, type, datacenter FROM backups.runs WHERE status = 'finished') s
 ), ranked AS (
     SELECT r.id, r.started_at, s.keep_last, s.keep_days,

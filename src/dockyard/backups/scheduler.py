@@ -33,6 +33,7 @@ from asyncpg.pool import PoolConnectionProxy
 from fastapi import FastAPI
 
 from dockyard.backups import alerts, checks, cron, retention, runner
+from dockyard.backups.slots import resolved
 from dockyard.core.config import Settings
 from dockyard.core.db import Connection, Pool
 
@@ -126,15 +127,11 @@ class Claim:
 
 
 # The oldest due slot, still within its schedule grace, of a schedule Dockyard executes.
-DUE = """SELECT r.id, r.section, r.type, r.datacenter, coalesce(r.source, s.source) AS source, s.source_env
+DUE = f"""SELECT r.id, r.section, r.type, r.datacenter, coalesce(r.source, s.source) AS source, s.source_env
 FROM backups.runs r
 JOIN backups.schedules s ON (s.section, s.type, s.datacenter) = (r.section, r.type, r.datacenter)
 WHERE r.status = 'scheduled' AND r.scheduled_for <= now() AND s.enabled AND s.source_env IS NOT NULL
-  AND r.scheduled_for > now() - make_interval(secs => (
-      SELECT c.schedule_grace_s FROM backups.check_config c
-      WHERE (c.section IS NULL OR c.section = r.section) AND (c.type IS NULL OR c.type = r.type)
-        AND (c.datacenter IS NULL OR c.datacenter = r.datacenter) AND c.schedule_grace_s IS NOT NULL
-      ORDER BY c.section IS NOT NULL DESC, c.type IS NOT NULL DESC, c.datacenter IS NOT NULL DESC LIMIT 1))
+  AND r.scheduled_for > now() - make_interval(secs => {resolved("schedule_grace_s")})
 ORDER BY r.scheduled_for, r.id
 LIMIT 1
 FOR UPDATE OF r SKIP LOCKED"""

@@ -83,6 +83,11 @@ class Settings(BaseSettings):
         default=30.0, gt=0, description="Seconds between the scheduler's rounds."
     )
     backups_concurrency: int = Field(default=2, ge=1, description="Backups one scheduler runs at once.")
+    backups_overview_cache_s: float = Field(
+        default=5.0,
+        ge=0,
+        description="Serve the backups overview from memory this long (0: compute every time).",
+    )
     backups_store: Path | None = Field(
         default=None, description="Where the runner writes backups [default: DATA_DIR/backup-store]."
     )
