@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
+import signal
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -17,16 +20,6 @@ from tests.support.postgres import PgServer
 UTC = dt.UTC
 # A schedule whose own slots are far away: the tests place the due slots themselves.
 NEVER_SOON = "0 0 1 1 *"
-
-
-@pytest.fixture
-async def source(fresh_db: str) -> str:
-    conn = await asyncpg.connect(fresh_db)
-    try:
-        await conn.execute("CREATE TABLE wiki AS SELECT g AS id FROM generate_series(1, 1000) g")
-    finally:
-        await conn.close()
-    return fresh_db
 
 
 @pytest.fixture
@@ -243,3 +236,97 @@ async def test_housekeeping_takes_turns_and_raises_alerts(
     assert await scheduler.housekeeping(catalog, options(tmp_path, pg)) is True
     alert = await catalog.fetchrow("SELECT section, severity FROM backups.alerts")
     assert (alert["section"], alert["severity"]) == ("s9", "critical")
+
+
+DOCKYARD = str(Path(sys.executable).parent / "dockyard")
+
+
+def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([DOCKYARD, "backups", *args], env=env, capture_output=True, text=True, check=False)
+
+
+def cli_env(catalog_url: str, tmp_path: Path, pg: PgServer, **extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": catalog_url,
+        "BACKUPS_STORE": str(tmp_path / "store"),
+        **({"PG_BIN": pg.pg_bin} if pg.pg_bin else {}),
+        **extra,
+    }
+
+
+async def test_scheduler_once_executes_the_due_runs_and_says_how_they_ended(
+    catalog_url: str, catalog: asyncpg.Connection, source: str, tmp_path: Path, pg: PgServer
+) -> None:
+    await add_schedule(catalog, "s10", NEVER_SOON, "BACKUPS_URL_S10")
+    (ok,) = await due_slots(catalog, "s10", [2])
+    await add_schedule(catalog, "s11", NEVER_SOON, "BACKUPS_URL_S11_UNSET")
+    (bad,) = await due_slots(catalog, "s11", [2])
+    env = cli_env(catalog_url, tmp_path, pg, BACKUPS_URL_S10=source)
+    done = await asyncio.to_thread(cli, "scheduler", "--once", env=env)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "2 due run(s) executed" in done.stdout
+    assert f"run {ok} dump.s10." in done.stdout
+    assert ": finished" in done.stdout
+    assert f"run {bad} dump.s11." in done.stdout
+    assert "failed at stage config: BACKUPS_URL_S11_UNSET" in done.stdout
+    location = await catalog.fetchval("SELECT location FROM backups.runs WHERE id = $1", ok)
+    assert Path(location).parent == tmp_path / "store"
+    assert (Path(location) / "s10.dump").stat().st_size > 0
+
+
+async def test_sigterm_stops_the_scheduler_and_its_backup_cleanly(
+    catalog_url: str, catalog: asyncpg.Connection, source_env: str, tmp_path: Path, pg: PgServer
+) -> None:
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    started = tmp_path / "started"
+    (fake_bin / "pg_dump").write_text(f"#!/bin/sh\ntouch {started}\nexec sleep 60\n")
+    (fake_bin / "pg_dump").chmod(0o755)
+    await add_schedule(catalog, "s12", NEVER_SOON, source_env)
+    (run_id,) = await due_slots(catalog, "s12", [1])
+    env = cli_env(catalog_url, tmp_path, pg, PG_BIN=str(fake_bin), BACKUPS_SCHEDULER_INTERVAL_S="0.2")
+    process = await asyncio.to_thread(
+        subprocess.Popen, [DOCKYARD, "backups", "scheduler"], env=env, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        for _ in range(200):
+            if started.exists():
+                break
+            await asyncio.sleep(0.05)
+        else:
+            pytest.fail("the backup never started")
+        process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.to_thread(process.communicate, timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, stderr
+    assert "scheduler on" in stderr
+    run = await catalog.fetchrow("SELECT status, error_stage FROM backups.runs WHERE id = $1", run_id)
+    assert (run["status"], run["error_stage"]) == ("failed", "interrupted")
+
+
+async def test_purge_lists_then_expires(
+    catalog_url: str, catalog: asyncpg.Connection, tmp_path: Path, pg: PgServer
+) -> None:
+    env = cli_env(catalog_url, tmp_path, pg)
+    assert "nothing to expire" in (await asyncio.to_thread(cli, "purge", env=env)).stdout
+    ids = [
+        await catalog.fetchval(
+            """INSERT INTO backups.runs (section, type, datacenter, status, started_at, ended_at)
+            VALUES ('m1', 'dump', 'eqiad', 'finished', now() - make_interval(days => $1),
+                    now() - make_interval(days => $1)) RETURNING id""",
+            days,
+        )
+        for days in (1, 2, 100)
+    ]
+    listed = await asyncio.to_thread(cli, "purge", "--dry-run", env=env)
+    assert listed.stdout.splitlines() == [f"run {ids[2]} would expire"]
+    assert await catalog.fetchval("SELECT status FROM backups.runs WHERE id = $1", ids[2]) == "finished"
+    purged = await asyncio.to_thread(cli, "purge", env=env)
+    assert purged.returncode == 0, purged.stderr
+    assert (
+        f"run {ids[2]} expired (dump of m1 in eqiad, unnamed): files kept (taken elsewhere)" in purged.stdout
+    )
+    assert await catalog.fetchval("SELECT status FROM backups.runs WHERE id = $1", ids[2]) == "expired"

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from dockyard.backups import api, seed
+from dockyard.backups import api, dashboard, metrics, restores, scheduler, schedules, sections, seed
 from dockyard.backups.permissions import MANAGE, VIEW
 from dockyard.core.services import Link, Service
 
 router = APIRouter()
 router.include_router(api.router)
+router.include_router(restores.router)
+router.include_router(schedules.router)
+router.include_router(sections.router)
+router.include_router(dashboard.router)
 
 service = Service(
     name="backups",
@@ -21,9 +25,11 @@ service = Service(
     description="Database backups: the catalog of runs with files and errors, checks and alerts.",
     router=router,
     prefix="/backups",
-    links=(Link("API", "/docs#/backups"),),
+    links=(Link("Dashboard", "/backups/"), Link("API", "/docs#/backups")),
     permissions=(VIEW, MANAGE),
     seeder=seed.seed,
+    lifespan=scheduler.lifespan,
+    metrics=metrics.exposition,
 )
 
 __all__ = ["router", "service"]
