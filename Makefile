@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP) ## Create .venv and install Dockyard with its dev tools
 
 run: $(STAMP) ## Serve everything on http://127.0.0.1:8000 (embedded PostgreSQL unless DATABASE_URL is set)
-	$(BIN)/dockyard serve --migrate
+	BACKUPS_SCHEDULER=$${BACKUPS_SCHEDULER:-true} $(BIN)/dockyard serve --migrate
 
 test: $(STAMP) ## Run the whole test suite (CI=true: missing PostgreSQL/Redis fail instead of skip)
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -167,8 +167,11 @@ async def housekeeping(conn: Connection, options: Options) -> bool:
             return False
         await alerts.sync(conn, await checks.check(conn))
         expired = await retention.apply(conn, host=options.host, store=options.destination)
+    if expired:
+        deleted = sum(item.files == "deleted" for item in expired)
+        log.info("retention expired %d run(s), deleting the files of %d", len(expired), deleted)
     for item in expired:
-        log.info("expired run %s (%s): files %s", item.run_id, item.series, item.files)
+        log.debug("expired run %s (%s): files %s", item.run_id, item.series, item.files)
     return True
 
 
