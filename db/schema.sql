@@ -1067,6 +1067,8 @@ CREATE INDEX runs_open ON backups.runs USING btree (status, scheduled_for) WHERE
 
 CREATE INDEX runs_series ON backups.runs USING btree (section, type, datacenter, status, started_at DESC);
 
+CREATE INDEX runs_series_started ON backups.runs USING btree (section, type, datacenter, started_at DESC) WHERE (status <> 'scheduled'::text);
+
 CREATE INDEX runs_started ON backups.runs USING btree (started_at DESC);
 
 CREATE INDEX ihr_atlas_delay_alarms_endpoint_id ON public.ihr_atlas_delay_alarms USING btree (endpoint_id);

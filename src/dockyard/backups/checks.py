@@ -45,25 +45,32 @@ class Status(IntEnum):
 CONFIG = f"SELECT section, type, datacenter, {', '.join(THRESHOLDS)} FROM backups.check_config"
 
 
-def effective_thresholds(
-    config: list[dict[str, Any]], section: str, type: str, datacenter: str
-) -> dict[str, Any]:
-    """Each threshold from the most specific row that sets it (section, then type, then datacenter)."""
-    matching = [
-        row
-        for row in config
-        if row["section"] in (None, section)
-        and row["type"] in (None, type)
-        and row["datacenter"] in (None, datacenter)
-    ]
-    matching.sort(
+def by_specificity(config: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Threshold rows, most specific first: section, then type, then datacenter."""
+    return sorted(
+        config,
         key=lambda row: (row["section"] is not None, row["type"] is not None, row["datacenter"] is not None),
         reverse=True,
     )
-    values: dict[str, Any] = {}
-    for name in THRESHOLDS:
-        found = next((row[name] for row in matching if row[name] is not None), None)
-        values[name] = float(found) if name.endswith("_pct") and found is not None else found
+
+
+def effective_thresholds(
+    config: list[dict[str, Any]], section: str, type: str, datacenter: str
+) -> dict[str, Any]:
+    """Each threshold from the most specific row that sets it; `config` comes from `by_specificity`."""
+    values: dict[str, Any] = dict.fromkeys(THRESHOLDS)
+    missing = list(THRESHOLDS)
+    for row in config:
+        if row["section"] not in (None, section) or row["type"] not in (None, type):
+            continue
+        if row["datacenter"] not in (None, datacenter):
+            continue
+        for name in [name for name in missing if row[name] is not None]:
+            found = row[name]
+            values[name] = float(found) if name.endswith("_pct") else found
+            missing.remove(name)
+        if not missing:
+            break
     return values
 
 
@@ -78,6 +85,19 @@ WITH series AS (
     UNION SELECT section, type, datacenter FROM backups.schedules WHERE enabled
     UNION SELECT section, type, datacenter FROM backups.check_config
           WHERE section IS NOT NULL AND type IS NOT NULL AND datacenter IS NOT NULL
+), open_runs AS (
+    -- Runs in progress and slots past due, for every series in one pass over the `runs_open` index.
+    SELECT r.section, r.type, r.datacenter,
+        array_agg({RUN_JSON}::text ORDER BY r.started_at) FILTER (WHERE r.status = 'ongoing') AS ongoing,
+        array_agg({RUN_JSON}::text ORDER BY r.scheduled_for) FILTER (WHERE r.status = 'scheduled') AS overdue
+    FROM backups.runs r
+    WHERE r.status = 'ongoing'
+       OR (r.status = 'scheduled' AND r.scheduled_for < now()
+           -- a slot nobody took stops counting once a later run shows the series is backed up again
+           AND NOT EXISTS (SELECT 1 FROM backups.runs x
+                           WHERE (x.section, x.type, x.datacenter) = (r.section, r.type, r.datacenter)
+                             AND x.status <> 'scheduled' AND x.started_at > r.scheduled_for))
+    GROUP BY r.section, r.type, r.datacenter
 )
 SELECT s.section, s.type, s.datacenter, now() AS now,
     ARRAY(SELECT {RUN_JSON}::text FROM backups.runs r
@@ -87,19 +107,10 @@ SELECT s.section, s.type, s.datacenter, now() AS now,
     (SELECT {RUN_JSON}::text FROM backups.runs r
      WHERE (r.section, r.type, r.datacenter) = (s.section, s.type, s.datacenter) AND r.status = 'failed'
      ORDER BY r.started_at DESC LIMIT 1) AS last_failed,
-    ARRAY(SELECT {RUN_JSON}::text FROM backups.runs r
-          WHERE (r.section, r.type, r.datacenter) = (s.section, s.type, s.datacenter) AND r.status = 'ongoing'
-          ORDER BY r.started_at) AS ongoing,
-    ARRAY(SELECT {RUN_JSON}::text FROM backups.runs r
-          WHERE (r.section, r.type, r.datacenter) = (s.section, s.type, s.datacenter)
-            AND r.status = 'scheduled' AND r.scheduled_for < now()
-            -- a slot nobody took stops counting once a later run shows the series is backed up again
-            AND NOT EXISTS (SELECT 1 FROM backups.runs x
-                            WHERE (x.section, x.type, x.datacenter) = (s.section, s.type, s.datacenter)
-                              AND x.status IN ('ongoing', 'finished', 'failed', 'expired')
-                              AND x.started_at > r.scheduled_for)
-          ORDER BY r.scheduled_for) AS overdue
+    coalesce(o.ongoing, '{{}}') AS ongoing,
+    coalesce(o.overdue, '{{}}') AS overdue
 FROM series s
+LEFT JOIN open_runs o ON (o.section, o.type, o.datacenter) = (s.section, s.type, s.datacenter)
 WHERE ($1::text IS NULL OR s.section = $1) AND ($2::text IS NULL OR s.type = $2)
   AND ($3::text IS NULL OR s.datacenter = $3)
 ORDER BY s.section, s.type, s.datacenter
@@ -313,7 +324,7 @@ async def check(
     datacenter: str | None = None,
 ) -> list[Result]:
     """The check of every series matching the filters, ordered by section, type, datacenter."""
-    config = [dict(row) for row in await conn.fetch(CONFIG)]
+    config = by_specificity([dict(row) for row in await conn.fetch(CONFIG)])
     rows = await conn.fetch(SERIES_STATE, section, type, datacenter)
     results = []
     for record in rows:

@@ -1,0 +1,1 @@
+DROP INDEX IF EXISTS backups.runs_series_started;
