@@ -96,7 +96,8 @@ class TestDump:
         recorded = await recorded_test(db, outcome.test_id)
         assert (recorded["run_id"], recorded["result"]) == (run_id, "passed")
         assert recorded["ended_at"] is not None
-        assert recorded["target"] == f"127.0.0.1:5432/{outcome.detail['database']}"
+        assert recorded["target"] == f"{restore.server_label(migrated_db)}/{outcome.detail['database']}"
+        assert "@" not in recorded["target"]
         assert json.loads(recorded["detail"])["tables"][0]["restored"] == 10_000
         assert await scratch_databases(db, run_id) == []
 
@@ -189,9 +190,10 @@ class TestDump:
         section: str,
     ) -> None:
         run_id = await dump_of(db, source, pg, tmp_path, section)
-        done = await dockyard(migrated_db, "restore-test", str(run_id), "--keep", "--json")
+        tools = {"PG_BIN": pg.pg_bin} if pg.pg_bin else {}  # pg_restore as recent as the server
+        done = await dockyard(migrated_db, "restore-test", str(run_id), "--keep", "--json", **tools)
         try:
-            assert done.returncode == 0, done.stderr
+            assert done.returncode == 0, done.stdout + done.stderr
             answer = json.loads(done.stdout)
             assert (answer["run_id"], answer["passed"], answer["kept"]) == (run_id, True, True)
             assert await scratch_databases(db, run_id) == [answer["database"]]

@@ -10,10 +10,10 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
+from dockyard.backups.restore import server_label
 from dockyard.core.dburl import database_name
 from tests.db.conftest import Scripts
 from tests.support.postgres import SCRIPTS, PgServer
@@ -222,7 +222,6 @@ def test_backup_records_ongoing_then_finished_with_files_and_objects(
     assert (tools / "seen").read_text().strip() == "ongoing", "recorded before pg_dump started"
 
     run = last_run(catalog_scripts)
-    parts = urlsplit(catalog_scripts.url)
     assert run["status"] == "finished"
     assert (run["name"], run["section"], run["type"], run["datacenter"]) == (
         dump.stem,
@@ -230,7 +229,7 @@ def test_backup_records_ongoing_then_finished_with_files_and_objects(
         "dump",
         "eqiad",
     )
-    assert run["source"] == (f"{parts.hostname}:{parts.port}" if parts.port else parts.hostname)
+    assert run["source"] == server_label(catalog_scripts.url)  # host[:port], never credentials
     assert run["host"]
     assert (run["location"], run["registered_by"]) == (str(out.resolve()), "backup_db.sh")
     assert run["total_size"] == dump.stat().st_size + manifest.stat().st_size
