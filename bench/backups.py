@@ -27,29 +27,23 @@ from bench.common import DOCKYARD, record, served
 PASSWORD = "benchmark password"  # noqa: S105 - a throwaway account on a benchmark database
 
 
-async def _has_bench_catalog(url: str) -> bool:
+async def _runs(url: str) -> int | None:
+    """Runs in the catalog, or None when the database is not migrated yet."""
     conn = await asyncpg.connect(url)
     try:
-        return bool(await conn.fetchval("SELECT count(*) >= 100000 FROM backups.runs"))
+        return int(await conn.fetchval("SELECT count(*) FROM backups.runs"))
+    except (asyncpg.UndefinedTableError, asyncpg.InvalidSchemaNameError):
+        return None
     finally:
         await conn.close()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--requests", type=int, default=60)
-    args = parser.parse_args()
-    url = os.environ.get("DATABASE_URL")
-    if not url:
-        sys.exit("set DATABASE_URL to the database to measure (it gets the bench catalog)")
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "JWT_SECRET": os.environ.get("JWT_SECRET") or secrets.token_urlsafe(48),
-    }
-    if not asyncio.run(_has_bench_catalog(url)):
+def prepare(env: dict[str, str]) -> str:
+    """Migrate and seed when needed; a new superuser's email."""
+    runs = asyncio.run(_runs(env["DATABASE_URL"]))
+    if runs is None:
+        subprocess.run([DOCKYARD, "db", "migrate"], env=env, check=True, capture_output=True)
+    if not runs or runs < 100_000:
         seed = [DOCKYARD, "db", "seed", "--size", "bench", "--service", "backups", "--force"]
         subprocess.run(seed, env=env, check=True)
     email = f"bench-{uuid.uuid4().hex[:8]}@example.org"
@@ -61,6 +55,29 @@ def main() -> None:
         env=env,
         capture_output=True,
     )
+    return email
+
+
+def bench_env() -> dict[str, str]:
+    """The environment of the server under test: DATABASE_URL (required) and a JWT secret."""
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        sys.exit("set DATABASE_URL to the database to measure (it gets the bench catalog)")
+    return {
+        **os.environ,
+        "DATABASE_URL": url,
+        "JWT_SECRET": os.environ.get("JWT_SECRET") or secrets.token_urlsafe(48),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--requests", type=int, default=60)
+    args = parser.parse_args()
+    env = bench_env()
+    email = prepare(env)
     result: dict[str, object] = {}
     overview, checks = "/backups/api/v1/overview", "/backups/api/v1/checks"
     # Computed on every request, then as served by default (computed at most every 5 s per worker):

@@ -19,20 +19,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import secrets
 import statistics
-import subprocess
 import sys
-import uuid
 from typing import Any
 
-import asyncpg
 import httpx
 from playwright.async_api import Browser, Page, async_playwright
 
-from bench.common import DOCKYARD, record, served
+from bench.backups import PASSWORD, bench_env, prepare
+from bench.common import record, served
 
-PASSWORD = "benchmark password"  # noqa: S105 - a throwaway account on a benchmark database
 CHROMIUM = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
 TIMINGS = """() => {
     const ready = performance.getEntriesByName("backups-ready")[0];
@@ -46,37 +42,6 @@ TIMINGS = """() => {
         cells: document.querySelectorAll("#grid td[data-series]").length,
     };
 }"""
-
-
-async def _runs(url: str) -> int | None:
-    """Runs in the catalog, or None when the database is not migrated yet."""
-    conn = await asyncpg.connect(url)
-    try:
-        return int(await conn.fetchval("SELECT count(*) FROM backups.runs"))
-    except (asyncpg.UndefinedTableError, asyncpg.InvalidSchemaNameError):
-        return None
-    finally:
-        await conn.close()
-
-
-def _prepare(env: dict[str, str]) -> str:
-    """Migrate and seed when needed; a new superuser's email."""
-    runs = asyncio.run(_runs(env["DATABASE_URL"]))
-    if runs is None:
-        subprocess.run([DOCKYARD, "db", "migrate"], env=env, check=True, capture_output=True)
-    if not runs or runs < 100_000:
-        seed = [DOCKYARD, "db", "seed", "--size", "bench", "--service", "backups", "--force"]
-        subprocess.run(seed, env=env, check=True)
-    email = f"bench-{uuid.uuid4().hex[:8]}@example.org"
-    subprocess.run(
-        [DOCKYARD, "user", "create-superuser", "--email", email, "--password-stdin"],
-        input=PASSWORD + "\n",
-        text=True,
-        check=True,
-        env=env,
-        capture_output=True,
-    )
-    return email
 
 
 def _chromium() -> str:
@@ -150,15 +115,8 @@ def main() -> None:
     )
     parser.add_argument("--loads", type=int, default=20)
     args = parser.parse_args()
-    url = os.environ.get("DATABASE_URL")
-    if not url:
-        sys.exit("set DATABASE_URL to the database to measure (it gets the bench catalog)")
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "JWT_SECRET": os.environ.get("JWT_SECRET") or secrets.token_urlsafe(48),
-    }
-    email = _prepare(env)
+    env = bench_env()
+    email = prepare(env)
     with served(1, env={"SERVICES": "accounts,backups", **env}) as base:
         result = asyncio.run(_run(base, email, args.loads))
     for mode in ("warm", "cold"):

@@ -62,8 +62,13 @@ def smtp() -> Iterator[Inbox]:
 @pytest.fixture
 def settings(migrated_db: str, smtp: Inbox) -> Settings:
     """Real SMTP; auth budgets wide enough for tests that create many users (test_ratelimit narrows them)."""
+    return accounts_settings(migrated_db, smtp)
+
+
+def accounts_settings(database_url: str, smtp: Inbox) -> Settings:
+    """Settings for an app with accounts on `database_url`: the test inbox, wide auth budgets."""
     return settings_for(
-        migrated_db,
+        database_url,
         smtp_host=smtp.host,
         smtp_port=smtp.port,
         smtp_starttls=False,

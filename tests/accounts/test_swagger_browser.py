@@ -5,21 +5,17 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page
 
 from dockyard.core.config import Settings
 from tests.accounts.conftest import SERVICES, Accounts
-from tests.support.live import chromium_path, live_server
+from tests.support.live import chromium, live_server
 
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
-        try:
-            yield browser
-        finally:
-            await browser.close()
+    async with chromium() as launched:
+        yield launched
 
 
 async def authorize_and_call_me(page: Page, base: str, scheme: str, credential: str) -> tuple[int, str, str]:

@@ -17,14 +17,14 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, ViewportSize, async_playwright, expect
+from playwright.async_api import Browser, Page, ViewportSize, expect
 
 from dockyard import accounts, backups
 from dockyard.backups import alerts, checks
 from dockyard.backups.seed import seed
-from tests.accounts.conftest import PASSWORD, Accounts
-from tests.support.app import app_client, settings_for
-from tests.support.live import chromium_path, live_server
+from tests.accounts.conftest import PASSWORD, Accounts, accounts_settings
+from tests.support.app import app_client
+from tests.support.live import chromium, live_server
 from tests.support.postgres import PgServer
 from tests.support.smtp import Inbox
 
@@ -70,15 +70,7 @@ def catalog_db(pg: PgServer) -> Iterator[str]:
 async def site(catalog_db: str, smtp: Inbox) -> AsyncIterator[Site]:
     """The demo catalog with its alerts raised, a viewer, a manager and a user without permissions."""
     conn = await asyncpg.connect(catalog_db)
-    settings = settings_for(
-        catalog_db,
-        smtp_host=smtp.host,
-        smtp_port=smtp.port,
-        smtp_starttls=False,
-        rate_limit_login="1000/minute",
-        rate_limit_register="1000/minute",
-        rate_limit_mail="1000/minute",
-    )
+    settings = accounts_settings(catalog_db, smtp)
     try:
         await seed(conn, "demo", lambda done, total: None)
         await alerts.sync(conn, await checks.check(conn))
@@ -105,12 +97,8 @@ async def conn(site: Site) -> AsyncIterator[asyncpg.Connection]:
 
 @pytest.fixture(scope="module")
 async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
-        try:
-            yield browser
-        finally:
-            await browser.close()
+    async with chromium() as launched:
+        yield launched
 
 
 def watch(page: Page) -> list[str]:

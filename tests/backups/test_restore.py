@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,27 @@ async def dump_of(db: asyncpg.Connection, source: str, pg: PgServer, dest: Path,
     return run_id
 
 
+def tools_of(pg: PgServer) -> dict[str, str]:
+    """PG_BIN for the command, so its pg_restore is as recent as the server."""
+    return {"PG_BIN": pg.pg_bin} if pg.pg_bin else {}
+
+
+@dataclass(frozen=True)
+class Dumped:
+    """A finished dump run of the `source` fixture: its id, its folder and its dump file."""
+
+    run_id: int
+    location: Path
+    file: Path
+
+
+@pytest.fixture
+async def dumped(db: asyncpg.Connection, source: str, pg: PgServer, tmp_path: Path, section: str) -> Dumped:
+    run_id = await dump_of(db, source, pg, tmp_path, section)
+    location = Path(await db.fetchval("SELECT location FROM backups.runs WHERE id = $1", run_id))
+    return Dumped(run_id, location, location / f"{section}.dump")
+
+
 async def recorded_test(db: asyncpg.Connection, test_id: int) -> asyncpg.Record:
     found = await db.fetchrow("SELECT * FROM backups.restore_tests WHERE id = $1", test_id)
     assert found is not None
@@ -68,15 +90,9 @@ async def dockyard(url: str, *args: str, **env: str) -> subprocess.CompletedProc
 
 class TestDump:
     async def test_passes_with_the_recorded_counts_and_drops_its_database(
-        self,
-        db: asyncpg.Connection,
-        migrated_db: str,
-        source: str,
-        pg: PgServer,
-        tmp_path: Path,
-        section: str,
+        self, db: asyncpg.Connection, migrated_db: str, pg: PgServer, dumped: Dumped
     ) -> None:
-        run_id = await dump_of(db, source, pg, tmp_path, section)
+        run_id = dumped.run_id
         seen: list[str] = []
 
         def progress(message: str) -> None:
@@ -102,17 +118,9 @@ class TestDump:
         assert await scratch_databases(db, run_id) == []
 
     async def test_a_truncated_dump_fails_at_the_files_stage(
-        self,
-        db: asyncpg.Connection,
-        migrated_db: str,
-        source: str,
-        pg: PgServer,
-        tmp_path: Path,
-        section: str,
+        self, db: asyncpg.Connection, migrated_db: str, pg: PgServer, dumped: Dumped
     ) -> None:
-        run_id = await dump_of(db, source, pg, tmp_path, section)
-        location = Path(await db.fetchval("SELECT location FROM backups.runs WHERE id = $1", run_id))
-        dump = location / f"{section}.dump"
+        run_id, dump = dumped.run_id, dumped.file
         dump.write_bytes(dump.read_bytes()[:1000])
         outcome = await restore.restore_test(
             db, run_id, catalog_url=migrated_db, options=restore.Options(pg_bin=bin_of(pg))
@@ -128,17 +136,9 @@ class TestDump:
         assert await scratch_databases(db, run_id) == []
 
     async def test_a_damaged_dump_fails_at_the_restore_stage(
-        self,
-        db: asyncpg.Connection,
-        migrated_db: str,
-        source: str,
-        pg: PgServer,
-        tmp_path: Path,
-        section: str,
+        self, db: asyncpg.Connection, migrated_db: str, pg: PgServer, dumped: Dumped
     ) -> None:
-        run_id = await dump_of(db, source, pg, tmp_path, section)
-        location = Path(await db.fetchval("SELECT location FROM backups.runs WHERE id = $1", run_id))
-        dump = location / f"{section}.dump"
+        run_id, dump = dumped.run_id, dumped.file
         data = bytearray(dump.read_bytes())
         middle = len(data) // 2
         data[middle : middle + 4096] = os.urandom(min(4096, len(data) - middle))
@@ -153,19 +153,11 @@ class TestDump:
         assert await scratch_databases(db, run_id) == [], "the scratch database goes after a failure too"
 
     async def test_counts_that_differ_fail_at_the_compare_stage(
-        self,
-        db: asyncpg.Connection,
-        migrated_db: str,
-        source: str,
-        pg: PgServer,
-        tmp_path: Path,
-        section: str,
+        self, db: asyncpg.Connection, migrated_db: str, pg: PgServer, dumped: Dumped
     ) -> None:
-        run_id = await dump_of(db, source, pg, tmp_path, section)
+        run_id = dumped.run_id
         await db.execute("UPDATE backups.objects SET rows = 9990 WHERE run_id = $1", run_id)
-        done = await dockyard(
-            migrated_db, "restore-test", str(run_id), **({"PG_BIN": pg.pg_bin} if pg.pg_bin else {})
-        )
+        done = await dockyard(migrated_db, "restore-test", str(run_id), **tools_of(pg))
         assert done.returncode == 1, done.stderr
         assert "failed: 1 of 1 table(s) differ: public.pages: 10000 rows, expected 9990" in done.stdout
         recorded = await db.fetchrow(
@@ -181,17 +173,10 @@ class TestDump:
         ]  # fmt: skip
 
     async def test_the_command_keeps_the_database_on_request_and_prints_json(
-        self,
-        db: asyncpg.Connection,
-        migrated_db: str,
-        source: str,
-        pg: PgServer,
-        tmp_path: Path,
-        section: str,
+        self, db: asyncpg.Connection, migrated_db: str, pg: PgServer, dumped: Dumped
     ) -> None:
-        run_id = await dump_of(db, source, pg, tmp_path, section)
-        tools = {"PG_BIN": pg.pg_bin} if pg.pg_bin else {}  # pg_restore as recent as the server
-        done = await dockyard(migrated_db, "restore-test", str(run_id), "--keep", "--json", **tools)
+        run_id = dumped.run_id
+        done = await dockyard(migrated_db, "restore-test", str(run_id), "--keep", "--json", **tools_of(pg))
         try:
             assert done.returncode == 0, done.stdout + done.stderr
             answer = json.loads(done.stdout)
@@ -205,16 +190,9 @@ class TestDump:
 
 class TestRefusals:
     async def test_runs_that_cannot_be_tested_are_refused_before_anything_is_recorded(
-        self,
-        db: asyncpg.Connection,
-        migrated_db: str,
-        source: str,
-        pg: PgServer,
-        tmp_path: Path,
-        section: str,
+        self, db: asyncpg.Connection, migrated_db: str, dumped: Dumped, section: str, tmp_path: Path
     ) -> None:
-        run_id = await dump_of(db, source, pg, tmp_path, section)
-        location = Path(await db.fetchval("SELECT location FROM backups.runs WHERE id = $1", run_id))
+        run_id, location = dumped.run_id, dumped.location
 
         async def refused(target: int) -> str:
             with pytest.raises(restore.RestoreError) as caught:
@@ -240,8 +218,8 @@ class TestRefusals:
         )
         assert f"its location {tmp_path / 'gone'} does not exist" in await refused(run_id)
         await db.execute("UPDATE backups.runs SET location = $2 WHERE id = $1", run_id, str(location))
-        (location / f"{section}.dump").unlink()
-        assert f"files missing: {location / f'{section}.dump'}" in await refused(run_id)
+        dumped.file.unlink()
+        assert f"files missing: {dumped.file}" in await refused(run_id)
         assert await db.fetchval("SELECT count(*) FROM backups.restore_tests WHERE run_id = $1", run_id) == 0
 
         done = await dockyard(migrated_db, "restore-test", str(ongoing))

@@ -40,6 +40,17 @@ def options(tmp_path: Path, pg: PgServer, **overrides: object) -> scheduler.Opti
     return scheduler.Options(**{**values, **overrides})  # type: ignore[arg-type]
 
 
+def slow_pg_dump(tmp_path: Path) -> tuple[Path, Path]:
+    """A folder with a `pg_dump` that writes its pid to a file, then sleeps a minute: (folder, pid file)."""
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    pid_file = tmp_path / "pg_dump.pid"
+    tool = folder / "pg_dump"
+    tool.write_text(f"#!/bin/sh\necho $$ > {pid_file}\nexec sleep 60\n")
+    tool.chmod(0o755)
+    return folder, pid_file
+
+
 async def add_schedule(
     conn: asyncpg.Connection, section: str, cron: str, source_env: str | None = None, type_: str = "dump"
 ) -> int:
@@ -196,12 +207,7 @@ async def test_slots_past_their_grace_are_left_missed_and_a_missing_source_fails
 async def test_stopping_the_scheduler_kills_the_tool_and_records_the_interruption(
     catalog_url: str, catalog: asyncpg.Connection, source_env: str, tmp_path: Path, pg: PgServer
 ) -> None:
-    fake_bin = tmp_path / "bin"
-    fake_bin.mkdir()
-    pid_file = tmp_path / "pg_dump.pid"
-    tool = fake_bin / "pg_dump"
-    tool.write_text(f"#!/bin/sh\necho $$ > {pid_file}\nexec sleep 60\n")
-    tool.chmod(0o755)
+    fake_bin, pid_file = slow_pg_dump(tmp_path)
     await add_schedule(catalog, "s8", NEVER_SOON, source_env)
     (run_id,) = await due_slots(catalog, "s8", [1])
     async with scheduler.running(catalog_url, options(tmp_path, pg, pg_bin=fake_bin)):
@@ -278,11 +284,7 @@ async def test_scheduler_once_executes_the_due_runs_and_says_how_they_ended(
 async def test_sigterm_stops_the_scheduler_and_its_backup_cleanly(
     catalog_url: str, catalog: asyncpg.Connection, source_env: str, tmp_path: Path, pg: PgServer
 ) -> None:
-    fake_bin = tmp_path / "bin"
-    fake_bin.mkdir()
-    started = tmp_path / "started"
-    (fake_bin / "pg_dump").write_text(f"#!/bin/sh\ntouch {started}\nexec sleep 60\n")
-    (fake_bin / "pg_dump").chmod(0o755)
+    fake_bin, started = slow_pg_dump(tmp_path)
     await add_schedule(catalog, "s12", NEVER_SOON, source_env)
     (run_id,) = await due_slots(catalog, "s12", [1])
     env = cli_env(catalog_url, tmp_path, pg, PG_BIN=str(fake_bin), BACKUPS_SCHEDULER_INTERVAL_S="0.2")

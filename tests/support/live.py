@@ -6,11 +6,12 @@ import shutil
 import socket
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 
 import pytest
 import uvicorn
+from playwright.async_api import Browser, async_playwright
 
 from dockyard.app import create_app
 from dockyard.core.config import Settings
@@ -48,3 +49,14 @@ def live_server(settings: Settings, services: Sequence[Service]) -> Iterator[str
     finally:
         server.should_exit = True
         thread.join(timeout=15)
+
+
+@asynccontextmanager
+async def chromium() -> AsyncIterator[Browser]:
+    """The machine's Chromium driven by Playwright, headless, closed when the block ends."""
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
+        try:
+            yield browser
+        finally:
+            await browser.close()
