@@ -44,6 +44,8 @@ VISIBILITY = """hidden => {
     Object.defineProperty(document, "visibilityState", {configurable: true, get: () => state});
     document.dispatchEvent(new Event("visibilitychange"));
 }"""
+HOST = "dbprov1002.eqiad.wmnet"
+PAST = "state=finished&state=failed&state=ongoing&state=stalled&state=missed&state=expired"
 SHORT = {"ok": "OK", "warning": "WARN", "critical": "CRIT", "unknown": "UNKN"}
 
 
@@ -167,7 +169,12 @@ def key(series: dict[str, Any]) -> str:
 class TestPages:
     async def test_shells_carry_no_inline_script_and_a_strict_policy(self, site: Site) -> None:
         async with httpx.AsyncClient(base_url=site.base) as http:
-            for path in ("/backups/", "/backups/sections/s1", "/backups/runs/10000"):
+            for path in (
+                "/backups/",
+                "/backups/sections/s1",
+                "/backups/runs/10000",
+                f"/backups/hosts/{HOST}",
+            ):
                 answer = await http.get(path)
                 assert answer.status_code == 200
                 assert answer.headers["content-type"].startswith("text/html")
@@ -299,6 +306,10 @@ class TestOverview:
         await expect(stuck.locator(".eta")).to_contain_text("no heartbeat since 30 h ago")
         await expect(stuck.locator(".progress-text")).to_contain_text("% (")
         await expect(page.locator("#upcoming tbody tr")).to_have_count(len(overview["upcoming"]))
+        first_upcoming = overview["upcoming"][0]["host"]
+        await expect(page.locator("#upcoming tbody tr").first.locator("a.host-link")).to_have_attribute(
+            "href", f"/backups/hosts/{first_upcoming}"
+        )
         await expect(page.locator("#alerts .alert-item")).to_have_count(
             len(await api(site, site.viewer, "/backups/api/v1/alerts"))
         )
@@ -531,6 +542,9 @@ class TestSection:
             )
             good = page.locator(f"#series [data-series='{type_}/{datacenter}'] a.last-good")
             await expect(good).to_have_attribute("data-run-id", str(latest))
+        await expect(page.locator("#series [data-series='dump/eqiad'] a.host-link")).to_have_attribute(
+            "href", f"/backups/hosts/{HOST}"
+        )
 
         canvases = page.locator("#charts canvas")
         await expect(canvases).to_have_count(4)
@@ -638,6 +652,78 @@ class TestRun:
         await expect(page.locator("#notice")).to_contain_text("No run 999999999.")
 
 
+class TestHost:
+    async def test_a_host_shows_its_runs_paged_and_filtered(
+        self, page: Page, site: Site, conn: asyncpg.Connection
+    ) -> None:
+        await log_in(page, f"{site.base}/backups/hosts/{HOST}", site.viewer)
+        await rendered(page)
+        await expect(page.locator("#page h1")).to_have_text(f"Host {HOST}")
+        total = (await api(site, site.viewer, f"/backups/api/v1/runs?host={HOST}&{PAST}&limit=1"))["total"]
+        assert total > 25
+        pager = page.locator("#history-range")
+        await expect(pager).to_have_attribute("data-total", str(total))
+        rows = page.locator("#history-body tbody tr")
+        await expect(rows).to_have_count(25)
+        assert set(await rows.evaluate_all("rows => rows.map(r => r.dataset.host)")) == {HOST}
+
+        running = await conn.fetchval(
+            "SELECT count(*) FROM backups.runs WHERE host = $1 AND status = 'ongoing'", HOST
+        )
+        await expect(page.locator("[data-stat=running] .stat-value")).to_have_text(str(running))
+        await expect(page.locator("#running tbody tr")).to_have_count(running)
+        latest = await conn.fetch(
+            "SELECT DISTINCT ON (section, type) id, total_size FROM backups.runs"
+            " WHERE host = $1 AND status = 'finished' ORDER BY section, type, started_at DESC",
+            HOST,
+        )
+        shown = await page.locator("#latest tbody tr").evaluate_all("rows => rows.map(r => r.dataset.runId)")
+        assert sorted(shown) == sorted(str(row["id"]) for row in latest)
+        await shot(page, "host")
+
+        await page.locator("#history-next").click()
+        await expect(pager).to_contain_text("Runs 26 to 50")
+        assert page.url.endswith(f"/backups/hosts/{HOST}?page=2")
+        await page.locator("#filter-state").select_option("failed")
+        failed = (await api(site, site.viewer, f"/backups/api/v1/runs?host={HOST}&state=failed&limit=1"))[
+            "total"
+        ]
+        await expect(pager).to_have_attribute("data-total", str(failed))
+        assert page.url.endswith(f"/backups/hosts/{HOST}?state=failed")
+        states = await rows.evaluate_all("rows => rows.map(r => [r.dataset.state, r.dataset.host])")
+        assert states == [["failed", HOST]] * min(failed, 25)
+        await page.reload()
+        await rendered(page)
+        await expect(pager).to_have_attribute("data-total", str(failed))
+
+    async def test_the_run_page_links_to_its_host(
+        self, page: Page, site: Site, conn: asyncpg.Connection
+    ) -> None:
+        run_id = await conn.fetchval(
+            "SELECT id FROM backups.runs WHERE host = $1 AND status = 'finished'"
+            " ORDER BY started_at DESC LIMIT 1",
+            HOST,
+        )
+        await log_in(page, f"{site.base}/backups/runs/{run_id}", site.viewer)
+        await rendered(page)
+        await page.locator("[data-field=host] a").click()
+        await page.wait_for_url(f"{site.base}/backups/hosts/{HOST}")
+        await rendered(page)
+        await expect(page.locator(f"#history-body tr[data-run-id='{run_id}']")).to_have_count(1)
+
+    async def test_an_invalid_or_unknown_host(self, page: Page, site: Site) -> None:
+        async with httpx.AsyncClient(base_url=site.base) as http:
+            for bad in ("bad%20name", "-leading-dash", "x" * 101, "a%3Cb%3E"):
+                answer = await http.get(f"/backups/hosts/{bad}")
+                assert answer.status_code == 404, bad
+                assert answer.json()["status"] == 404
+        await log_in(page, f"{site.base}/backups/hosts/nosuchhost.eqiad.wmnet", site.viewer)
+        await rendered(page)
+        await expect(page.locator("#notice [data-code=no-runs]")).to_contain_text(
+            "No run is recorded on host 'nosuchhost.eqiad.wmnet'."
+        )
+
+
 async def test_on_a_phone_no_page_scrolls_sideways(
     browser: Browser, site: Site, conn: asyncpg.Connection
 ) -> None:
@@ -653,6 +739,7 @@ async def test_on_a_phone_no_page_scrolls_sideways(
             ("/backups/", "phone-overview"),
             ("/backups/sections/s6", "phone-section"),
             (f"/backups/runs/{failed}", "phone-run"),
+            (f"/backups/hosts/{HOST}", "phone-host"),
         ):
             if path != "/backups/":
                 await page.goto(site.base + path)

@@ -8,6 +8,7 @@ inline script, as the HTML Content-Security-Policy (core/http.py) demands.
 from __future__ import annotations
 
 import hashlib
+import re
 from html import escape
 from pathlib import Path as FilePath
 from typing import Annotated, Literal
@@ -15,10 +16,14 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path
 from fastapi.responses import HTMLResponse
 
+from dockyard.core.errors import NotFound
+
 router = APIRouter(include_in_schema=False)
 
 ASSETS = FilePath(__file__).resolve().parents[1] / "static" / "backups"
-PageName = Literal["overview", "section", "run"]
+PageName = Literal["overview", "section", "run", "host"]
+LABEL = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$"
+HOST = re.compile(LABEL)
 
 
 def _asset_version() -> str:
@@ -39,6 +44,7 @@ SCRIPTS: dict[PageName, tuple[str, ...]] = {
         "/static/backups/section.js",
     ),
     "run": ("/static/backups/run.js",),
+    "host": ("/static/backups/host.js",),
 }
 
 PAGE = """<!doctype html>
@@ -49,7 +55,7 @@ PAGE = """<!doctype html>
 <link rel="stylesheet" href="/static/vendor/bootstrap/bootstrap.min.css">
 <link rel="stylesheet" href="/static/backups/dashboard.css?v={version}">
 </head>
-<body data-page="{page}" data-section="{section}" data-run="{run}">
+<body data-page="{page}" data-section="{section}" data-run="{run}" data-host="{host}">
 <nav class="navbar navbar-expand bg-body-tertiary border-bottom">
   <div class="container-xl flex-nowrap">
     <a class="navbar-brand fw-semibold" href="/backups/">Backups</a>
@@ -92,7 +98,7 @@ PAGE = """<!doctype html>
 """
 
 
-def render(page: PageName, title: str, *, section: str = "", run: str = "") -> HTMLResponse:
+def render(page: PageName, title: str, *, section: str = "", run: str = "", host: str = "") -> HTMLResponse:
     """The HTML shell of one dashboard page; its script fetches and draws the data."""
     scripts = "\n".join(
         f'<script src="{src}?v={VERSION}" defer></script>'
@@ -105,6 +111,7 @@ def render(page: PageName, title: str, *, section: str = "", run: str = "") -> H
         page=page,
         section=escape(section),
         run=escape(run),
+        host=escape(host),
         version=VERSION,
         scripts=scripts,
     )
@@ -119,7 +126,7 @@ async def overview_page() -> HTMLResponse:
 
 @router.get("/sections/{section}", response_class=HTMLResponse)
 async def section_page(
-    section: Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")],
+    section: Annotated[str, Path(pattern=LABEL)],
 ) -> HTMLResponse:
     """Last good run per type and datacenter, size and duration charts, the history of runs."""
     return render("section", f"Section {section}", section=section)
@@ -129,3 +136,14 @@ async def section_page(
 async def run_page(run_id: Annotated[int, Path(ge=1, le=2**63 - 1)]) -> HTMLResponse:
     """Every field of a run, its error, files and objects."""
     return render("run", f"Run {run_id}", run=str(run_id))
+
+
+@router.get("/hosts/{host}", response_class=HTMLResponse)
+async def host_page(host: str) -> HTMLResponse:
+    """Runs in progress on a host, its last week, what it keeps, the history of its runs."""
+    if not HOST.fullmatch(host):
+        raise NotFound(
+            f"No host page for {host!r}: a host name is a letter or digit, then up to 99 of"
+            " letters, digits and _.:-"
+        )
+    return render("host", f"Host {host}", host=host)

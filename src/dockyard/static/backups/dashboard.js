@@ -1,5 +1,5 @@
 // The backups dashboard's shared part: login through accounts, the API client, formatting, DOM building.
-// Each page script (overview.js, section.js, run.js) registers Backups.pages[name] = {start, stop}.
+// Each page script (overview.js, section.js, run.js, host.js) registers Backups.pages[name] = {start, stop}.
 // Every value reaches the DOM as text (textContent, createTextNode); nothing is parsed as HTML.
 "use strict";
 
@@ -250,7 +250,33 @@
 
   const sectionHref = (section) => "/backups/sections/" + encodeURIComponent(section);
   const runHref = (id) => "/backups/runs/" + encodeURIComponent(id);
+  const hostHref = (host) => "/backups/hosts/" + encodeURIComponent(host);
   const seriesName = (s) => s.section + " · " + s.type + " · " + s.datacenter;
+
+  // A host as a link to its page; `short` shows only the first label ("dbprov1002"), the full name on hover.
+  function hostLink(host, { short = false, cls } = {}) {
+    if (!host) return h("span", { class: "text-body-secondary" }, "—");
+    return h("a", { href: hostHref(host), class: cls, title: host }, short ? host.split(".")[0] : host);
+  }
+
+  const clip = (text, length) => (text.length > length ? text.slice(0, length - 1) + "…" : text);
+
+  // A run's error in a table cell: stage and exit code, then the message cut to 160 characters.
+  function errorCell(run) {
+    if (!run.error_stage && !run.error_message) return "";
+    const head = [
+      run.error_stage ? "stage " + run.error_stage : null,
+      run.error_exit_code !== null ? "exit " + run.error_exit_code : null,
+    ]
+      .filter(Boolean)
+      .join(", ");
+    return h(
+      "div",
+      { class: "small error-cell", title: run.error_message || "" },
+      head ? h("strong", null, head + ": ") : null,
+      clip(run.error_message || "", 160),
+    );
+  }
 
   function card(title, body, { id, extra } = {}) {
     return h(
@@ -502,6 +528,9 @@
     ruleBadge,
     sectionHref,
     runHref,
+    hostHref,
+    hostLink,
+    errorCell,
     seriesName,
     fmt: { size, duration, time, ago, parse },
     VIEW_MESSAGE,

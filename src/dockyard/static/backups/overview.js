@@ -15,6 +15,7 @@
     ruleBadge,
     sectionHref,
     runHref,
+    hostLink,
     seriesName,
   } = Backups;
   const REFRESH_MS = 30000;
@@ -241,6 +242,7 @@
             "div",
             { class: "small" },
             h("a", { href: runHref(run.id), class: "run-link" }, "run #" + run.id),
+            run.host ? [" on ", hostLink(run.host, { short: true, cls: "host-link" })] : null,
           ),
         ),
         h("td", null, stateBadge(run.state)),
@@ -271,7 +273,7 @@
           h("div", { class: "small text-body-secondary" }, fmt.ago(run.scheduled_for)),
         ),
         h("td", null, h("a", { href: sectionHref(run.section) }, seriesName(run))),
-        h("td", { class: "small text-nowrap", title: run.host || "" }, (run.host || "—").split(".")[0]),
+        h("td", { class: "small text-nowrap" }, hostLink(run.host, { short: true, cls: "host-link" })),
       ),
     );
     return card(

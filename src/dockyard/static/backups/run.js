@@ -2,7 +2,19 @@
 "use strict";
 
 (function () {
-  const { h, api, query, card, table, fmt, stateBadge, sectionHref, runHref, progressBar } = Backups;
+  const {
+    h,
+    api,
+    query,
+    card,
+    table,
+    fmt,
+    stateBadge,
+    sectionHref,
+    runHref,
+    hostLink,
+    progressBar,
+  } = Backups;
 
   function field(term, value, name) {
     return [
@@ -167,7 +179,7 @@
       field("Type", run.type, "type"),
       field("Datacenter", run.datacenter, "datacenter"),
       field("Source", run.source, "source"),
-      field("Host", run.host, "host"),
+      field("Host", run.host ? hostLink(run.host) : null, "host"),
       field(
         "State",
         [stateBadge(run.state), run.state !== run.status ? " (stored as " + run.status + ")" : ""],

@@ -3,7 +3,7 @@
 "use strict";
 
 (function () {
-  const { h, api, query, card, table, fmt, statusBadge, stateBadge, sectionHref, runHref } = Backups;
+  const { h, api, query, card, table, fmt, statusBadge, stateBadge, runHref, hostLink, errorCell } = Backups;
   const PAGE_SIZE = 25;
   const COLORS = { eqiad: "#0d6efd", codfw: "#d63384" };
   const SPARE_COLORS = ["#198754", "#fd7e14", "#6f42c1", "#20c997", "#6c757d"];
@@ -71,7 +71,7 @@
           ["Size", fmt.size(good.total_size)],
           ["Took", fmt.duration(good.duration_s)],
           ["From", h("span", { class: "text-break" }, good.source || "—")],
-          ["On", h("span", { class: "text-break" }, good.host || "—")],
+          ["On", h("span", { class: "text-break" }, hostLink(good.host, { cls: "host-link" }))],
         ]
       : [["Last good", h("span", { class: "text-danger-emphasis last-good" }, "none: no run ever finished")]];
     rows.push(["Failed", series.failed + " in the window"]);
@@ -262,24 +262,6 @@
         "State",
         Object.entries(STATES).map(([value, s]) => [value, s.label]),
       ),
-    );
-  }
-
-  const clip = (text, length) => (text.length > length ? text.slice(0, length - 1) + "…" : text);
-
-  function errorCell(run) {
-    if (!run.error_stage && !run.error_message) return "";
-    const head = [
-      run.error_stage ? "stage " + run.error_stage : null,
-      run.error_exit_code !== null ? "exit " + run.error_exit_code : null,
-    ]
-      .filter(Boolean)
-      .join(", ");
-    return h(
-      "div",
-      { class: "small error-cell", title: run.error_message || "" },
-      head ? h("strong", null, head + ": ") : null,
-      clip(run.error_message || "", 160),
     );
   }
 
