@@ -266,6 +266,26 @@ class TestRegistrationErrors:
         assert answer.status_code == 422
         assert "needs started_at" in answer.text
 
+    @pytest.mark.parametrize(
+        ("field", "value"),
+        [
+            ("total_size", 2**63),
+            ("error_exit_code", 2**31),
+            ("retry_of", 2**63),
+            ("started_at", "0001-01-01T00:00:00+14:00"),  # PostgreSQL would store -infinity
+            ("ended_at", "9999-12-31T23:59:59"),
+        ],
+    )
+    async def test_values_out_of_range_are_refused_not_failed_on(
+        self, client: AppClient, users: Accounts, section: str, field: str, value: object
+    ) -> None:
+        body = {**finished_run(section, 1, GIB), field: value}
+        answer = await client.post(f"{API}/runs", json=body, headers=await manager(users))
+        assert answer.status_code == 422, answer.text
+        assert field in answer.text
+        checks = await client.get(f"{API}/checks", params={"section": section}, headers=await viewer(users))
+        assert checks.status_code == 200
+
 
 class TestOverviewCache:
     async def test_served_from_memory_until_a_run_changes_through_the_api(

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 import asyncpg
 import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from dockyard.accounts.auth import Principal, require
 from dockyard.backups import alerts, checks, slots
@@ -139,12 +139,31 @@ class RunDetail(RunOut):
     objects: list[ObjectOut]
 
 
+Text = Annotated[str, Field(max_length=8000, pattern=r"^[^\x00]*$")]
+
+
+def _moment(value: dt.datetime) -> dt.datetime:
+    """A naive time is UTC. The catalog keeps 1970 to 2200: PostgreSQL's infinities stay out."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    if not EARLIEST <= value < LATEST:
+        raise ValueError("must be between 1970-01-01 and 2200-01-01 (UTC)")
+    return value
+
+
+EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)
+Moment = Annotated[dt.datetime, AfterValidator(_moment)]
+Count = Annotated[int, Field(ge=0, le=2**63 - 1)]  # sizes, bytes and rows: PostgreSQL's bigint
+ExitCode = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]
+
+
 class FileIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     path: Annotated[str, Field(max_length=1000, pattern=r"^[^\x00]*$")] = ""
     name: Annotated[str, Field(min_length=1, max_length=300, pattern=r"^[^\x00]*$")]
-    size: Annotated[int, Field(ge=0)]
-    modified_at: dt.datetime | None = None
+    size: Count
+    modified_at: Moment | None = None
     checksum: Annotated[str | None, Field(max_length=200, pattern=r"^[^\x00]*$")] = None
 
 
@@ -152,11 +171,8 @@ class ObjectIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     db: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
     name: Annotated[str, Field(max_length=200, pattern=r"^[^\x00]*$")] = ""
-    size: Annotated[int | None, Field(ge=0)] = None
-    rows: Annotated[int | None, Field(ge=0)] = None
-
-
-Text = Annotated[str, Field(max_length=8000, pattern=r"^[^\x00]*$")]
+    size: Count | None = None
+    rows: Count | None = None
 
 
 class RunIn(BaseModel):
@@ -170,14 +186,14 @@ class RunIn(BaseModel):
     host: Label | None = None
     name: Annotated[str | None, Field(max_length=300, pattern=r"^[^\x00]*$")] = None
     status: Literal["scheduled", "ongoing", "finished", "failed"] = "ongoing"
-    scheduled_for: dt.datetime | None = None
-    started_at: dt.datetime | None = None
-    ended_at: dt.datetime | None = None
-    total_size: Annotated[int | None, Field(ge=0)] = None
+    scheduled_for: Moment | None = None
+    started_at: Moment | None = None
+    ended_at: Moment | None = None
+    total_size: Count | None = None
     error_stage: Annotated[str | None, Field(max_length=64, pattern=r"^[^\x00]*$")] = None
-    error_exit_code: int | None = None
+    error_exit_code: ExitCode | None = None
     error_message: Text | None = None
-    retry_of: int | None = None
+    retry_of: Annotated[int | None, Field(ge=1, le=2**63 - 1)] = None
     location: Annotated[str | None, Field(max_length=1000, pattern=r"^[^\x00]*$")] = None
     files: Annotated[list[FileIn], Field(max_length=100_000)] = []
     objects: Annotated[list[ObjectIn], Field(max_length=100_000)] = []
@@ -200,10 +216,10 @@ class RunUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     status: Literal["ongoing", "finished", "failed"] | None = None
-    bytes_done: Annotated[int | None, Field(ge=0)] = None
-    total_size: Annotated[int | None, Field(ge=0)] = None
+    bytes_done: Count | None = None
+    total_size: Count | None = None
     error_stage: Annotated[str | None, Field(max_length=64, pattern=r"^[^\x00]*$")] = None
-    error_exit_code: int | None = None
+    error_exit_code: ExitCode | None = None
     error_message: Text | None = None
 
 
@@ -518,7 +534,7 @@ class AlertAction(BaseModel):
 
 
 class SilenceIn(AlertAction):
-    until: dt.datetime | None = Field(description="Silenced until then; null lifts the silence.")
+    until: Moment | None = Field(description="Silenced until then; null lifts the silence.")
 
     @model_validator(mode="after")
     def _in_the_future(self) -> SilenceIn:
