@@ -259,6 +259,163 @@
     return h("a", { href: hostHref(host), class: cls, title: host }, short ? host.split(".")[0] : host);
   }
 
+  // The cells every runs table shares after its first columns: type, DC, state, start, duration, size, error.
+  function runCells(run) {
+    return [
+      h("td", null, run.type),
+      h("td", null, run.datacenter),
+      h("td", null, stateBadge(run.state)),
+      h("td", { class: "text-nowrap" }, time(run.started_at || run.scheduled_for)),
+      h("td", { class: "text-nowrap" }, run.duration_s === null ? "—" : duration(run.duration_s)),
+      h("td", { class: "text-nowrap" }, size(run.total_size)),
+      h("td", null, errorCell(run)),
+    ];
+  }
+
+  // The states a runs history can be filtered by; the chosen key is kept in the query string.
+  const HISTORY_STATES = {
+    past: {
+      label: "All but scheduled",
+      state: ["finished", "failed", "ongoing", "stalled", "missed", "expired"],
+    },
+    finished: { label: "Finished", state: ["finished"] },
+    failed: { label: "Failed", state: ["failed"] },
+    running: { label: "Ongoing or stalled", state: ["ongoing", "stalled"] },
+    missed: { label: "Missed", state: ["missed"], sort: "-scheduled_for" },
+    scheduled: { label: "Scheduled", state: ["scheduled"], sort: "scheduled_for" },
+  };
+  const HISTORY_PAGE = 25;
+
+  // A paged, filtered table of runs. Filters and page live in the query string, so a reload or a
+  // link shows the same rows. `scope` goes with every /runs query ({ section } or { host });
+  // `selects` are filters besides the state, as [name, label, [[value, text], ...]]; `lead(run)`
+  // gives the cells before the shared ones, under `columns`. Returns the elements to show, `load()`
+  // and `stop()` (answers still on their way are then dropped).
+  function runHistory({ scope, selects = [], columns, lead, empty }) {
+    const params = new URLSearchParams(location.search);
+    const filters = {
+      state: HISTORY_STATES[params.get("state")] ? params.get("state") : "past",
+      page: Math.max(1, parseInt(params.get("page"), 10) || 1),
+    };
+    for (const [name] of selects) filters[name] = params.get(name) || "";
+    const body = h("div", { id: "history-body" });
+    let generation = 0;
+
+    function remember() {
+      const kept = {};
+      for (const [name] of selects) if (filters[name]) kept[name] = filters[name];
+      if (filters.state !== "past") kept.state = filters.state;
+      if (filters.page > 1) kept.page = filters.page;
+      window.history.replaceState(null, "", location.pathname + query(kept));
+    }
+
+    async function load() {
+      remember();
+      const mine = ++generation;
+      const chosen = HISTORY_STATES[filters.state];
+      const chosenSelects = Object.fromEntries(selects.map(([name]) => [name, filters[name]]));
+      body.classList.add("opacity-50");
+      try {
+        const page = await api(
+          "/runs" +
+            query({
+              ...scope,
+              ...chosenSelects,
+              state: chosen.state,
+              sort: chosen.sort || "-started_at",
+              limit: HISTORY_PAGE,
+              offset: (filters.page - 1) * HISTORY_PAGE,
+            }),
+        );
+        if (mine !== generation) return;
+        const rows = page.results.map((run) =>
+          h(
+            "tr",
+            { "data-run-id": run.id, "data-state": run.state, "data-host": run.host },
+            ...lead(run),
+            ...runCells(run),
+          ),
+        );
+        const go = (delta) => {
+          filters.page += delta;
+          load();
+        };
+        body.replaceChildren(
+          table(columns, rows, { empty, cls: "history" }),
+          pager(page, filters.page, HISTORY_PAGE, go),
+        );
+        body.dataset.loaded = String(mine);
+      } catch (error) {
+        if (mine === generation) fail(error);
+      } finally {
+        if (mine === generation) body.classList.remove("opacity-50");
+      }
+    }
+
+    const select = (name, label, options) =>
+      h(
+        "div",
+        { class: "col-6 col-md-auto" },
+        h(
+          "select",
+          {
+            class: "form-select form-select-sm",
+            id: "filter-" + name,
+            "aria-label": label,
+            onchange: (event) => {
+              filters[name] = event.target.value;
+              filters.page = 1;
+              load();
+            },
+          },
+          options.map(([value, text]) => h("option", { value, selected: filters[name] === value }, text)),
+        ),
+      );
+    const states = Object.entries(HISTORY_STATES).map(([value, s]) => [value, s.label]);
+    const bar = h(
+      "div",
+      { class: "row g-2 p-2 border-bottom" },
+      ...selects.map(([name, label, options]) => select(name, label, options)),
+      select("state", "State", states),
+    );
+    return {
+      elements: [bar, body],
+      load,
+      stop() {
+        generation += 1;
+      },
+    };
+  }
+
+  // The line under a paged table: "Runs 26 to 50 of 262 (page 2 of 11)" and Previous/Next, which
+  // call `go(-1)` or `go(1)`.
+  function pager(page, number, size, go) {
+    const first = page.total ? page.offset + 1 : 0;
+    const last = page.offset + page.results.length;
+    const pages = Math.max(1, Math.ceil(page.total / size));
+    const button = (id, label, disabled, delta) =>
+      h(
+        "button",
+        { type: "button", class: "btn btn-sm btn-outline-secondary", id, disabled, onclick: () => go(delta) },
+        label,
+      );
+    return h(
+      "div",
+      { class: "d-flex flex-wrap align-items-center gap-2 p-2 border-top" },
+      h(
+        "span",
+        { class: "small me-auto", id: "history-range", "data-total": page.total },
+        `Runs ${first} to ${last} of ${page.total} (page ${number} of ${pages})`,
+      ),
+      h(
+        "div",
+        { class: "btn-group", role: "group", "aria-label": "Pages" },
+        button("history-prev", "Previous", number <= 1, -1),
+        button("history-next", "Next", last >= page.total, 1),
+      ),
+    );
+  }
+
   const clip = (text, length) => (text.length > length ? text.slice(0, length - 1) + "…" : text);
 
   // A run's error in a table cell: stage and exit code, then the message cut to 160 characters.
@@ -531,6 +688,9 @@
     hostHref,
     hostLink,
     errorCell,
+    pager,
+    runCells,
+    runHistory,
     seriesName,
     fmt: { size, duration, time, ago, parse },
     VIEW_MESSAGE,

@@ -13,45 +13,14 @@
     stateBadge,
     sectionHref,
     runHref,
-    errorCell,
+    runHistory,
     progressBar,
   } = Backups;
-  const PAGE_SIZE = 25;
   const WEEK_MS = 7 * 86400 * 1000;
   // The latest finished run per section and type is looked for among this many of the host's newest.
   const LATEST_WINDOW = 1000;
-  const STATES = {
-    past: {
-      label: "All but scheduled",
-      state: ["finished", "failed", "ongoing", "stalled", "missed", "expired"],
-    },
-    finished: { label: "Finished", state: ["finished"] },
-    failed: { label: "Failed", state: ["failed"] },
-    running: { label: "Ongoing or stalled", state: ["ongoing", "stalled"] },
-    missed: { label: "Missed", state: ["missed"], sort: "-scheduled_for" },
-    scheduled: { label: "Scheduled", state: ["scheduled"], sort: "scheduled_for" },
-  };
-
   let host = "";
-  let filters = null;
   let history = null;
-  let generation = 0;
-
-  function readFilters() {
-    const params = new URLSearchParams(location.search);
-    const state = params.get("state");
-    return {
-      state: STATES[state] ? state : "past",
-      page: Math.max(1, parseInt(params.get("page"), 10) || 1),
-    };
-  }
-
-  function writeFilters() {
-    const params = {};
-    if (filters.state !== "past") params.state = filters.state;
-    if (filters.page > 1) params.page = filters.page;
-    window.history.replaceState(null, "", location.pathname + query(params));
-  }
 
   const runs = (params) => api("/runs" + query({ host, ...params }));
 
@@ -161,127 +130,10 @@
     );
   }
 
-  // --- the history table -------------------------------------------------------------------------------
-
-  function filterBar() {
-    const select = h(
-      "select",
-      {
-        class: "form-select form-select-sm",
-        id: "filter-state",
-        "aria-label": "State",
-        onchange: (event) => {
-          filters.state = event.target.value;
-          filters.page = 1;
-          loadHistory();
-        },
-      },
-      Object.entries(STATES).map(([value, s]) =>
-        h("option", { value, selected: filters.state === value }, s.label),
-      ),
-    );
-    return h("div", { class: "row g-2 p-2 border-bottom" }, h("div", { class: "col-6 col-md-auto" }, select));
-  }
-
-  async function loadHistory() {
-    writeFilters();
-    const mine = ++generation;
-    const chosen = STATES[filters.state];
-    history.classList.add("opacity-50");
-    try {
-      const page = await runs({
-        state: chosen.state,
-        sort: chosen.sort || "-started_at",
-        limit: PAGE_SIZE,
-        offset: (filters.page - 1) * PAGE_SIZE,
-      });
-      if (mine !== generation) return;
-      const rows = page.results.map((run) =>
-        h(
-          "tr",
-          { "data-run-id": run.id, "data-state": run.state, "data-host": run.host },
-          h("td", null, h("a", { href: runHref(run.id) }, "#" + run.id)),
-          h("td", null, h("a", { href: sectionHref(run.section) }, run.section)),
-          h("td", null, run.type),
-          h("td", null, run.datacenter),
-          h("td", null, stateBadge(run.state)),
-          h("td", { class: "text-nowrap" }, fmt.time(run.started_at || run.scheduled_for)),
-          h("td", { class: "text-nowrap" }, run.duration_s === null ? "—" : fmt.duration(run.duration_s)),
-          h("td", { class: "text-nowrap" }, fmt.size(run.total_size)),
-          h("td", null, errorCell(run)),
-        ),
-      );
-      const first = page.total ? page.offset + 1 : 0;
-      const last = page.offset + page.results.length;
-      const pages = Math.max(1, Math.ceil(page.total / PAGE_SIZE));
-      const go = (delta) => () => {
-        filters.page += delta;
-        loadHistory();
-      };
-      history.replaceChildren(
-        table(["Run", "Section", "Type", "DC", "State", "Start", "Duration", "Size", "Error"], rows, {
-          empty: "No run matches this filter.",
-          cls: "history",
-        }),
-        h(
-          "div",
-          { class: "d-flex flex-wrap align-items-center gap-2 p-2 border-top" },
-          h(
-            "span",
-            { class: "small me-auto", id: "history-range", "data-total": page.total },
-            "Runs " +
-              first +
-              " to " +
-              last +
-              " of " +
-              page.total +
-              " (page " +
-              filters.page +
-              " of " +
-              pages +
-              ")",
-          ),
-          h(
-            "div",
-            { class: "btn-group", role: "group", "aria-label": "Pages" },
-            h(
-              "button",
-              {
-                type: "button",
-                class: "btn btn-sm btn-outline-secondary",
-                id: "history-prev",
-                disabled: filters.page <= 1,
-                onclick: go(-1),
-              },
-              "Previous",
-            ),
-            h(
-              "button",
-              {
-                type: "button",
-                class: "btn btn-sm btn-outline-secondary",
-                id: "history-next",
-                disabled: last >= page.total,
-                onclick: go(1),
-              },
-              "Next",
-            ),
-          ),
-        ),
-      );
-      history.dataset.loaded = String(mine);
-    } catch (error) {
-      if (mine === generation) Backups.fail(error);
-    } finally {
-      if (mine === generation) history.classList.remove("opacity-50");
-    }
-  }
-
   // --- the page ----------------------------------------------------------------------------------------
 
   async function start(page, dataset) {
     host = dataset.host;
-    filters = readFilters();
     const since = new Date(Date.now() - WEEK_MS).toISOString();
     let any;
     let running;
@@ -320,7 +172,15 @@
       return;
     }
     const latest = latestPerSeries(recent.results);
-    history = h("div", { id: "history-body" });
+    history = runHistory({
+      scope: { host },
+      columns: ["Run", "Section", "Type", "DC", "State", "Start", "Duration", "Size", "Error"],
+      lead: (run) => [
+        h("td", null, h("a", { href: runHref(run.id) }, "#" + run.id)),
+        h("td", null, h("a", { href: sectionHref(run.section) }, run.section)),
+      ],
+      empty: "No run matches this filter.",
+    });
     page.replaceChildren(
       ...heading,
       summary(running, finished, failed, latest),
@@ -330,16 +190,16 @@
         h("div", { class: "col-xl-6" }, runningCard(running)),
         h("div", { class: "col-xl-6" }, latestCard(latest)),
       ),
-      card("Runs", [filterBar(), history], { id: "runs" }),
+      card("Runs", history.elements, { id: "runs" }),
     );
-    await loadHistory();
+    await history.load();
     Backups.ready();
   }
 
   Backups.pages.host = {
     start,
     stop() {
-      generation += 1;
+      if (history) history.stop();
     },
   };
 })();

@@ -3,50 +3,15 @@
 "use strict";
 
 (function () {
-  const { h, api, query, card, table, fmt, statusBadge, stateBadge, runHref, hostLink, errorCell } = Backups;
-  const PAGE_SIZE = 25;
+  const { h, api, query, card, fmt, statusBadge, hostLink, runHistory, runHref } = Backups;
   const COLORS = { eqiad: "#0d6efd", codfw: "#d63384" };
   const SPARE_COLORS = ["#198754", "#fd7e14", "#6f42c1", "#20c997", "#6c757d"];
-  const STATES = {
-    past: {
-      label: "All but scheduled",
-      state: ["finished", "failed", "ongoing", "stalled", "missed", "expired"],
-    },
-    finished: { label: "Finished", state: ["finished"] },
-    failed: { label: "Failed", state: ["failed"] },
-    running: { label: "Ongoing or stalled", state: ["ongoing", "stalled"] },
-    missed: { label: "Missed", state: ["missed"], sort: "-scheduled_for" },
-    scheduled: { label: "Scheduled", state: ["scheduled"], sort: "scheduled_for" },
-  };
-
   let root = null;
   let section = "";
   let charts = [];
-  let filters = null;
   let history = null;
-  let generation = 0;
 
   const colorOf = (datacenter, index) => COLORS[datacenter] || SPARE_COLORS[index % SPARE_COLORS.length];
-
-  function readFilters() {
-    const params = new URLSearchParams(location.search);
-    const state = params.get("state");
-    return {
-      type: params.get("type") || "",
-      datacenter: params.get("datacenter") || "",
-      state: STATES[state] ? state : "past",
-      page: Math.max(1, parseInt(params.get("page"), 10) || 1),
-    };
-  }
-
-  function writeFilters() {
-    const params = {};
-    if (filters.type) params.type = filters.type;
-    if (filters.datacenter) params.datacenter = filters.datacenter;
-    if (filters.state !== "past") params.state = filters.state;
-    if (filters.page > 1) params.page = filters.page;
-    window.history.replaceState(null, "", location.pathname + query(params));
-  }
 
   // --- the summary: checks and last good runs ----------------------------------------------------------
 
@@ -230,146 +195,11 @@
     return { cards, draw: () => pending.map((draw) => draw()) };
   }
 
-  // --- the history table -------------------------------------------------------------------------------
-
-  function filterBar(summary) {
-    const choose = (name, label, options) => {
-      const select = h(
-        "select",
-        {
-          class: "form-select form-select-sm",
-          id: "filter-" + name,
-          "aria-label": label,
-          onchange: (event) => {
-            filters[name] = event.target.value;
-            filters.page = 1;
-            loadHistory();
-          },
-        },
-        options.map(([value, text]) => h("option", { value, selected: filters[name] === value }, text)),
-      );
-      return h("div", { class: "col-6 col-md-auto" }, select);
-    };
-    const types = [...new Set(summary.series.map((s) => s.type))];
-    const datacenters = [...new Set(summary.series.map((s) => s.datacenter))];
-    return h(
-      "div",
-      { class: "row g-2 p-2 border-bottom" },
-      choose("type", "Type", [["", "Every type"], ...types.map((t) => [t, t])]),
-      choose("datacenter", "Datacenter", [["", "Every datacenter"], ...datacenters.map((d) => [d, d])]),
-      choose(
-        "state",
-        "State",
-        Object.entries(STATES).map(([value, s]) => [value, s.label]),
-      ),
-    );
-  }
-
-  async function loadHistory() {
-    writeFilters();
-    const mine = ++generation;
-    const chosen = STATES[filters.state];
-    history.classList.add("opacity-50");
-    try {
-      const page = await api(
-        "/runs" +
-          query({
-            section,
-            type: filters.type,
-            datacenter: filters.datacenter,
-            state: chosen.state,
-            sort: chosen.sort || "-started_at",
-            limit: PAGE_SIZE,
-            offset: (filters.page - 1) * PAGE_SIZE,
-          }),
-      );
-      if (mine !== generation) return;
-      const rows = page.results.map((run) =>
-        h(
-          "tr",
-          { "data-run-id": run.id, "data-state": run.state },
-          h("td", null, h("a", { href: runHref(run.id) }, "#" + run.id)),
-          h("td", null, run.type),
-          h("td", null, run.datacenter),
-          h("td", null, stateBadge(run.state)),
-          h("td", { class: "text-nowrap" }, fmt.time(run.started_at || run.scheduled_for)),
-          h("td", { class: "text-nowrap" }, run.duration_s === null ? "—" : fmt.duration(run.duration_s)),
-          h("td", { class: "text-nowrap" }, fmt.size(run.total_size)),
-          h("td", null, errorCell(run)),
-        ),
-      );
-      const first = page.total ? page.offset + 1 : 0;
-      const last = page.offset + page.results.length;
-      const pages = Math.max(1, Math.ceil(page.total / PAGE_SIZE));
-      const go = (delta) => () => {
-        filters.page += delta;
-        loadHistory();
-      };
-      history.replaceChildren(
-        table(["Run", "Type", "DC", "State", "Start", "Duration", "Size", "Error"], rows, {
-          empty: "No run matches these filters.",
-          cls: "history",
-        }),
-        h(
-          "div",
-          { class: "d-flex flex-wrap align-items-center gap-2 p-2 border-top" },
-          h(
-            "span",
-            { class: "small me-auto", id: "history-range", "data-total": page.total },
-            "Runs " +
-              first +
-              " to " +
-              last +
-              " of " +
-              page.total +
-              " (page " +
-              filters.page +
-              " of " +
-              pages +
-              ")",
-          ),
-          h(
-            "div",
-            { class: "btn-group", role: "group", "aria-label": "Pages" },
-            h(
-              "button",
-              {
-                type: "button",
-                class: "btn btn-sm btn-outline-secondary",
-                id: "history-prev",
-                disabled: filters.page <= 1,
-                onclick: go(-1),
-              },
-              "Previous",
-            ),
-            h(
-              "button",
-              {
-                type: "button",
-                class: "btn btn-sm btn-outline-secondary",
-                id: "history-next",
-                disabled: last >= page.total,
-                onclick: go(1),
-              },
-              "Next",
-            ),
-          ),
-        ),
-      );
-      history.dataset.loaded = String(mine);
-    } catch (error) {
-      if (mine === generation) Backups.fail(error);
-    } finally {
-      if (mine === generation) history.classList.remove("opacity-50");
-    }
-  }
-
   // --- the page ----------------------------------------------------------------------------------------
 
   async function start(page, dataset) {
     root = page;
     section = dataset.section;
-    filters = readFilters();
     let summary;
     let checks;
     try {
@@ -383,7 +213,18 @@
     }
     const checkOf = new Map(checks.map((c) => [c.type + "/" + c.datacenter, c]));
     const { cards, draw } = chartCards(summary);
-    history = h("div", { id: "history-body" });
+    const types = [...new Set(summary.series.map((s) => s.type))];
+    const datacenters = [...new Set(summary.series.map((s) => s.datacenter))];
+    history = runHistory({
+      scope: { section },
+      selects: [
+        ["type", "Type", [["", "Every type"], ...types.map((t) => [t, t])]],
+        ["datacenter", "Datacenter", [["", "Every datacenter"], ...datacenters.map((dc) => [dc, dc])]],
+      ],
+      columns: ["Run", "Type", "DC", "State", "Start", "Duration", "Size", "Error"],
+      lead: (run) => [h("td", null, h("a", { href: runHref(run.id) }, "#" + run.id))],
+      empty: "No run matches these filters.",
+    });
     root.replaceChildren(
       h(
         "nav",
@@ -407,17 +248,17 @@
         "Charts: finished runs since " + fmt.time(summary.since) + ". Click a point to open its run.",
       ),
       h("div", { class: "row g-3", id: "charts" }, cards),
-      card("Runs", [filterBar(summary), history], { id: "runs" }),
+      card("Runs", history.elements, { id: "runs" }),
     );
     charts = draw();
-    await loadHistory();
+    await history.load();
     Backups.ready();
   }
 
   Backups.pages.section = {
     start,
     stop() {
-      generation += 1;
+      if (history) history.stop();
       charts.forEach((chart) => chart.destroy());
       charts = [];
     },
