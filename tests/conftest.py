@@ -14,10 +14,9 @@ from pathlib import Path
 import pytest
 
 from dockyard.core import embedded
+from tests.support.ci import IN_CI
 from tests.support.postgres import ROOT, PgServer, client_bin_for
 from tests.support.redis import RedisServer, redis_server
-
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
 @pytest.fixture(scope="session")

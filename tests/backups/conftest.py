@@ -15,6 +15,7 @@ from dockyard.core import embedded
 from dockyard.core.config import Settings
 from tests.accounts.conftest import db, settings, smtp, users
 from tests.support.app import AppClient, app_client
+from tests.support.ci import unavailable
 from tests.support.postgres import PgServer
 
 __all__ = ["client", "db", "settings", "smtp", "users"]
@@ -95,12 +96,12 @@ def mariadb_sql(statement: str) -> str:
 def mariadb_source() -> Iterator[str]:
     """A MariaDB database with a table of 1 000 rows (skipped only where no MariaDB runs)."""
     if shutil.which("mariadb") is None:
-        pytest.skip("the mariadb client is not installed")
+        unavailable("the mariadb client is not installed")
     probe = subprocess.run(
         ["mariadb", *MARIADB, "-e", "SELECT 1"], capture_output=True, timeout=30, check=False
     )
     if probe.returncode != 0:
-        pytest.skip(f"no MariaDB on 127.0.0.1:3306: {probe.stderr.decode().strip()}")
+        unavailable(f"no MariaDB on 127.0.0.1:3306: {probe.stderr.decode().strip()}")
     name = f"dy_m_{uuid.uuid4().hex[:8]}"
     mariadb_sql(
         f"CREATE DATABASE {name}; "

@@ -24,12 +24,12 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.support.ci import unavailable
 from tests.support.postgres import ROOT
 
 DEPLOY = ROOT / "deploy"
 SERVICES = ("ihr", "backups", "gateway", "arxiv", "mentorship")
 UPSTREAMS = ("core", *SERVICES)
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 SECRET_KEYS = re.compile(r"PASSWORD|SECRET|TOKEN|PRIVATE_KEY", re.IGNORECASE)
 
 
@@ -143,7 +143,7 @@ class TestComposeCli:
     def run(self, tmp_path: Path) -> Any:
         cli = compose_cli()
         if cli is None:
-            pytest.skip("no compose CLI (docker compose or docker-compose) installed")
+            unavailable("no compose CLI (docker compose or docker-compose) installed")
         empty_env_file = tmp_path / "empty.env"  # never read a developer's deploy/.env
         empty_env_file.write_text("")
         base = [*cli, "-f", str(DEPLOY / "docker-compose.yml"), "--env-file", str(empty_env_file)]
@@ -367,9 +367,7 @@ def nginx() -> Nginx:
         (path for path in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if Path(path).exists()), None
     )
     if found is None:
-        if IN_CI:
-            pytest.fail("nginx is not installed (.ci/run installs nginx-light)")
-        pytest.skip("nginx is not installed; apt-get install nginx-light")
+        unavailable("nginx is not installed; apt-get install nginx-light")
     build = subprocess.run([found, "-V"], capture_output=True, text=True, check=False).stderr
     version = re.search(r"nginx/(\d+)\.(\d+)\.(\d+)", build)
     assert version is not None, build

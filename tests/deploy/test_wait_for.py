@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.ci import unavailable
 from tests.support.postgres import SCRIPTS
 
 WAIT_FOR = str(SCRIPTS / "wait-for.sh")
@@ -50,7 +51,7 @@ def path_with(folder: Path, *tools: str) -> dict[str, str]:
         # The test's own interpreter stands in for python3 (a pyenv shim would need pyenv on PATH).
         found = os.path.realpath(sys.executable) if tool == "python3" else shutil.which(tool)
         if found is None:
-            pytest.skip(f"{tool} is not installed")
+            unavailable(f"{tool} is not installed")
         (folder / tool).symlink_to(found)
     return {"PATH": str(folder)}
 
@@ -146,12 +147,12 @@ def test_sigterm_stops_the_wait(closed_port: int) -> None:
 
 def test_bracketed_ipv6_address() -> None:
     if not socket.has_ipv6:
-        pytest.skip("no IPv6 in this Python")
+        unavailable("no IPv6 in this Python")
     with socket.socket(socket.AF_INET6) as server:
         try:
             server.bind(("::1", 0))
         except OSError:
-            pytest.skip("no IPv6 loopback on this machine")
+            unavailable("no IPv6 loopback on this machine")
         server.listen()
         port = server.getsockname()[1]
         done = run(POSIX_SH, f"[::1]:{port}", "-t", "5", "--", "echo", "v6")

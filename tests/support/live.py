@@ -9,24 +9,23 @@ import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 
-import pytest
 import uvicorn
 from playwright.async_api import Browser, async_playwright
 
 from dockyard.app import create_app
 from dockyard.core.config import Settings
 from dockyard.core.services import Service
+from tests.support.ci import unavailable
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
 
 
 def chromium_path() -> str:
     """Debian's Chromium, for Playwright's `executable_path` (no downloaded browser)."""
-    for name in CHROMIUM_NAMES:
-        found = shutil.which(name)
-        if found:
-            return found
-    pytest.skip("Chromium is not installed; apt-get install chromium")
+    found = next((path for path in map(shutil.which, CHROMIUM_NAMES) if path), None)
+    if found is None:
+        unavailable("Chromium is not installed; apt-get install chromium")
+    return found
 
 
 @contextmanager

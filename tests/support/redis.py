@@ -64,9 +64,9 @@ def redis_server(workdir: Path, *, required: bool) -> Iterator[RedisServer]:
 
 
 def _missing(message: str, required: bool) -> NoReturn:
-    if required:
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message)
+    if not required:
+        pytest.skip(message)
+    pytest.fail(message, pytrace=False)
 
 
 @contextmanager
