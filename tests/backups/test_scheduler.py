@@ -332,3 +332,14 @@ async def test_purge_lists_then_expires(
         f"run {ids[2]} expired (dump of m1 in eqiad, unnamed): files kept (taken elsewhere)" in purged.stdout
     )
     assert await catalog.fetchval("SELECT status FROM backups.runs WHERE id = $1", ids[2]) == "expired"
+
+
+async def test_a_backup_taken_by_hand_goes_to_the_same_store(
+    catalog_url: str, catalog: asyncpg.Connection, source: str, tmp_path: Path, pg: PgServer
+) -> None:
+    env = cli_env(catalog_url, tmp_path, pg)
+    args = ("run", "--section", "s13", "--type", "dump", "--datacenter", "eqiad", "--source-url", source)
+    done = await asyncio.to_thread(cli, *args, env=env)
+    assert done.returncode == 0, done.stderr
+    location = await catalog.fetchval("SELECT location FROM backups.runs WHERE section = 's13'")
+    assert Path(location).parent == tmp_path / "store"

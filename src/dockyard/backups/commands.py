@@ -76,7 +76,8 @@ def run_backup(
         typer.Option(help="How the catalog names the source (host[:port]); default: from the URL."),
     ] = None,
     dest: Annotated[
-        Path | None, typer.Option(help="Where backups are written [default: DATA_DIR/backup-store].")
+        Path | None,
+        typer.Option(help="Where backups are written [default: BACKUPS_STORE, else DATA_DIR/backup-store]."),
     ] = None,
     pg_bin: Annotated[
         Path | None, typer.Option(envvar="PG_BIN", help="Folder of pg_dump/pg_basebackup.")
@@ -98,7 +99,7 @@ def run_backup(
             "MariaDB sources are backed up with --type dump (mariadb-dump); snapshots are PostgreSQL only"
         )
     get_settings.cache_clear()
-    destination = dest or get_settings().data_dir / "backup-store"
+    destination = dest or scheduler.options_from(get_settings()).destination
     job = runner.Job(
         section=section,
         type=type_,
