@@ -32,9 +32,10 @@ from dockyard.core.http import (
 )
 from dockyard.core.logging import configure_logging
 from dockyard.core.migrations import expected_versions
+from dockyard.core.openapi import exact_openapi
 from dockyard.core.ratelimit import RateLimiter
 from dockyard.core.responses import JSONResponse
-from dockyard.core.services import Service, load_services
+from dockyard.core.services import Service, ServiceSettings, load_services
 
 logger = logging.getLogger(__name__)
 
@@ -89,9 +90,14 @@ def create_app(
     settings: Settings | None = None,
     *,
     services: Sequence[Service] | None = None,
+    service_settings: Sequence[ServiceSettings] = (),
     configure_logs: bool = True,
 ) -> FastAPI:
-    """Build the Dockyard app for `settings` with `services` (default: those SERVICES enables)."""
+    """Build the Dockyard app for `settings` with `services` (default: those SERVICES enables).
+
+    `service_settings` gives services their settings objects (tests build their own); a service's
+    settings not given here are read from the environment on first use.
+    """
     settings = settings or get_settings()
     if configure_logs:
         configure_logging(fmt=settings.log_format, level=settings.log_level)
@@ -110,6 +116,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.services = list(services)
+    app.state.service_settings = {type(given): given for given in service_settings}
     app.state.expected_migrations = expected_versions(settings.migrations_dir)
     app.state.error_styles = styles = ErrorStyles()
     redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
@@ -127,12 +134,14 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for service in services:
         app.include_router(service.router, prefix=service.prefix)
-        if service.error_renderer is not None:
-            styles.register(service.prefix + "/", service.error_renderer)
+        if service.error_style is not None:
+            styles.register(service.prefix + "/", service.error_style)
+    app.openapi = exact_openapi(app, styles)  # type: ignore[method-assign]
 
-    # add_middleware puts each new layer outside the previous ones: innermost first.
-    app.add_middleware(ErrorBoundaryMiddleware)
+    # add_middleware puts each new layer outside the previous ones: innermost first. The error
+    # boundary sits inside CORS and the security headers, so its answers carry theirs.
     app.add_middleware(BudgetMiddleware)
+    app.add_middleware(ErrorBoundaryMiddleware)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

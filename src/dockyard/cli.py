@@ -1,4 +1,8 @@
-"""`dockyard`: serve the app, manage its database (through db/scripts/*.sh), administer accounts."""
+"""`dockyard`: serve the app and manage its database (through db/scripts/*.sh).
+
+Each service adds its own command groups through its `Service.commands` (`dockyard user`,
+`dockyard backups`, …); this module names none of them.
+"""
 
 from __future__ import annotations
 
@@ -10,21 +14,18 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from dockyard.accounts.commands import group_app, mail_app, user_app
 from dockyard.accounts.tokens import embedded_secret
-from dockyard.backups.commands import backups_app
 from dockyard.core.config import Settings, get_settings
 from dockyard.core.logging import configure_logging
 from dockyard.core.scripts import Target, console, database_target, run_script
-from dockyard.core.services import KNOWN_SERVICES, UnknownServiceError, resolve_names
+from dockyard.core.services import KNOWN_SERVICES, UnknownServiceError, load_services, resolve_names
 
 app = typer.Typer(help="Dockyard: one backend, five data services.", no_args_is_help=True)
 db_app = typer.Typer(help="Database lifecycle (runs db/scripts/*.sh).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-app.add_typer(user_app, name="user")
-app.add_typer(group_app, name="group")
-app.add_typer(mail_app, name="mail")
-app.add_typer(backups_app, name="backups")
+for _service in load_services(["all"]):
+    for _name, _commands in _service.commands.items():
+        app.add_typer(_commands, name=_name)
 
 PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
 

@@ -10,6 +10,7 @@ import asyncpg
 import pytest
 
 from dockyard import accounts, backups
+from dockyard.backups.settings import BackupsSettings
 from dockyard.core.config import Settings
 from tests.accounts.conftest import Accounts
 from tests.support.app import AppClient, app_client
@@ -291,8 +292,10 @@ class TestOverviewCache:
     async def test_served_from_memory_until_a_run_changes_through_the_api(
         self, settings: Settings, db: asyncpg.Connection, section: str
     ) -> None:
-        cached = settings.model_copy(update={"backups_overview_cache_s": 60.0})
-        async with app_client(cached, (accounts.service, backups.service)) as client:
+        cached = BackupsSettings(_env_file=None, overview_cache_s=60.0)  # type: ignore[call-arg]
+        async with app_client(
+            settings, (accounts.service, backups.service), service_settings=[cached]
+        ) as client:
             headers = await manager(Accounts(client, db))
             first = (await client.get(f"{API}/overview", headers=headers)).json()
             assert not any(s["section"] == section for s in first["series"])

@@ -8,7 +8,7 @@ import types
 import pytest
 from fastapi import APIRouter
 
-from dockyard.core.errors import NotFound, render_detail
+from dockyard.core.errors import DRF_DETAIL, NotFound
 from dockyard.core.services import Link, Service, UnknownServiceError, load_services, resolve_names
 from tests.support.app import app_client, settings_for
 from tests.support.postgres import PgServer
@@ -30,7 +30,7 @@ def make_service(name: str, *, legacy_errors: bool = False) -> Service:
         router=router,
         prefix=f"/{name}",
         links=(Link("Dashboard", f"/{name}/dashboard"),),
-        error_renderer=render_detail if legacy_errors else None,
+        error_style=DRF_DETAIL if legacy_errors else None,
     )
 
 

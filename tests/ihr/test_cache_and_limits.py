@@ -9,6 +9,7 @@ import redis.asyncio as aioredis
 
 from dockyard import ihr
 from dockyard.ihr.cache import KEY_PREFIX
+from dockyard.ihr.settings import IhrSettings
 from tests.ihr import data
 from tests.support.app import AppClient, app_client, settings_for
 from tests.support.redis import RedisServer
@@ -29,8 +30,9 @@ async def store(redis: RedisServer) -> AsyncIterator[aioredis.Redis]:
 
 @pytest.fixture
 async def cached(ihr_db: str, redis: RedisServer, store: aioredis.Redis) -> AsyncIterator[AppClient]:
-    settings = settings_for(ihr_db, redis_url=redis.url, ihr_cache_ttl_s=120)
-    async with app_client(settings, (ihr.service,)) as client:
+    settings = settings_for(ihr_db, redis_url=redis.url)
+    ttl = IhrSettings(_env_file=None, cache_ttl_s=120)  # type: ignore[call-arg]
+    async with app_client(settings, (ihr.service,), service_settings=[ttl]) as client:
         yield client
 
 
@@ -69,8 +71,9 @@ async def test_parameter_order_does_not_matter_but_values_do(
 async def test_ttl_never_exceeds_the_pages_max_age(
     ihr_db: str, redis: RedisServer, store: aioredis.Redis
 ) -> None:
-    settings = settings_for(ihr_db, redis_url=redis.url, ihr_cache_ttl_s=86_400)
-    async with app_client(settings, (ihr.service,)) as client:
+    settings = settings_for(ihr_db, redis_url=redis.url)
+    ttl = IhrSettings(_env_file=None, cache_ttl_s=86_400)  # type: ignore[call-arg]
+    async with app_client(settings, (ihr.service,), service_settings=[ttl]) as client:
         answer = await client.get(RECENT)
     assert answer.headers["cache-control"] == "max-age=1800"
     (key,) = await page_keys(store)
@@ -84,8 +87,9 @@ async def test_errors_and_404_pages_are_not_kept(cached: AppClient, store: aiore
 
 
 async def test_redis_down_means_no_cache_not_an_error(ihr_db: str) -> None:
-    settings = settings_for(ihr_db, redis_url="redis://127.0.0.1:9/0", ihr_cache_ttl_s=60)
-    async with app_client(settings, (ihr.service,)) as client:
+    settings = settings_for(ihr_db, redis_url="redis://127.0.0.1:9/0")
+    ttl = IhrSettings(_env_file=None, cache_ttl_s=60)  # type: ignore[call-arg]
+    async with app_client(settings, (ihr.service,), service_settings=[ttl]) as client:
         answer = await client.get(OLD)
     assert answer.status_code == 200
     assert answer.json()["count"] == 5 * len(data.LOCAL_2497), "00:00 to 01:00: five bins"

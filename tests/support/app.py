@@ -11,8 +11,9 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
 from dockyard.app import create_app
+from dockyard.backups.settings import BackupsSettings
 from dockyard.core.config import Settings
-from dockyard.core.services import Service
+from dockyard.core.services import Service, ServiceSettings
 
 TEST_JWT_SECRET = "test-secret-" + "x" * 40
 
@@ -27,11 +28,17 @@ def settings_for(database_url: str, **overrides: Any) -> Settings:
         # Not REDIS_URL from the environment (CI sets it): counters kept in a shared Redis would
         # carry over from test to test. Tests of Redis pass the `redis` fixture's URL.
         "redis_url": None,
-        # Tests change the catalog behind the app's back and read the overview right after.
-        "backups_overview_cache_s": 0,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+def service_settings_for(*given: ServiceSettings) -> list[ServiceSettings]:
+    """Services' settings for a test app: `given`, then the test defaults of the others."""
+    # Tests change the backups catalog behind the app's back and read the overview right after.
+    defaults: list[ServiceSettings] = [BackupsSettings(_env_file=None, overview_cache_s=0)]  # type: ignore[call-arg]
+    kinds = {type(item) for item in given}
+    return [*given, *(item for item in defaults if type(item) not in kinds)]
 
 
 class AppClient(httpx.AsyncClient):
@@ -49,9 +56,15 @@ async def app_client(
     *,
     base_url: str = "http://testserver",
     client_ip: str = "127.0.0.1",
+    service_settings: Sequence[ServiceSettings] = (),
 ) -> AsyncIterator[AppClient]:
     """An httpx client wired to a freshly built app whose lifespan runs around the block."""
-    app = create_app(settings, services=services, configure_logs=False)
+    app = create_app(
+        settings,
+        services=services,
+        service_settings=service_settings_for(*service_settings),
+        configure_logs=False,
+    )
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app, client=(client_ip, 50000))
         async with AppClient(app, transport=transport, base_url=base_url) as client:

@@ -15,6 +15,7 @@ from playwright.async_api import Browser, async_playwright
 from dockyard.app import create_app
 from dockyard.core.config import Settings
 from dockyard.core.services import Service
+from tests.support.app import service_settings_for
 from tests.support.ci import unavailable
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
@@ -34,7 +35,9 @@ def live_server(settings: Settings, services: Sequence[Service]) -> Iterator[str
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    app = create_app(settings, services=services, configure_logs=False)
+    app = create_app(
+        settings, services=services, service_settings=service_settings_for(), configure_logs=False
+    )
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

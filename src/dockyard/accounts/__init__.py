@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from dockyard.accounts import admin, routes
+from dockyard.accounts.commands import group_app, mail_app, user_app
 from dockyard.accounts.permissions import ACCOUNTS_ADMIN
 from dockyard.core.services import Link, Service
 
@@ -24,4 +25,5 @@ service = Service(
     prefix="/accounts",
     links=(Link("API", "/docs#/accounts"),),
     permissions=(ACCOUNTS_ADMIN,),
+    commands={"user": user_app, "group": group_app, "mail": mail_app},
 )

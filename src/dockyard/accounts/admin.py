@@ -21,6 +21,8 @@ from dockyard.accounts.models import (
 from dockyard.accounts.permissions import ACCOUNTS_ADMIN
 from dockyard.core.db import Conn
 from dockyard.core.errors import BadInput, NotFound
+from dockyard.core.like import contains_pattern
+from dockyard.core.types import Id
 
 Admin = Annotated[Principal, Depends(require(ACCOUNTS_ADMIN.codename))]
 router = APIRouter(prefix="/v1/admin", tags=["accounts admin"])
@@ -45,9 +47,7 @@ async def list_users(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Any:
-    pattern = (
-        None if q is None else "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    )
+    pattern = None if q is None else contains_pattern(q)
     where = """($1::text IS NULL OR u.email ILIKE $1 OR u.username ILIKE $1 OR u.display_name ILIKE $1)
                AND ($2::bool IS NULL OR u.is_active = $2) AND u.deleted_at IS NULL"""
     total = await conn.fetchval(f"SELECT count(*) FROM accounts.users u WHERE {where}", pattern, active)
@@ -69,12 +69,12 @@ async def _user_or_404(conn: Any, user_id: int) -> dict[str, Any]:
 
 
 @router.get("/users/{user_id}", response_model=UserOut, summary="One user")
-async def get_user(user_id: int, _: Admin, conn: Conn) -> Any:
+async def get_user(user_id: Id, _: Admin, conn: Conn) -> Any:
     return await _user_or_404(conn, user_id)
 
 
 @router.patch("/users/{user_id}", response_model=UserOut, summary="Activate or deactivate a user")
-async def update_user(user_id: int, body: UserAdminPatch, admin: Admin, conn: Conn) -> Any:
+async def update_user(user_id: Id, body: UserAdminPatch, admin: Admin, conn: Conn) -> Any:
     """Deactivating ends every session and stops the user's API tokens."""
     await _user_or_404(conn, user_id)
     if body.is_active is not None:
@@ -91,7 +91,7 @@ async def update_user(user_id: int, body: UserAdminPatch, admin: Admin, conn: Co
 
 
 @router.post("/users/{user_id}/revoke-sessions", response_model=MessageOut, summary="End a user's sessions")
-async def revoke_user_sessions(user_id: int, _: Admin, conn: Conn) -> MessageOut:
+async def revoke_user_sessions(user_id: Id, _: Admin, conn: Conn) -> MessageOut:
     await _user_or_404(conn, user_id)
     done = await conn.execute(
         "UPDATE accounts.sessions SET revoked_at = now(), revoked_why = 'revoked by an administrator' "
@@ -151,7 +151,7 @@ async def create_group(body: GroupIn, _: Admin, conn: Conn) -> Any:
 @router.patch(
     "/groups/{group_id}", response_model=GroupOut, summary="Change a group's description or permissions"
 )
-async def update_group(group_id: int, body: GroupPatch, _: Admin, conn: Conn) -> Any:
+async def update_group(group_id: Id, body: GroupPatch, _: Admin, conn: Conn) -> Any:
     await _group_or_404(conn, group_id)
     if body.description is not None:
         await conn.execute(
@@ -163,14 +163,14 @@ async def update_group(group_id: int, body: GroupPatch, _: Admin, conn: Conn) ->
 
 
 @router.delete("/groups/{group_id}", status_code=204, summary="Delete a group")
-async def delete_group(group_id: int, _: Admin, conn: Conn) -> Response:
+async def delete_group(group_id: Id, _: Admin, conn: Conn) -> Response:
     await _group_or_404(conn, group_id)
     await conn.execute("DELETE FROM accounts.groups WHERE id = $1", group_id)
     return Response(status_code=204)
 
 
 @router.put("/groups/{group_id}/members/{user_id}", status_code=204, summary="Add a user to a group")
-async def add_member(group_id: int, user_id: int, _: Admin, conn: Conn) -> Response:
+async def add_member(group_id: Id, user_id: Id, _: Admin, conn: Conn) -> Response:
     await _group_or_404(conn, group_id)
     await _user_or_404(conn, user_id)
     await conn.execute(
@@ -182,7 +182,7 @@ async def add_member(group_id: int, user_id: int, _: Admin, conn: Conn) -> Respo
 
 
 @router.delete("/groups/{group_id}/members/{user_id}", status_code=204, summary="Remove a user from a group")
-async def remove_member(group_id: int, user_id: int, _: Admin, conn: Conn) -> Response:
+async def remove_member(group_id: Id, user_id: Id, _: Admin, conn: Conn) -> Response:
     done = await conn.execute(
         "DELETE FROM accounts.user_groups WHERE user_id = $1 AND group_id = $2", user_id, group_id
     )

@@ -20,6 +20,7 @@ from dockyard.accounts.tokens import API_TOKEN_PREFIX, TokenSigner, digest
 from dockyard.core.config import Settings
 from dockyard.core.db import Database
 from dockyard.core.errors import Forbidden, ServiceUnavailable, Unauthorized
+from dockyard.core.openapi import raises
 from dockyard.core.ratelimit import RateLimiter
 
 jwt_scheme = HTTPBearer(
@@ -137,6 +138,7 @@ async def _authenticate(request: Request, credential: str) -> Principal:
     )
 
 
+@raises(401)
 async def optional_user(
     request: Request,
     access: Annotated[HTTPAuthorizationCredentials | None, Security(jwt_scheme)],
@@ -154,6 +156,7 @@ async def optional_user(
     return principal
 
 
+@raises(401)
 async def current_user(principal: Annotated[Principal | None, Depends(optional_user)]) -> Principal:
     """The authenticated caller; 401 without credentials."""
     if principal is None:
@@ -164,6 +167,7 @@ async def current_user(principal: Annotated[Principal | None, Depends(optional_u
 def require(permission: str) -> Callable[..., Awaitable[Principal]]:
     """A dependency that lets through only callers holding `permission`."""
 
+    @raises(401, 403)
     async def check(principal: Annotated[Principal, Depends(current_user)]) -> Principal:
         if not principal.can(permission):
             if principal.scope is not None and permission not in principal.scope:

@@ -20,6 +20,7 @@ from dockyard.accounts.passwords import check_policy, hash_password
 from dockyard.accounts.service import normalise_email
 from dockyard.core.commands import CommandError
 from dockyard.core.errors import BadInput
+from dockyard.core.like import contains_pattern
 from dockyard.core.services import KNOWN_SERVICES, load_services
 
 _email: TypeAdapter[str] = TypeAdapter(EmailStr)
@@ -145,10 +146,6 @@ async def remove_from_group(conn: asyncpg.Connection, *, email: str, group: str)
     return done.endswith(" 1")
 
 
-def _like(search: str) -> str:
-    return "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
 async def list_users(
     conn: asyncpg.Connection, *, search: str | None = None, limit: int = 200
 ) -> list[dict[str, Any]]:
@@ -163,7 +160,7 @@ async def list_users(
         WHERE u.deleted_at IS NULL
           AND ($1::text IS NULL OR u.email ILIKE $1 OR u.username ILIKE $1 OR u.display_name ILIKE $1)
         ORDER BY u.id LIMIT $2""",
-        None if search is None else _like(search),
+        None if search is None else contains_pattern(search),
         limit,
     )
     return [dict(row) for row in rows]

@@ -30,6 +30,7 @@ from dockyard.accounts.models import (
 )
 from dockyard.core.db import Conn
 from dockyard.core.errors import BadInput, NotFound
+from dockyard.core.types import Id
 
 router = APIRouter(prefix="/v1", tags=["accounts"])
 
@@ -237,7 +238,7 @@ async def create_token(body: ApiTokenIn, user: CurrentUser, conn: Conn) -> Any:
 
 
 @router.delete("/me/tokens/{token_id}", status_code=204, summary="Revoke an API token")
-async def revoke_token(token_id: int, user: CurrentUser, conn: Conn) -> Response:
+async def revoke_token(token_id: Id, user: CurrentUser, conn: Conn) -> Response:
     if not await apitokens.revoke(conn, user.user_id, token_id):
         raise NotFound(f"You have no API token {token_id}.")
     return Response(status_code=204)

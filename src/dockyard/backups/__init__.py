@@ -9,7 +9,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from dockyard.backups import api, dashboard, metrics, restores, scheduler, schedules, sections, seed
+from dockyard.backups.commands import backups_app
 from dockyard.backups.permissions import MANAGE, VIEW
+from dockyard.backups.settings import BackupsSettings
 from dockyard.core.services import Link, Service
 
 router = APIRouter()
@@ -30,6 +32,8 @@ service = Service(
     seeder=seed.seed,
     lifespan=scheduler.lifespan,
     metrics=metrics.exposition,
+    commands={"backups": backups_app},
+    settings=BackupsSettings,
 )
 
 __all__ = ["router", "service"]

@@ -14,28 +14,30 @@ from typing import Annotated, Any, Literal
 
 import asyncpg
 import orjson
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from dockyard.accounts.auth import Principal, require
 from dockyard.backups import alerts, checks, slots
 from dockyard.backups.permissions import MANAGE, VIEW
+from dockyard.backups.settings import BackupsConfig
 from dockyard.backups.slots import resolved
 from dockyard.core.db import Conn, ReadConn
 from dockyard.core.errors import BadInput, Conflict, NotFound
 from dockyard.core.microcache import Microcache
 from dockyard.core.responses import JSONResponse
+from dockyard.core.types import Count, Id
 
 Viewer = Annotated[Principal, Depends(require(VIEW.codename))]
 Manager = Annotated[Principal, Depends(require(MANAGE.codename))]
 router = APIRouter(prefix="/api/v1", tags=["backups"])
 
 
-def overview_cache(request: Request) -> Microcache[bytes]:
+def overview_cache(request: Request, settings: BackupsConfig) -> Microcache[bytes]:
     """This worker's overview cache (BACKUPS_OVERVIEW_CACHE_S), created on first use."""
     state = request.app.state
     if not hasattr(state, "backups_overview"):
-        state.backups_overview = Microcache[bytes](state.settings.backups_overview_cache_s)
+        state.backups_overview = Microcache[bytes](settings.overview_cache_s)
     cache: Microcache[bytes] = state.backups_overview
     return cache
 
@@ -154,7 +156,7 @@ def _moment(value: dt.datetime) -> dt.datetime:
 EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 LATEST = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)
 Moment = Annotated[dt.datetime, AfterValidator(_moment)]
-Count = Annotated[int, Field(ge=0, le=2**63 - 1)]  # sizes, bytes and rows: PostgreSQL's bigint
+
 ExitCode = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]
 
 
@@ -193,7 +195,7 @@ class RunIn(BaseModel):
     error_stage: Annotated[str | None, Field(max_length=64, pattern=r"^[^\x00]*$")] = None
     error_exit_code: ExitCode | None = None
     error_message: Text | None = None
-    retry_of: Annotated[int | None, Field(ge=1, le=2**63 - 1)] = None
+    retry_of: Id | None = None
     location: Annotated[str | None, Field(max_length=1000, pattern=r"^[^\x00]*$")] = None
     files: Annotated[list[FileIn], Field(max_length=100_000)] = []
     objects: Annotated[list[ObjectIn], Field(max_length=100_000)] = []
@@ -264,7 +266,7 @@ async def list_runs(
 
 
 @router.get("/runs/{run_id}", response_model=RunDetail, summary="One run with its files and objects")
-async def get_run(run_id: Annotated[int, Path(ge=1, le=2**63 - 1)], _: Viewer, conn: ReadConn) -> Any:
+async def get_run(run_id: Id, _: Viewer, conn: ReadConn) -> Any:
     return await _run_detail(conn, run_id)
 
 
@@ -345,7 +347,7 @@ async def register_run(body: RunIn, user: Manager, conn: Conn, cache: OverviewCa
 
 @router.patch("/runs/{run_id}", response_model=RunOut, summary="Heartbeat, progress or outcome of a run")
 async def update_run(
-    run_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+    run_id: Id,
     body: RunUpdate,
     _: Manager,
     conn: Conn,
@@ -551,9 +553,7 @@ async def _alert_or_404(conn: Any, alert_id: int) -> dict[str, Any]:
 
 
 @router.post("/alerts/{alert_id}/acknowledge", response_model=AlertOut, summary="Say somebody is on it")
-async def acknowledge_alert(
-    alert_id: Annotated[int, Path(ge=1, le=2**63 - 1)], body: AlertAction, user: Manager, conn: Conn
-) -> Any:
+async def acknowledge_alert(alert_id: Id, body: AlertAction, user: Manager, conn: Conn) -> Any:
     await _alert_or_404(conn, alert_id)
     if not await alerts.acknowledge(conn, alert_id, user.user_id, body.note):
         raise Conflict(f"Alert {alert_id} is resolved; there is nothing to acknowledge.")
@@ -563,9 +563,7 @@ async def acknowledge_alert(
 @router.post(
     "/alerts/{alert_id}/silence", response_model=AlertOut, summary="Silence until a time, or lift it"
 )
-async def silence_alert(
-    alert_id: Annotated[int, Path(ge=1, le=2**63 - 1)], body: SilenceIn, user: Manager, conn: Conn
-) -> Any:
+async def silence_alert(alert_id: Id, body: SilenceIn, user: Manager, conn: Conn) -> Any:
     await _alert_or_404(conn, alert_id)
     if not await alerts.silence(conn, alert_id, user.user_id, body.until, body.note):
         raise Conflict(f"Alert {alert_id} is resolved; there is nothing to silence.")

@@ -19,6 +19,7 @@ from rich.text import Text
 
 from dockyard.backups import checks, mariadb, restore, retention, runner, scheduler
 from dockyard.backups.api import STATE, State
+from dockyard.backups.settings import BackupsSettings
 from dockyard.core.commands import CommandError, fail, print_json, run_on_database, run_with_database_url
 from dockyard.core.config import get_settings
 
@@ -99,7 +100,7 @@ def run_backup(
             "MariaDB sources are backed up with --type dump (mariadb-dump); snapshots are PostgreSQL only"
         )
     get_settings.cache_clear()
-    destination = dest or scheduler.options_from(get_settings()).destination
+    destination = dest or scheduler.options_from(get_settings(), BackupsSettings()).destination
     job = runner.Job(
         section=section,
         type=type_,
@@ -326,7 +327,9 @@ def run_scheduler(
     """
     get_settings.cache_clear()
     settings = get_settings()
-    options = scheduler.options_from(settings, **({"concurrency": concurrency} if concurrency else {}))
+    options = scheduler.options_from(
+        settings, BackupsSettings(), **({"concurrency": concurrency} if concurrency else {})
+    )
 
     async def serve(url: str) -> list[asyncpg.Record]:
         async with asyncpg.create_pool(url, min_size=1, max_size=options.concurrency + 1) as pool:
@@ -369,7 +372,7 @@ def purge(
 ) -> None:
     """Apply retention now: expire the runs past the policy and delete their files from BACKUPS_STORE."""
     get_settings.cache_clear()
-    options = scheduler.options_from(get_settings())
+    options = scheduler.options_from(get_settings(), BackupsSettings())
 
     async def work(conn: asyncpg.Connection) -> list[retention.Expired] | list[int]:
         if dry_run:

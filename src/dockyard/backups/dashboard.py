@@ -17,6 +17,7 @@ from fastapi import APIRouter, Path
 from fastapi.responses import HTMLResponse
 
 from dockyard.core.errors import NotFound
+from dockyard.core.types import Id
 
 router = APIRouter(include_in_schema=False)
 
@@ -133,7 +134,7 @@ async def section_page(
 
 
 @router.get("/runs/{run_id}", response_class=HTMLResponse)
-async def run_page(run_id: Annotated[int, Path(ge=1, le=2**63 - 1)]) -> HTMLResponse:
+async def run_page(run_id: Id) -> HTMLResponse:
     """Every field of a run, its error, files and objects."""
     return render("run", f"Run {run_id}", run=str(run_id))
 

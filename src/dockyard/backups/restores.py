@@ -10,13 +10,14 @@ import datetime as dt
 import json
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from dockyard.accounts.auth import Principal, require
 from dockyard.backups.permissions import VIEW
 from dockyard.core.db import ReadConn
 from dockyard.core.errors import NotFound
+from dockyard.core.types import Id
 
 Viewer = Annotated[Principal, Depends(require(VIEW.codename))]
 router = APIRouter(prefix="/api/v1", tags=["backups"])
@@ -86,9 +87,7 @@ async def list_restore_tests(
     response_model=list[RestoreTestOut],
     summary="The restore tests of one run, newest first",
 )
-async def run_restore_tests(
-    run_id: Annotated[int, Path(ge=1, le=2**63 - 1)], _: Viewer, conn: ReadConn
-) -> Any:
+async def run_restore_tests(run_id: Id, _: Viewer, conn: ReadConn) -> Any:
     found = await conn.fetchval(
         f"""SELECT json_build_object('run', EXISTS (SELECT 1 FROM backups.runs WHERE id = $1),
                'tests', coalesce((SELECT json_agg(x ORDER BY x.started_at DESC, x.id DESC) FROM (

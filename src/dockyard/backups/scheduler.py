@@ -33,9 +33,11 @@ from asyncpg.pool import PoolConnectionProxy
 from fastapi import FastAPI
 
 from dockyard.backups import alerts, checks, cron, retention, runner
+from dockyard.backups.settings import BackupsSettings
 from dockyard.backups.slots import resolved
 from dockyard.core.config import Settings
 from dockyard.core.db import Connection, Pool
+from dockyard.core.services import settings_of
 
 log = logging.getLogger("dockyard.backups.scheduler")
 
@@ -257,13 +259,13 @@ async def running(url: str, options: Options) -> AsyncIterator[Scheduler]:
         await pool.close()
 
 
-def options_from(settings: Settings, **overrides: Any) -> Options:
+def options_from(settings: Settings, backups: BackupsSettings, **overrides: Any) -> Options:
     """The scheduler's options from the settings (BACKUPS_*, DATA_DIR, PG_BIN)."""
     pg_bin = os.environ.get("PG_BIN")
     values: dict[str, Any] = {
-        "destination": settings.backups_store or settings.data_dir / "backup-store",
-        "interval_s": settings.backups_scheduler_interval_s,
-        "concurrency": settings.backups_concurrency,
+        "destination": backups.store or settings.data_dir / "backup-store",
+        "interval_s": backups.scheduler_interval_s,
+        "concurrency": backups.concurrency,
         "pg_bin": Path(pg_bin) if pg_bin else None,
     }
     return Options(**{**values, **overrides})
@@ -273,8 +275,9 @@ def options_from(settings: Settings, **overrides: Any) -> Options:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """With BACKUPS_SCHEDULER=true every worker also schedules (they share the work, never a run)."""
     settings: Settings = app.state.settings
-    if not settings.backups_scheduler:
+    backups = settings_of(app, BackupsSettings)
+    if not backups.scheduler:
         yield
         return
-    async with running(app.state.database_url, options_from(settings)):
+    async with running(app.state.database_url, options_from(settings, backups)):
         yield

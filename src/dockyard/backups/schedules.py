@@ -9,13 +9,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from dockyard.backups import cron, scheduler
 from dockyard.backups.api import Label, Manager, Viewer
 from dockyard.core.db import Conn, ReadConn
 from dockyard.core.errors import BadInput, NotFound
+from dockyard.core.types import Id
 
 router = APIRouter(prefix="/api/v1/schedules", tags=["backups"])
 
@@ -109,9 +110,7 @@ async def put_schedule(body: ScheduleIn, _: Manager, conn: Conn) -> Any:
 
 
 @router.delete("/{schedule_id}", status_code=204, summary="Remove a schedule and its planned runs")
-async def delete_schedule(
-    schedule_id: Annotated[int, Path(ge=1, le=2**63 - 1)], _: Manager, conn: Conn
-) -> Response:
+async def delete_schedule(schedule_id: Id, _: Manager, conn: Conn) -> Response:
     """The series' runs so far stay; its future planned slots go."""
     if not await conn.fetchval("DELETE FROM backups.schedules WHERE id = $1 RETURNING id", schedule_id):
         raise NotFound(f"No schedule {schedule_id}; GET /backups/api/v1/schedules lists them.")

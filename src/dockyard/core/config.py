@@ -1,6 +1,7 @@
-"""Settings: every knob is an environment variable (or a line in `.env`) with a safe default.
+"""The core's settings: every knob is an environment variable (or a line in `.env`) with a safe default.
 
-docs/CONFIGURATION.md lists them all; keep the two in step.
+Services keep their own settings (`<service>/settings.py`, declared on their `Service`);
+docs/CONFIGURATION.md lists them all, and a test keeps the two in step.
 """
 
 from __future__ import annotations
@@ -68,29 +69,6 @@ class Settings(BaseSettings):
 
     # Caching and rate limits
     redis_url: SecretStr | None = Field(default=None, description="Redis for shared cache and rate limits.")
-    ihr_cache_ttl_s: int = Field(
-        default=0,
-        ge=0,
-        description="Keep small IHR list pages in Redis this long (0: no response cache; needs REDIS_URL).",
-    )
-
-    # Backups
-    backups_scheduler: bool = Field(
-        default=False,
-        description="Run the backups scheduler in `dockyard serve` (else: `dockyard backups scheduler`).",
-    )
-    backups_scheduler_interval_s: float = Field(
-        default=30.0, gt=0, description="Seconds between the scheduler's rounds."
-    )
-    backups_concurrency: int = Field(default=2, ge=1, description="Backups one scheduler runs at once.")
-    backups_overview_cache_s: float = Field(
-        default=5.0,
-        ge=0,
-        description="Serve the backups overview from memory this long (0: compute every time).",
-    )
-    backups_store: Path | None = Field(
-        default=None, description="Where the runner writes backups [default: DATA_DIR/backup-store]."
-    )
 
     # Accounts: tokens
     jwt_secret: SecretStr | None = Field(

@@ -11,20 +11,25 @@
     └── GatewayTimeout       504  e.g. a statement ran past STATEMENT_TIMEOUT_S
 
 Each API style (RFC 9457 problem+json by default, DRF `{"detail": ...}` for the legacy IHR API,
-and so on) is a renderer registered for a path prefix; the longest matching prefix wins.
+and so on) is an `ErrorStyle`, registered for a path prefix: the longest matching prefix wins. A
+style renders the body and describes it to OpenAPI (`core.openapi` documents every error status
+of every operation with its style's media type and schema).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 from dockyard.core.logging import request_id_var
 
@@ -78,8 +83,46 @@ class GatewayTimeout(DockyardError):
     status = 504
 
 
+class PayloadTooLarge(DockyardError):
+    status = 413
+
+
 ErrorRenderer = Callable[[Request, int, Any, Mapping[str, str]], Response]
 """(request, status, detail, headers) -> response. `detail` is a string or a list of problems."""
+
+
+class FieldProblem(BaseModel):
+    """One invalid field of a request."""
+
+    field: str = Field(examples=["query.limit"])
+    message: str = Field(examples=["Input should be less than or equal to 1000"])
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem: what went wrong and what to fix (`detail`)."""
+
+    type: str = Field(examples=["about:blank"])
+    title: str = Field(examples=["Not Found"])
+    status: int = Field(examples=[404])
+    detail: str = Field(examples=["No run has id 42."])
+    instance: str = Field(examples=["/backups/api/v1/runs/42"])
+    request_id: str | None = Field(default=None, examples=["3f0c5e0e8f9a4e1c9f1f6f1d2b7f9a10"])
+    errors: list[FieldProblem] | None = Field(default=None, description="Present for invalid fields (422).")
+
+
+class DetailError(BaseModel):
+    """Django REST framework's error body."""
+
+    detail: str | list[FieldProblem] = Field(examples=["Not found."])
+
+
+@dataclass(frozen=True)
+class ErrorStyle:
+    """How one API family renders errors, and how OpenAPI describes that body."""
+
+    render: ErrorRenderer
+    media_type: str
+    model: type[BaseModel]
 
 
 def render_problem(request: Request, status: int, detail: Any, headers: Mapping[str, str]) -> Response:
@@ -104,24 +147,56 @@ def render_detail(request: Request, status: int, detail: Any, headers: Mapping[s
     )
 
 
+PROBLEM_JSON = ErrorStyle(render_problem, "application/problem+json", Problem)
+"""The default style of new APIs (RFC 9457)."""
+
+DRF_DETAIL = ErrorStyle(render_detail, "application/json", DetailError)
+"""The style of APIs that keep a Django REST framework contract."""
+
+
 class ErrorStyles:
-    """Renderers by path prefix; the longest matching prefix wins, problem+json otherwise."""
+    """Error styles by path prefix; the longest matching prefix wins, problem+json otherwise."""
 
-    def __init__(self, default: ErrorRenderer = render_problem) -> None:
+    def __init__(self, default: ErrorStyle = PROBLEM_JSON) -> None:
         self._default = default
-        self._by_prefix: list[tuple[str, ErrorRenderer]] = []
+        self._by_prefix: list[tuple[str, ErrorStyle]] = []
 
-    def register(self, prefix: str, renderer: ErrorRenderer) -> None:
-        """Use `renderer` for every path under `prefix`."""
-        self._by_prefix.append((prefix, renderer))
+    def register(self, prefix: str, style: ErrorStyle) -> None:
+        """Use `style` for every path under `prefix`."""
+        self._by_prefix.append((prefix, style))
         self._by_prefix.sort(key=lambda item: len(item[0]), reverse=True)
+
+    def style_for(self, path: str) -> ErrorStyle:
+        """The style that answers errors for `path`."""
+        for prefix, style in self._by_prefix:
+            if path.startswith(prefix):
+                return style
+        return self._default
 
     def for_path(self, path: str) -> ErrorRenderer:
         """The renderer that answers errors for `path`."""
-        for prefix, renderer in self._by_prefix:
-            if path.startswith(prefix):
-                return renderer
-        return self._default
+        return self.style_for(path).render
+
+    def styles(self) -> list[ErrorStyle]:
+        """Every style in use, the default first."""
+        found = [self._default]
+        for _, style in self._by_prefix:
+            if style not in found:
+                found.append(style)
+        return found
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route accepts for this request's path (for `Allow`), sorted."""
+    methods: set[str] = set()
+    scope = dict(request.scope, method="")
+    for route in request.app.router.routes:
+        match, _ = route.matches(scope)
+        if match is not Match.NONE:
+            methods.update(getattr(route, "methods", None) or ())
+    if methods:
+        methods.add("OPTIONS")
+    return sorted(methods)
 
 
 def _validation_problems(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -142,7 +217,15 @@ def install_error_handlers(app: FastAPI, styles: ErrorStyles) -> None:
     async def on_http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         detail = exc.detail if exc.status_code != 404 or exc.detail != "Not Found" else "Not found."
-        return styles.for_path(request.url.path)(request, exc.status_code, detail, exc.headers or {})
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette names only the first route matching the path; a path often has several.
+            allow = allowed_methods(request)
+            headers["Allow"] = ", ".join(allow)
+            if request.method == "OPTIONS":
+                return Response(status_code=204, headers=headers)
+            detail = f"{request.method} is not allowed here; use {', '.join(allow)}."
+        return styles.for_path(request.url.path)(request, exc.status_code, detail, headers)
 
     async def on_validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)

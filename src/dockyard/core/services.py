@@ -1,21 +1,26 @@
 """The service registry: which services exist, and which ones this process mounts.
 
-A service is a package exposing `service = Service(...)`. `app.create_app` mounts the enabled ones
-(`SERVICES=ihr,backups` or `all`); `dockyard serve --service NAME` runs one alone behind path routing.
-Services never import each other, so any subset can run in one process.
+A service is a package exposing `service = Service(...)` (docs/ADDING_A_SERVICE.md). Everything it
+contributes goes through that declaration: its router, error style, permissions, settings, CLI
+commands, seeder, lifespan and metrics, so the core never names a service. `app.create_app` mounts
+the enabled ones (`SERVICES=ihr,backups` or `all`); `dockyard serve --service NAME` runs one alone
+behind path routing. Services never import each other, so any subset can run in one process.
 """
 
 from __future__ import annotations
 
 import importlib
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
+from typing import TypeVar
 
-from fastapi import APIRouter, FastAPI
+import typer
+from fastapi import APIRouter, FastAPI, Request
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from dockyard.core.errors import ErrorRenderer
+from dockyard.core.errors import ErrorStyle
 from dockyard.core.seeds import Seeder
 
 # name -> module exposing `service`; a service is listed here once its package exists.
@@ -46,6 +51,26 @@ class Permission:
             raise ValueError(f"permission codename {self.codename!r} must look like `service.action`")
 
 
+class ServiceSettings(BaseSettings):
+    """Base of a service's own settings: environment variables (or `.env` lines) with safe defaults.
+
+    Subclasses set `model_config = SettingsConfigDict(env_prefix="NAME_", ...)` through
+    `service_settings_config("NAME_")`, so `BACKUPS_STORE` fills `BackupsSettings.store`.
+    """
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+
+def service_settings_config(env_prefix: str) -> SettingsConfigDict:
+    """The settings configuration of a service whose variables start with `env_prefix`."""
+    return SettingsConfigDict(
+        env_prefix=env_prefix, env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+
+S = TypeVar("S", bound=ServiceSettings)
+
+
 @dataclass(frozen=True)
 class Service:
     """What a service contributes to the app."""
@@ -56,13 +81,41 @@ class Service:
     router: APIRouter
     prefix: str
     links: Sequence[Link] = ()
-    error_renderer: ErrorRenderer | None = None
+    # How errors under `prefix` are rendered (None: RFC 9457 problem+json).
+    error_style: ErrorStyle | None = None
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None
     seeder: Seeder | None = None
     tags: Sequence[str] = field(default_factory=tuple)
     permissions: Sequence[Permission] = ()
     # Extra Prometheus exposition text appended to /metrics, read from the database at scrape time.
     metrics: Callable[[FastAPI], Awaitable[bytes]] | None = None
+    # The service's own settings class; the app builds one from the environment (see `settings_of`).
+    settings: type[ServiceSettings] | None = None
+    # CLI command groups by name: `dockyard NAME ...`.
+    commands: Mapping[str, typer.Typer] = field(default_factory=dict)
+    # Request-body limits above MAX_BODY_BYTES, by path prefix under `prefix` (e.g. "/api/v1/runs");
+    # None means the routes there enforce a limit of their own while they stream the body.
+    body_limits: Mapping[str, int | None] = field(default_factory=dict)
+
+
+def settings_of(app: FastAPI, kind: type[S]) -> S:
+    """The app's `kind` settings: given to create_app, else read from the environment once."""
+    by_kind: dict[type[ServiceSettings], ServiceSettings] = app.state.service_settings
+    found = by_kind.get(kind)
+    if found is None:
+        found = by_kind[kind] = kind()
+    assert isinstance(found, kind)
+    return found
+
+
+def settings_dependency(kind: type[S]) -> Callable[[Request], S]:
+    """A FastAPI dependency returning the app's `kind` settings (use it in an `Annotated` alias)."""
+
+    def dependency(request: Request) -> S:
+        return settings_of(request.app, kind)
+
+    dependency.__name__ = f"{kind.__name__}_dependency"
+    return dependency
 
 
 class UnknownServiceError(ValueError):

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from dockyard.core.errors import render_detail
+from dockyard.core.errors import DRF_DETAIL
 from dockyard.core.services import Link, Service
 from dockyard.ihr import api, cache, seed, user
+from dockyard.ihr.settings import IhrSettings
 
 router = APIRouter()
 router.include_router(user.router)
@@ -27,9 +28,10 @@ service = Service(
     router=router,
     prefix="/ihr",
     links=(Link("API", "/docs#/ihr"), Link("swagger.json", "/ihr/api/swagger.json")),
-    error_renderer=render_detail,
+    error_style=DRF_DETAIL,
     lifespan=cache.lifespan,
     seeder=seed.seed,
+    settings=IhrSettings,
 )
 
 __all__ = ["router", "service"]

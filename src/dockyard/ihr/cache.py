@@ -19,6 +19,8 @@ from redis.exceptions import RedisError
 from starlette.requests import Request
 
 from dockyard.core.config import Settings
+from dockyard.core.services import settings_of
+from dockyard.ihr.settings import IhrSettings
 
 logger = logging.getLogger(__name__)
 
@@ -61,9 +63,10 @@ class PageCache:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Open the page cache when configured (`app.state.ihr_cache`, else None)."""
     settings: Settings = app.state.settings
+    ttl_s = settings_of(app, IhrSettings).cache_ttl_s
     cache = None
-    if settings.redis_url is not None and settings.ihr_cache_ttl_s > 0:
-        cache = PageCache(settings.redis_url.get_secret_value(), settings.ihr_cache_ttl_s)
+    if settings.redis_url is not None and ttl_s > 0:
+        cache = PageCache(settings.redis_url.get_secret_value(), ttl_s)
     app.state.ihr_cache = cache
     try:
         yield

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from dockyard.core.like import contains_pattern
 from dockyard.ihr import params
 from dockyard.ihr.listing import (
     FALSE,
@@ -56,7 +57,7 @@ def _search(raw: str) -> Condition:
             pass
         else:
             value = raw[2:]
-    pattern = "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    pattern = contains_pattern(value)
     return Condition("(t.number::text LIKE {} OR t.name ILIKE {})", (pattern, pattern))
 
 

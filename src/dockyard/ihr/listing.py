@@ -26,6 +26,8 @@ from starlette.responses import Response, StreamingResponse
 
 from dockyard.core.config import Settings
 from dockyard.core.db import Database, translated_errors
+from dockyard.core.like import contains_pattern
+from dockyard.core.types import BIGINT_MAX, BIGINT_MIN
 from dockyard.ihr import params
 from dockyard.ihr.cache import PageCache, cache_key
 from dockyard.ihr.params import Invalid
@@ -118,10 +120,6 @@ class Filter:
     parse: Parse
 
 
-def _like_pattern(value: str) -> str:
-    return "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
 def number(param: str, column: str, op: Op = Op.EXACT, *, integer: bool = False) -> Filter:
     """`param` compared with a number; integer columns keep their index (no numeric cast)."""
 
@@ -133,9 +131,9 @@ def number(param: str, column: str, op: Op = Op.EXACT, *, integer: bool = False)
         if op is Op.EXACT and whole != value:
             return FALSE
         bounded = int(whole)
-        if bounded > params.BIGINT_MAX:
+        if bounded > BIGINT_MAX:
             return FALSE if op in (Op.EXACT, Op.GTE) else None
-        if bounded < params.BIGINT_MIN:
+        if bounded < BIGINT_MIN:
             return FALSE if op in (Op.EXACT, Op.LTE) else None
         return Condition(f"{column} {op.value} {{}}::bigint", (bounded,))
 
@@ -186,12 +184,12 @@ def exact(param: str, column: str) -> Filter:
 
 
 def icontains(param: str, column: str) -> Filter:
-    return Filter(param, lambda raw: Condition(f"{column} ILIKE {{}}", (_like_pattern(raw),)))
+    return Filter(param, lambda raw: Condition(f"{column} ILIKE {{}}", (contains_pattern(raw),)))
 
 
 def contains(param: str, column: str) -> Filter:
     """Case-sensitive substring, as the legacy `LIKE %v%` filters."""
-    return Filter(param, lambda raw: Condition(f"{column} LIKE {{}}", (_like_pattern(raw),)))
+    return Filter(param, lambda raw: Condition(f"{column} LIKE {{}}", (contains_pattern(raw),)))
 
 
 def times(param: str, column: str) -> list[Filter]:

@@ -11,8 +11,7 @@ import datetime as dt
 import re
 from decimal import Decimal, InvalidOperation
 
-BIGINT_MIN = -(2**63)
-BIGINT_MAX = 2**63 - 1
+from dockyard.core.types import BIGINT_MAX, BIGINT_MIN
 
 ENTER_A_NUMBER = "Enter a number."
 ENTER_A_DATETIME = "Enter a valid date/time."

@@ -20,11 +20,10 @@ from dockyard.accounts.auth import CurrentUser
 from dockyard.core.db import Conn, Connection
 from dockyard.core.errors import BadInput
 from dockyard.core.responses import RawJSONResponse
+from dockyard.core.types import BIGINT_MAX, BIGINT_MIN
 
 MAX_MONITORED_ASNS = 1000
 MAX_CHANNELS = 20  # far above the allow-list; duplicates are refused with a clearer message
-BIGINT_MIN = -(2**63)
-BIGINT_MAX = 2**63 - 1
 
 NotifyLevel = Literal[0, 5, 10]
 
