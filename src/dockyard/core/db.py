@@ -1,8 +1,11 @@
 """asyncpg pools (a primary and optional read replicas) and the request dependencies that use them.
 
-Handlers declare `conn: Conn` (primary, inside a transaction) or `conn: ReadConn` (a replica when
-configured, else the primary). asyncpg's errors are translated into `core.errors` types here, once:
-unreachable database → 503, statement timeout → 504, unique violation → 409.
+Handlers declare `conn: Conn` (primary, inside a transaction that commits before the response
+starts) or `conn: ReadConn` (a replica when configured, else the primary). asyncpg's errors are
+translated into `core.errors` types here, once: unreachable database → 503, statement timeout →
+504, unique or integrity violation and serialization failure → 409. Every pool is a `GuardedPool`,
+so whoever uses it (a route, a dependency, a middleware, a metrics hook) sees a connection-level
+failure — refused, reset, socket missing, pool closed, acquire timeout — as ServiceUnavailable.
 """
 
 from __future__ import annotations
@@ -15,13 +18,14 @@ from contextlib import asynccontextmanager, contextmanager
 from typing import Annotated, Any, TypeAlias
 
 import asyncpg
-from asyncpg.pool import PoolConnectionProxy
+from asyncpg.pool import PoolAcquireContext, PoolConnectionProxy
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import Response
 
 from dockyard.core.config import Settings
 from dockyard.core.dburl import redacted
 from dockyard.core.errors import BadInput, Conflict, DockyardError, GatewayTimeout, ServiceUnavailable
+from dockyard.core.openapi import raises
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +39,21 @@ _UNREACHABLE = (
     asyncpg.ConnectionDoesNotExistError,
     asyncpg.TooManyConnectionsError,
     asyncpg.InterfaceError,
+    asyncpg.ConnectionFailureError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
 )
+# What can only mean the connection itself failed while in use (an OSError in a block holding a
+# connection may be the block's own file work, so it is not in this list).
+_CONNECTION_LOST = (
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.InterfaceError,
+    asyncpg.ConnectionFailureError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.CannotConnectNowError,
+)
+UNREACHABLE_DETAIL = "The database is unreachable; try again shortly."
 
 
 def translate(exc: BaseException) -> DockyardError | None:
@@ -44,6 +62,10 @@ def translate(exc: BaseException) -> DockyardError | None:
         return GatewayTimeout("The database query took too long and was cancelled; narrow the request.")
     if isinstance(exc, asyncpg.UniqueViolationError):
         return Conflict("A record with the same unique value already exists.")
+    if isinstance(exc, asyncpg.IntegrityConstraintViolationError):
+        return Conflict("The change conflicts with other records and was not saved.")
+    if isinstance(exc, asyncpg.TransactionRollbackError):
+        return Conflict("The change collided with a concurrent one and was not saved; retry it.")
     if isinstance(exc, asyncpg.CharacterNotInRepertoireError | asyncpg.UntranslatableCharacterError):
         return BadInput("Text values cannot contain the NUL character (\\u0000); remove it and retry.")
     if isinstance(exc, asyncpg.UndefinedTableError | asyncpg.InvalidSchemaNameError):
@@ -51,7 +73,7 @@ def translate(exc: BaseException) -> DockyardError | None:
             "The database schema is not up to date; an operator must run `dockyard db migrate`."
         )
     if isinstance(exc, _UNREACHABLE):
-        return ServiceUnavailable("The database is unreachable; try again shortly.")
+        return ServiceUnavailable(UNREACHABLE_DETAIL, headers={"Retry-After": "5"})
     return None
 
 
@@ -67,6 +89,46 @@ def translated_errors() -> Iterator[None]:
         if mapped is None:
             raise
         raise mapped from exc
+
+
+class _GuardedAcquire(PoolAcquireContext):
+    """`pool.acquire()` whose connection-level failures are raised as ServiceUnavailable."""
+
+    __slots__ = ()
+
+    async def __aenter__(self) -> Any:
+        try:
+            return await super().__aenter__()
+        except _UNREACHABLE as exc:
+            raise ServiceUnavailable(UNREACHABLE_DETAIL, headers={"Retry-After": "5"}) from exc
+
+    async def __aexit__(self, *exc: object) -> None:
+        exc_val = exc[1] if len(exc) > 1 else None
+        try:
+            await super().__aexit__(*exc)
+        except _UNREACHABLE:
+            if exc_val is None:  # only the release failed: the connection is gone, the work is done
+                logger.warning("db.release_failed", exc_info=True)
+        if isinstance(exc_val, _CONNECTION_LOST):
+            raise ServiceUnavailable(UNREACHABLE_DETAIL, headers={"Retry-After": "5"}) from exc_val
+
+    def __await__(self) -> Any:
+        return self._acquire().__await__()
+
+    async def _acquire(self) -> Any:
+        self.done = True
+        try:
+            return await self.pool._acquire(self.timeout)  # type: ignore[attr-defined]
+        except _UNREACHABLE as exc:
+            raise ServiceUnavailable(UNREACHABLE_DETAIL, headers={"Retry-After": "5"}) from exc
+
+
+class GuardedPool(asyncpg.Pool):
+    """An asyncpg pool whose connection-level failures come out as ServiceUnavailable (503)."""
+
+    def acquire(self, *, timeout: float | None = None) -> Any:
+        """Like asyncpg's, for `async with` and `await` alike, with failures translated."""
+        return _GuardedAcquire(self, timeout)
 
 
 class Database:
@@ -127,6 +189,20 @@ async def _no_reset(conn: asyncpg.Connection) -> None:
     """Release without `RESET ALL` and friends: see Database.stateless_read_pool."""
 
 
+async def _new_pool(**options: Any) -> Pool:
+    # asyncpg.create_pool(), with the pool class swapped for the guarded one.
+    pool = GuardedPool(
+        options.pop("dsn"),
+        max_queries=50_000,
+        max_inactive_connection_lifetime=300.0,
+        loop=None,
+        connection_class=asyncpg.Connection,
+        record_class=asyncpg.Record,
+        **options,
+    )
+    return await pool
+
+
 async def _create_pool(url: str, settings: Settings, reset: Any = None) -> Pool:
     options: dict[str, Any] = {
         "dsn": url,
@@ -144,11 +220,11 @@ async def _create_pool(url: str, settings: Settings, reset: Any = None) -> Pool:
         },
     }
     try:
-        return await asyncpg.create_pool(min_size=min(settings.db_pool_min, settings.db_pool_max), **options)
-    except _UNREACHABLE as exc:
+        return await _new_pool(min_size=min(settings.db_pool_min, settings.db_pool_max), **options)
+    except (*_UNREACHABLE, ServiceUnavailable) as exc:
         # Start anyway: /healthz stays up, /readyz reports the outage, requests answer 503 until it is back.
         logger.warning("db.unreachable_at_start", extra={"url": redacted(url), "error": str(exc)})
-        return await asyncpg.create_pool(min_size=0, **options)
+        return await _new_pool(min_size=0, **options)
 
 
 async def open_database(primary_url: str, settings: Settings) -> Database:
@@ -173,8 +249,14 @@ def _database(request: Request) -> Database:
     return db
 
 
+@raises(409, 503, 504)
 async def get_conn(request: Request) -> AsyncIterator[Connection]:
-    """A primary connection inside a transaction that commits when the handler succeeds."""
+    """A primary connection inside a transaction that commits when the handler returns.
+
+    Used with `scope="function"` (see `Conn`): the transaction commits, or fails, before the
+    response starts, so a 2xx always means the data is committed and a failing COMMIT (a deferred
+    constraint, a serialization failure, a lost connection) is answered as an error instead.
+    """
     settings: Settings = request.app.state.settings
     async with _acquire(_database(request).primary, settings.db_acquire_timeout_s) as conn:
         with translated_errors():
@@ -182,6 +264,7 @@ async def get_conn(request: Request) -> AsyncIterator[Connection]:
                 yield conn
 
 
+@raises(503, 504)
 async def get_read_conn(request: Request) -> AsyncIterator[Connection]:
     """A connection for read-only work: a replica when configured, else the primary."""
     settings: Settings = request.app.state.settings
@@ -189,7 +272,7 @@ async def get_read_conn(request: Request) -> AsyncIterator[Connection]:
         yield conn
 
 
-Conn = Annotated[Connection, Depends(get_conn)]
+Conn = Annotated[Connection, Depends(get_conn, scope="function")]
 ReadConn = Annotated[Connection, Depends(get_read_conn)]
 
 

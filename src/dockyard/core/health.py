@@ -10,6 +10,7 @@ import asyncpg
 from fastapi import APIRouter, Request
 
 from dockyard.core.db import Database
+from dockyard.core.errors import ServiceUnavailable
 from dockyard.core.responses import JSONResponse
 
 router = APIRouter(tags=["health"])
@@ -51,8 +52,9 @@ async def readyz(request: Request) -> JSONResponse:
     try:
         async with asyncio.timeout(READY_TIMEOUT_S):
             schema = await _schema_state(db, expected)
-    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-        down = {"status": "unavailable", "database": "unreachable", "error": type(exc).__name__}
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError, ServiceUnavailable) as exc:
+        cause = exc.__cause__ if isinstance(exc, ServiceUnavailable) and exc.__cause__ else exc
+        down = {"status": "unavailable", "database": "unreachable", "error": type(cause).__name__}
         return JSONResponse(down, status_code=503)
     latency_ms = round((time.perf_counter() - began) * 1000, 2)
     body: dict[str, Any] = {

@@ -17,9 +17,12 @@ from collections.abc import Iterable
 
 import orjson
 from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from dockyard.core import db as db_errors
 from dockyard.core import metrics
+from dockyard.core.errors import DockyardError
 from dockyard.core.logging import NOTICE, request_id_var
 
 logger = logging.getLogger("dockyard.access")
@@ -232,7 +235,14 @@ class _GZipResponder:
 
 
 class ErrorBoundaryMiddleware:
-    """Log any unhandled exception with its traceback and answer a short 500 without internals."""
+    """The last line for exceptions no route handler answered.
+
+    A `DockyardError` or a database failure (raised in a middleware, a streamed body, a dependency
+    outside a route) is answered in the path's error style with its own status — an outage is a
+    503, never a 500. Anything else is logged with its traceback and answered with a short 500
+    that shows no internals. Once the response has started, the exception goes on to the server,
+    which aborts the connection so the client sees a cut body rather than a clean end.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -252,16 +262,28 @@ class ErrorBoundaryMiddleware:
         try:
             await self.app(scope, receive, tracking_send)
         except Exception as exc:
-            error_logger.error(
-                "unhandled error",
-                extra={
-                    "path": scope["path"],
-                    "error": type(exc).__name__,
-                    "traceback": traceback.format_exc(),
-                },
-            )
+            known = exc if isinstance(exc, DockyardError) else db_errors.translate(exc)
+            if known is None:
+                error_logger.error(
+                    "unhandled error",
+                    extra={
+                        "path": scope["path"],
+                        "error": type(exc).__name__,
+                        "traceback": traceback.format_exc(),
+                    },
+                )
+            else:
+                error_logger.warning(
+                    "request failed",
+                    extra={"path": scope["path"], "status": known.status, "error": type(exc).__name__},
+                )
             if started:
-                raise  # Headers are out: let the server abort the connection so the client sees a cut body.
+                raise
+            if known is not None:
+                renderer = scope["app"].state.error_styles.for_path(scope["path"])
+                response = renderer(Request(scope, receive), known.status, known.detail, known.headers)
+                await response(scope, receive, send)
+                return
             body = {
                 "detail": "Internal server error; the failure was logged.",
                 "request_id": request_id_var.get(),
