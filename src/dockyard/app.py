@@ -20,6 +20,7 @@ from dockyard.accounts.budget import BudgetMiddleware
 from dockyard.accounts.mail import Mailer
 from dockyard.accounts.tokens import TokenSigner
 from dockyard.core import embedded, health, metrics, pages
+from dockyard.core.bodylimit import BodyLimitMiddleware
 from dockyard.core.config import Settings, get_settings
 from dockyard.core.db import Database, install_db_error_handlers, open_database
 from dockyard.core.errors import ErrorStyles, install_error_handlers
@@ -33,6 +34,7 @@ from dockyard.core.http import (
 from dockyard.core.logging import configure_logging
 from dockyard.core.migrations import expected_versions
 from dockyard.core.openapi import exact_openapi
+from dockyard.core.proxy import ForwardedMiddleware
 from dockyard.core.ratelimit import RateLimiter
 from dockyard.core.responses import JSONResponse
 from dockyard.core.services import Service, ServiceSettings, load_services
@@ -121,7 +123,9 @@ def create_app(
     app.state.error_styles = styles = ErrorStyles()
     redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
     app.state.auth = AuthRuntime(
-        signer=TokenSigner(settings), limiter=RateLimiter(redis_url), settings=settings
+        signer=TokenSigner(settings),
+        limiter=RateLimiter(redis_url, timeout_s=settings.redis_timeout_s),
+        settings=settings,
     )
     app.state.mailer = Mailer(settings)
 
@@ -139,8 +143,13 @@ def create_app(
     app.openapi = exact_openapi(app, styles)  # type: ignore[method-assign]
 
     # add_middleware puts each new layer outside the previous ones: innermost first. The error
-    # boundary sits inside CORS and the security headers, so its answers carry theirs.
+    # boundary sits inside CORS and the security headers, so its answers carry theirs; forwarded
+    # headers are settled before anything below reads the client, the scheme or the host.
     app.add_middleware(BudgetMiddleware)
+    body_limits = {
+        service.prefix + path: limit for service in services for path, limit in service.body_limits.items()
+    }
+    app.add_middleware(BodyLimitMiddleware, default=settings.max_body_bytes, limits=body_limits)
     app.add_middleware(ErrorBoundaryMiddleware)
     if settings.cors_origins:
         app.add_middleware(
@@ -152,6 +161,9 @@ def create_app(
             max_age=600,
         )
     app.add_middleware(GZipMiddleware, minimum_size=settings.gzip_min_bytes)
+    app.add_middleware(
+        ForwardedMiddleware, trusted=settings.trusted_proxies, allowed_hosts=settings.served_hosts()
+    )
     app.add_middleware(SecurityHeadersMiddleware, hsts_max_age_s=settings.hsts_max_age_s)
     app.add_middleware(ObserveMiddleware)
     app.add_middleware(RequestIdMiddleware)

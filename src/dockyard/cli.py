@@ -82,6 +82,8 @@ def serve(
             console.print(f"[red]error:[/] {exc}")
             raise typer.Exit(2) from exc
         os.environ["SERVICES"] = ",".join(service)
+    # The workers' settings read these: PUBLIC_URL follows the address served unless it is set.
+    os.environ["HOST"], os.environ["PORT"] = host, str(port)
     settings = _settings()
     configure_logging(fmt=settings.log_format, level=settings.log_level)
     with database_target(settings) as target:
@@ -103,7 +105,8 @@ def serve(
             workers=workers,
             log_config=None,
             access_log=False,
-            proxy_headers=True,
+            # X-Forwarded-* are honoured by the app itself, from TRUSTED_PROXIES only.
+            proxy_headers=False,
             server_header=False,
             timeout_graceful_shutdown=10,
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from fastapi import APIRouter
+from fastapi import APIRouter, FastAPI
 
 from dockyard.core.config import Settings
 from dockyard.core.services import Service
@@ -86,3 +86,65 @@ async def test_pool_gauges_reported(pg: PgServer) -> None:
     assert size is not None
     assert size >= 1
     assert in_use == 0
+
+
+reads: list[int] = []
+
+
+async def counted_metrics(app: FastAPI) -> bytes:
+    """A service hook that counts its calls and reads the database like the backups hook."""
+    async with app.state.db.read_pool().acquire() as conn:
+        reads.append(await conn.fetchval("SELECT 1"))
+    return b"# TYPE probe_reads gauge\nprobe_reads %d\n" % len(reads)
+
+
+READING = Service(
+    name="reading",
+    title="Reading",
+    description="metrics hook",
+    router=APIRouter(),
+    prefix="/reading",
+    metrics=counted_metrics,
+)
+
+
+class TestAccess:
+    async def test_not_public_from_other_addresses(self, pg: PgServer) -> None:
+        async with app_client(settings(pg), client_ip="203.0.113.5") as client:
+            answer = await client.get("/metrics")
+        assert answer.status_code == 403
+        assert "METRICS_TOKEN" in answer.json()["detail"]
+
+    async def test_the_token_opens_it_from_anywhere(self, pg: PgServer) -> None:
+        token = "scrape-" + "t" * 40
+        async with app_client(
+            settings_for(pg.admin_url, metrics_token=token), client_ip="203.0.113.5"
+        ) as client:
+            wrong = await client.get("/metrics", headers={"Authorization": "Bearer nope"})
+            right = await client.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+        assert wrong.status_code == 403
+        assert right.status_code == 200
+        assert "dockyard_http_requests_total" in right.text
+
+    async def test_scrapes_are_rate_limited(self, pg: PgServer) -> None:
+        async with app_client(settings_for(pg.admin_url, rate_limit_metrics="2/minute")) as client:
+            statuses = [(await client.get("/metrics")).status_code for _ in range(3)]
+        assert statuses == [200, 200, 429]
+
+
+class TestServiceMetrics:
+    async def test_read_once_per_cache_interval(self, pg: PgServer) -> None:
+        reads.clear()
+        async with app_client(settings_for(pg.admin_url, metrics_cache_s=60), [READING]) as client:
+            texts = [(await client.get("/metrics")).text for _ in range(3)]
+        assert len(reads) == 1, "scrapes within the interval reuse the services' metrics"
+        assert all(sample(text, "dockyard_service_metrics_up", service="reading") == 1 for text in texts)
+
+    async def test_an_unreadable_service_reports_down_and_the_rest_is_served(self) -> None:
+        # Nothing listens on port 9: every acquire fails at once.
+        settings = settings_for("postgresql://postgres@127.0.0.1:9/none", db_acquire_timeout_s=1)
+        async with app_client(settings, [READING]) as client:
+            answer = await client.get("/metrics")
+        assert answer.status_code == 200
+        assert sample(answer.text, "dockyard_service_metrics_up", service="reading") == 0
+        assert "dockyard_http_requests_total" in answer.text

@@ -28,6 +28,7 @@ def settings_for(database_url: str, **overrides: Any) -> Settings:
         # Not REDIS_URL from the environment (CI sets it): counters kept in a shared Redis would
         # carry over from test to test. Tests of Redis pass the `redis` fixture's URL.
         "redis_url": None,
+        "allowed_hosts": ["testserver", "127.0.0.1", "localhost"],
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -70,6 +70,19 @@ def _missing(message: str, required: bool) -> NoReturn:
 
 
 @contextmanager
+def private_redis(workdir: Path) -> Iterator[tuple[RedisServer, subprocess.Popen[bytes]]]:
+    """A Redis of the test's own (the process too, to stop or freeze it); needs redis-server on PATH."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        _missing("no redis-server on PATH", required=True)
+    with _private_server(binary, workdir) as server:
+        yield server, _SERVERS[server.url]
+
+
+_SERVERS: dict[str, subprocess.Popen[bytes]] = {}
+
+
+@contextmanager
 def _private_server(binary: str, workdir: Path) -> Iterator[RedisServer]:
     port = _free_port()
     command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
@@ -79,7 +92,10 @@ def _private_server(binary: str, workdir: Path) -> Iterator[RedisServer]:
     try:
         if not _wait_for_port(port, 10):
             pytest.fail(f"redis-server did not listen on {port}", pytrace=False)
-        yield RedisServer(f"redis://127.0.0.1:{port}/0")
+        server = RedisServer(f"redis://127.0.0.1:{port}/0")
+        _SERVERS[server.url] = proc
+        yield server
     finally:
-        proc.terminate()
+        _SERVERS.pop(f"redis://127.0.0.1:{port}/0", None)
+        proc.kill()  # SIGKILL: a frozen (SIGSTOPped) server would never act on SIGTERM
         proc.wait(5)

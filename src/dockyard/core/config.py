@@ -6,11 +6,13 @@ docs/CONFIGURATION.md lists them all, and a test keeps the two in step.
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -64,11 +66,30 @@ class Settings(BaseSettings):
     cors_origins: CommaList = Field(
         default_factory=list, description="Origins allowed by CORS; empty = none."
     )
+    max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=0,
+        description="Largest request body accepted (413 beyond); services raise it for their own routes.",
+    )
+    trusted_proxies: CommaList = Field(
+        default_factory=list,
+        description="Addresses/CIDRs whose X-Forwarded-For/Proto/Host are honoured (`*`: any); empty = none.",
+    )
+    allowed_hosts: CommaList = Field(
+        default_factory=list,
+        description="Host names served (`*`: any; `.example.org`: its subdomains too); "
+        "empty = localhost, 127.0.0.1, ::1 and PUBLIC_URL's host.",
+    )
     gzip_min_bytes: int = Field(default=1024, ge=0, description="Smallest body that is gzip-compressed.")
     hsts_max_age_s: int = Field(default=31_536_000, ge=0, description="HSTS max-age sent over https.")
 
     # Caching and rate limits
     redis_url: SecretStr | None = Field(default=None, description="Redis for shared cache and rate limits.")
+    redis_timeout_s: float = Field(
+        default=0.1,
+        gt=0,
+        description="Longest wait for Redis; past it, Redis is skipped (memory fallback) until it answers.",
+    )
 
     # Accounts: tokens
     jwt_secret: SecretStr | None = Field(
@@ -95,7 +116,8 @@ class Settings(BaseSettings):
     smtp_starttls: bool = Field(default=True, description="Upgrade the SMTP connection with STARTTLS.")
     smtp_from: str = Field(default="Dockyard <no-reply@localhost>", description="From: of outgoing mail.")
     public_url: str = Field(
-        default="http://127.0.0.1:8000", description="Base URL used in links sent by email."
+        default="",
+        description="Base URL used in links sent by email [default: http://HOST:PORT of `dockyard serve`].",
     )
 
     # Rate limits (`limits` notation: "10/minute", "250000/day"; several separated by ';')
@@ -111,6 +133,19 @@ class Settings(BaseSettings):
         default="3/hour", description="Verification resends and resets per account and IP."
     )
 
+    # Metrics
+    metrics_token: SecretStr | None = Field(
+        default=None, description="Bearer token that lets a scraper read /metrics from any address."
+    )
+    metrics_allow: CommaList = Field(
+        default_factory=lambda: ["127.0.0.1/32", "::1/128"],
+        description="Addresses/CIDRs that may read /metrics without the token.",
+    )
+    metrics_cache_s: float = Field(
+        default=15.0, ge=0, description="Reuse services' metrics this long (the scrape interval)."
+    )
+    rate_limit_metrics: str = Field(default="120/minute", description="Scrapes of /metrics per client IP.")
+
     # Logging
     log_format: Literal["json", "console"] = Field(default="json", description="Log line format on stdout.")
     log_level: str = Field(default="INFO", description="DEBUG, INFO, NOTICE, WARNING or ERROR.")
@@ -118,7 +153,15 @@ class Settings(BaseSettings):
     # First start of the embedded default
     seed_demo: bool = Field(default=True, description="Load demo data on an embedded database's first start.")
 
-    @field_validator("database_replica_urls", "services", "cors_origins", mode="before")
+    @field_validator(
+        "database_replica_urls",
+        "services",
+        "cors_origins",
+        "trusted_proxies",
+        "allowed_hosts",
+        "metrics_allow",
+        mode="before",
+    )
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
@@ -132,6 +175,23 @@ class Settings(BaseSettings):
         if level not in {"DEBUG", "INFO", "NOTICE", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError(f"LOG_LEVEL must be DEBUG, INFO, NOTICE, WARNING or ERROR, not {value!r}")
         return level
+
+    @model_validator(mode="after")
+    def _public_url_follows_the_server(self) -> Settings:
+        if not self.public_url:
+            # HOST/PORT are what `dockyard serve` binds; a wildcard address is no link target.
+            host = os.environ.get("HOST", "127.0.0.1")
+            host = "localhost" if host in {"0.0.0.0", "::", ""} else host  # noqa: S104 - compared, not bound
+            host = f"[{host}]" if ":" in host else host
+            self.public_url = f"http://{host}:{os.environ.get('PORT', '8000')}"
+        return self
+
+    def served_hosts(self) -> list[str]:
+        """ALLOWED_HOSTS, or the hosts a default install is reached by."""
+        if self.allowed_hosts:
+            return list(self.allowed_hosts)
+        public = urlsplit(self.public_url).hostname
+        return ["localhost", "127.0.0.1", "::1", *([public] if public else [])]
 
     @property
     def embedded(self) -> bool:

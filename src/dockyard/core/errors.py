@@ -18,18 +18,21 @@ of every operation with its style's media type and schema).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from http import HTTPStatus
 from typing import Any
 
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
-from starlette.routing import Match
+from starlette.routing import compile_path
 
 from dockyard.core.logging import request_id_var
 
@@ -189,14 +192,19 @@ class ErrorStyles:
 def allowed_methods(request: Request) -> list[str]:
     """Every method some route accepts for this request's path (for `Allow`), sorted."""
     methods: set[str] = set()
-    scope = dict(request.scope, method="")
-    for route in request.app.router.routes:
-        match, _ = route.matches(scope)
-        if match is not Match.NONE:
-            methods.update(getattr(route, "methods", None) or ())
+    path = request.url.path
+    for context in iter_route_contexts(request.app.router.routes):
+        template, route_methods = context.path_format, getattr(context.original_route, "methods", None)
+        if template and route_methods and _compiled(template).match(path):
+            methods.update(route_methods)
     if methods:
         methods.add("OPTIONS")
     return sorted(methods)
+
+
+@lru_cache(maxsize=1024)
+def _compiled(template: str) -> re.Pattern[str]:
+    return compile_path(template)[0]
 
 
 def _validation_problems(exc: RequestValidationError) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 
 import orjson
 from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -128,10 +129,10 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        https = scope.get("scheme") == "https"
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
+                https = scope.get("scheme") == "https"  # read late: forwarded headers may set it
                 headers = MutableHeaders(scope=message)
                 for name, value in self.common:
                     headers.setdefault(name, value)
@@ -262,7 +263,7 @@ class ErrorBoundaryMiddleware:
         try:
             await self.app(scope, receive, tracking_send)
         except Exception as exc:
-            known = exc if isinstance(exc, DockyardError) else db_errors.translate(exc)
+            known = _known_error(exc)
             if known is None:
                 error_logger.error(
                     "unhandled error",
@@ -300,6 +301,17 @@ class ErrorBoundaryMiddleware:
                 }
             )
             await send({"type": "http.response.body", "body": payload})
+
+
+def _known_error(exc: Exception) -> DockyardError | None:
+    """The client-facing error for `exc`, or None when it is a bug."""
+    if isinstance(exc, DockyardError):
+        return exc
+    if isinstance(exc, StarletteHTTPException):
+        known = DockyardError(str(exc.detail), headers=exc.headers)
+        known.status = exc.status_code
+        return known
+    return db_errors.translate(exc)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -1,16 +1,23 @@
 """Prometheus metrics: requests by route template, latency, in-flight requests, database pools.
 
 With several workers, set PROMETHEUS_MULTIPROC_DIR (the CLI does) so `/metrics` sums every worker.
+`/metrics` is not public: a scraper sends `Authorization: Bearer <METRICS_TOKEN>` or comes from an
+address in METRICS_ALLOW (localhost by default). Scrapes are rate limited, and the services' own
+metrics (read from the database) are computed at most once per METRICS_CACHE_S per worker; a
+service whose metrics cannot be read (the database is down) reports `dockyard_service_metrics_up 0`
+while the process's own metrics are still served.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
+import logging
 import os
 from collections.abc import AsyncIterator
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -22,7 +29,13 @@ from prometheus_client import (
 )
 from prometheus_client import multiprocess as prometheus_multiprocess
 
+from dockyard.core.config import Settings
 from dockyard.core.db import Database
+from dockyard.core.errors import DockyardError, Forbidden
+from dockyard.core.microcache import Microcache
+from dockyard.core.proxy import address_in, networks
+
+logger = logging.getLogger(__name__)
 
 REQUESTS = Counter("dockyard_http_requests_total", "HTTP requests served", ["method", "route", "status"])
 LATENCY = Histogram(
@@ -88,11 +101,57 @@ def render() -> bytes:
     return bytes(generate_latest())
 
 
+def _authorize_scrape(request: Request, settings: Settings) -> None:
+    header = request.headers.get("authorization", "")
+    scheme, _, credential = header.partition(" ")
+    token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+    if token and scheme.lower() == "bearer" and hmac.compare_digest(credential.encode(), token.encode()):
+        return
+    client = request.client.host if request.client else ""
+    if not header and address_in(client, networks(settings.metrics_allow)):
+        return
+    raise Forbidden(
+        "Metrics are not public: send `Authorization: Bearer <METRICS_TOKEN>`, "
+        "or scrape from an address listed in METRICS_ALLOW."
+    )
+
+
+async def _services_exposition(app: FastAPI) -> bytes:
+    parts = []
+    for service in app.state.services:
+        if service.metrics is None:
+            continue
+        try:
+            parts.append(await service.metrics(app))
+            up = 1
+        except DockyardError as exc:
+            logger.warning(
+                "metrics.service_unavailable", extra={"service": service.name, "error": exc.detail}
+            )
+            up = 0
+        parts.append(
+            b"# HELP dockyard_service_metrics_up Whether the service's metrics could be read\n"
+            b"# TYPE dockyard_service_metrics_up gauge\n"
+            + f'dockyard_service_metrics_up{{service="{service.name}"}} {up}\n'.encode()
+        )
+    return b"".join(parts)
+
+
+def _services_cache(app: FastAPI, ttl_s: float) -> Microcache[bytes]:
+    if not hasattr(app.state, "services_metrics"):
+        app.state.services_metrics = Microcache[bytes](ttl_s)
+    cache: Microcache[bytes] = app.state.services_metrics
+    return cache
+
+
 @router.get("/metrics")
 async def metrics_endpoint(request: Request) -> Response:
     """Prometheus exposition of Dockyard's metrics, then each service's own (e.g. backup ages)."""
-    parts = [render()]
-    for service in request.app.state.services:
-        if service.metrics is not None:
-            parts.append(await service.metrics(request.app))
-    return Response(b"".join(parts), media_type=CONTENT_TYPE_LATEST)
+    settings: Settings = request.app.state.settings
+    _authorize_scrape(request, settings)
+    client = request.client.host if request.client else "unknown"
+    await request.app.state.auth.limiter.hit("metrics", settings.rate_limit_metrics, client, what="scrapes")
+    services = await _services_cache(request.app, settings.metrics_cache_s).get(
+        lambda: _services_exposition(request.app)
+    )
+    return Response(render() + services, media_type=CONTENT_TYPE_LATEST)

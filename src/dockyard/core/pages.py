@@ -31,8 +31,7 @@ _DOCS = """<!doctype html>
 
 
 def _service_item(service: Service) -> str:
-    links = [f'<a href="{escape(service.prefix)}/">{escape(service.prefix)}/</a>']
-    links += [f'<a href="{escape(link.href)}">{escape(link.title)}</a>' for link in service.links]
+    links = [f'<a href="{escape(link.href)}">{escape(link.title)}</a>' for link in service.links]
     return (
         f"<li><h2>{escape(service.title)} <code>{escape(service.name)}</code></h2>"
         f"<p>{escape(service.description)}</p><nav>{' '.join(links)}</nav></li>"

@@ -3,12 +3,15 @@
 Windows slide (the previous window's count is weighted by how much of it still overlaps).
 Budgets are written in `limits` notation ("10/minute;50/hour"); a request over any of them gets
 429 with Retry-After. Memory storage is per process: right for one worker, too lenient for many.
-When Redis cannot be reached, counting falls back to this process's memory (and says so in the
-log, at most once a minute) rather than failing requests or letting them through uncounted.
+When Redis cannot be reached or does not answer within REDIS_TIMEOUT_S, counting falls back to this
+process's memory rather than failing requests or letting them through uncounted; a circuit breaker
+(`core.breaker`) then skips Redis entirely until a background probe sees it answer again, so a
+frozen Redis costs one request a fraction of a second, not every request seconds.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import time
@@ -19,6 +22,7 @@ from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from redis.exceptions import RedisError
 
+from dockyard.core.breaker import Breaker
 from dockyard.core.errors import TooManyRequests
 
 logger = logging.getLogger(__name__)
@@ -33,27 +37,37 @@ def parse_budget(spec: str) -> tuple[RateLimitItem, ...]:
 class RateLimiter:
     """Counts hits per (name, key) and refuses those over budget."""
 
-    def __init__(self, redis_url: str | None = None) -> None:
+    def __init__(self, redis_url: str | None = None, *, timeout_s: float = 0.1) -> None:
         self.storage: Storage
         if redis_url:
             uri = "async+" + redis_url if not redis_url.startswith("async+") else redis_url
-            self.storage = RedisStorage(uri, implementation="redispy", key_prefix="dockyard-rl")
+            self.storage = RedisStorage(
+                uri,
+                implementation="redispy",
+                key_prefix="dockyard-rl",
+                socket_timeout=timeout_s,
+                socket_connect_timeout=timeout_s,
+            )
         else:
             self.storage = MemoryStorage()
+        self.timeout_s = timeout_s
+        self.breaker = Breaker("Redis (rate limits)", self.storage.check, timeout_s=timeout_s)
         # Two counters per key and window, whatever the budget: a moving window would keep one
         # timestamp per hit, which for 250000/day is slow and large.
         self.strategy = SlidingWindowCounterRateLimiter(self.storage)
         self.fallback = SlidingWindowCounterRateLimiter(MemoryStorage())
-        self._warned_at = -math.inf
 
     async def hit(self, name: str, spec: str, key: str, *, what: str = "requests") -> None:
         """Count one hit of `key` against budget `name`; raise TooManyRequests when over it."""
-        strategy = self.strategy
+        strategy = self.strategy if self.breaker.available else self.fallback
         for item in parse_budget(spec):
             try:
-                allowed = await strategy.hit(item, name, key)
+                async with asyncio.timeout(self.timeout_s * 2):  # a belt for the socket timeouts
+                    allowed = await strategy.hit(item, name, key)
             except (RedisError, OSError, TimeoutError) as exc:
-                self._warn(exc)
+                if strategy is self.fallback:
+                    raise
+                self.breaker.trip(exc)
                 strategy = self.fallback
                 allowed = await strategy.hit(item, name, key)
             if not allowed:
@@ -65,20 +79,17 @@ class RateLimiter:
                     retry_after_s=retry_after,
                 )
 
-    def _warn(self, exc: BaseException) -> None:
-        now = time.monotonic()
-        if now - self._warned_at > 60:
-            self._warned_at = now
-            logger.warning("rate limits counted in memory: Redis unavailable", extra={"error": str(exc)})
-
     async def clear(self, name: str, spec: str, key: str) -> None:
         """Forget the hits of `key` (e.g. failed logins after a successful one)."""
         for item in parse_budget(spec):
             await self.fallback.clear(item, name, key)
+            if not self.breaker.available or self.strategy is self.fallback:
+                continue
             try:
-                await self.strategy.clear(item, name, key)
+                async with asyncio.timeout(self.timeout_s * 2):
+                    await self.strategy.clear(item, name, key)
             except (RedisError, OSError, TimeoutError) as exc:
-                self._warn(exc)
+                self.breaker.trip(exc)
 
     async def reset(self) -> None:
         """Drop every counter (tests, and `dockyard` maintenance)."""
