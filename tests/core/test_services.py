@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import types
 
@@ -122,3 +123,12 @@ class TestMounting:
         assert [service.name for service in app.state.services] == ["beta"]
         with pytest.raises(UnknownServiceError):
             create_app(settings_for(pg.admin_url, services=["omega"]), configure_logs=False)
+
+
+async def test_every_link_of_the_real_index_leads_somewhere(pg: PgServer) -> None:
+    async with app_client(settings_for(pg.admin_url), load_services(["all"])) as client:
+        page = await client.get("/")
+        links = sorted({href.split("#")[0] for href in re.findall(r'href="([^"]+)"', page.text)})
+        answers = {href: (await client.get(href)).status_code for href in links}
+    assert len(answers) >= 6, answers
+    assert {href: status for href, status in answers.items() if status == 404} == {}
