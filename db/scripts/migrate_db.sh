@@ -19,7 +19,8 @@ Commands:
   status             list migrations: applied, pending, changed (checksum drift), missing (file gone)
   down               reverse the latest applied migration with its VERSION_name.down.sql
   baseline VERSION   record migrations up to VERSION as applied without running them
-                     (adopt a database whose schema is already at VERSION)
+                     (adopt a database whose schema is already at VERSION), and the
+                     adoption itself in public.schema_baseline (see test_db.sh)
 
 Options:
   --dry-run              print the plan and the SQL; change nothing
@@ -385,15 +386,40 @@ SQL
     rm -f "$script"
 }
 
+# The record of an adoption: its presence tells test_db.sh to compare the schema by shape, and
+# `tables` lists what the database held before Dockyard (reported as foreign when not Dockyard's).
+baseline_record() {
+    cat <<SQL
+CREATE TABLE public.schema_baseline (
+    version     text        PRIMARY KEY,
+    recorded_at timestamptz NOT NULL DEFAULT now(),
+    recorded_by text        NOT NULL DEFAULT current_user,
+    tables      text[]      NOT NULL
+);
+INSERT INTO public.schema_baseline (version, tables)
+SELECT $(sql_literal "$baseline_version"),
+       coalesce(array_agg(format('%I.%I', n.nspname, c.relname) ORDER BY n.nspname, c.relname), '{}')
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_toast%'
+  AND (n.nspname, c.relname) NOT IN (('public', 'schema_migrations'), ('public', 'schema_baseline'))
+  AND NOT EXISTS (SELECT FROM pg_depend d
+                  WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e');
+SQL
+}
+
 cmd_baseline() {
     local version script count=0
     [[ -n ${file_path[$baseline_version]:-} ]] || usage_error "baseline $baseline_version: no migration file has that version"
     ((${#applied_versions[@]} == 0)) ||
         die "$EXIT_REFUSED" "schema_migrations already has ${#applied_versions[@]} row(s); baseline is for a database that has none"
+    [[ $(query_value "SELECT to_regclass('public.schema_baseline') IS NULL") == t ]] ||
+        die "$EXIT_REFUSED" "public.schema_baseline already records a baseline; drop it first if it is stale"
     script=$(mktemp)
     {
         lock_preamble
         echo 'BEGIN;'
+        baseline_record
         for version in "${versions[@]}"; do
             [[ $version > $baseline_version ]] && break
             count=$((count + 1))
@@ -409,6 +435,7 @@ cmd_baseline() {
     run_locked "$script" || { rm -f "$script"; die "$EXIT_FAILURE" "baseline failed"; }
     rm -f "$script"
     log "recorded $count migration(s) up to $baseline_version as applied without running them"
+    log "recorded the adoption in public.schema_baseline: test_db.sh now compares this schema by shape"
 }
 
 case $command in

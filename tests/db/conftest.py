@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,3 +135,48 @@ def scripts(pg: PgServer, fresh_db: str, tmp_path: Path) -> Scripts:
     folder = tmp_path / "migrations"
     folder.mkdir()
     return Scripts(pg, fresh_db, folder)
+
+
+def build_legacy(pg: PgServer, url: str) -> None:
+    """Load legacy_ihr_django.sql, a legacy IHR database as Django builds it, into `url`."""
+    psql = str(Path(pg.pg_bin) / "psql") if pg.pg_bin else "psql"
+    sql = Path(__file__).parent / "legacy_ihr_django.sql"
+    done = subprocess.run(
+        [psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-f", str(sql)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.fixture(scope="module")
+def adopted_template(pg: PgServer) -> Iterator[str]:
+    """Name of a database built by Django, adopted with `migrate_db.sh baseline 202611221200` and migrated."""
+    name = f"dy_adopted_{uuid.uuid4().hex[:10]}"
+    pg.psql(pg.admin_url, f'CREATE DATABASE "{name}"')
+    try:
+        build_legacy(pg, pg.url(name))
+        for args in (("baseline", "202611221200"), ()):
+            done = subprocess.run(
+                ["bash", str(SCRIPTS / "migrate_db.sh"), *args],
+                env=pg.env(pg.url(name), MIGRATIONS_DIR=str(REAL_MIGRATIONS)),
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            assert done.returncode == 0, done.stderr
+        yield name
+    finally:
+        pg.psql(pg.admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def adopted(pg: PgServer, adopted_template: str) -> Iterator[Scripts]:
+    """The project's scripts and migrations aimed at a copy of the adopted legacy database."""
+    name = f"dy_adopted_{uuid.uuid4().hex[:10]}"
+    pg.psql(pg.admin_url, f'CREATE DATABASE "{name}" TEMPLATE "{adopted_template}"')
+    try:
+        yield Scripts(pg, pg.url(name), REAL_MIGRATIONS)
+    finally:
+        pg.psql(pg.admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
