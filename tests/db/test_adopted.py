@@ -1,8 +1,10 @@
-"""Adopting the legacy IHR database: baseline, then `db check` compares it by shape."""
+"""Adopting the legacy IHR database: baseline, then `db check` by shape, and widening its integer ids."""
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 from pathlib import Path
 
 from tests.db.conftest import Scripts
@@ -17,6 +19,32 @@ FOREIGN = (
     "public.ihr_monitoredasn",
 )
 WIDE = ("ihr_hegemony", "ihr_hegemony_country", "ihr_atlas_delay")
+
+
+ROWS = """
+INSERT INTO ihr_asn VALUES (0, 'global', false, false, true), (2497, 'IIJ', true, true, true);
+INSERT INTO ihr_country VALUES ('JP', 'Japan', true, true);
+INSERT INTO ihr_atlas_location (name, type, af) VALUES ('2497', 'AS', 4), ('Tokyo', 'CT', 4);
+INSERT INTO ihr_hegemony (timebin, originasn_id, asn_id, hege, af)
+    SELECT now() - g * interval '15 min', 0, 2497, g / 20000.0, 4 FROM generate_series(1, 20000) g;
+INSERT INTO ihr_hegemony_country (timebin, country_id, asn_id, hege, af, weight, weightscheme, transitonly)
+    SELECT now() - g * interval '15 min', 'JP', 2497, 0.1, 4, 1, 'as', false FROM generate_series(1, 3000) g;
+INSERT INTO ihr_atlas_delay (timebin, startpoint_id, endpoint_id, median, nbtracks, nbprobes, entropy, hop,
+                             nbrealrtts)
+    SELECT now() - g * interval '15 min', 1, 2, g, 1, 1, 0.5, 2, 1 FROM generate_series(1, 5000) g;
+"""
+NEW_HEGEMONY = (
+    "INSERT INTO ihr_hegemony (timebin, originasn_id, asn_id, hege, af) VALUES (now(), 0, 2497, 1, 4)"
+)
+
+
+def load_rows(adopted: Scripts) -> None:
+    adopted.sql(ROWS)
+
+
+def fingerprint(adopted: Scripts, table: str) -> str:
+    """Every row's id with what it identifies, summed up."""
+    return adopted.sql(f"SELECT count(*), sum(id), sum(hashtext(id || ':' || timebin)) FROM {table}")
 
 
 def check(adopted: Scripts) -> tuple[int, str]:
@@ -105,3 +133,66 @@ class TestCheckAdopted:
         done = adopted.run("migrate_db.sh", "baseline", "202611221200")
         assert done.returncode == 5
         assert "already records a baseline" in done.stderr
+
+
+class TestWidenIds:
+    def test_widens_the_three_ids_keeping_every_row_and_the_check_then_reports_no_difference(
+        self, adopted: Scripts
+    ) -> None:
+        load_rows(adopted)
+        before = {table: fingerprint(adopted, table) for table in WIDE}
+        done = adopted.run("widen_ids.sh", "--batch-rows", "3000", "--vacuum-every", "2")
+        assert done.returncode == 0, done.stderr
+        assert {table: fingerprint(adopted, table) for table in WIDE} == before
+        types = adopted.sql(
+            "SELECT string_agg(concat_ws(' ', c.table_name, c.data_type, s.data_type), ',' ORDER BY 1)"
+            " FROM information_schema.columns c JOIN pg_sequences s"
+            " ON s.sequencename = c.table_name || '_id_seq'"
+            f" WHERE c.column_name = 'id' AND c.table_name IN {WIDE}"
+        )
+        assert sorted(types.split(",")) == [f"{table} bigint bigint" for table in sorted(WIDE)]
+        # The sequence goes on from where it was, now as bigint.
+        assert adopted.sql(NEW_HEGEMONY + " RETURNING id") == "20001"
+        code, log = check(adopted)
+        assert code == 0, log
+        assert "known difference:" not in log
+        assert "0 known difference(s)" in log
+        assert adopted.run("widen_ids.sh").stderr.count("is bigint already") == 3
+
+    def test_resumes_after_being_killed_with_rows_written_meanwhile(self, adopted: Scripts) -> None:
+        load_rows(adopted)
+        run = adopted.popen("widen_ids.sh", "--batch-rows", "100", "--vacuum-every", "0", "ihr_hegemony")
+        assert run.stderr is not None
+        seen = []
+        while line := run.stderr.readline():
+            seen.append(line)
+            if "copied ids up to" in line:
+                break
+        assert "copied ids up to 2000 (20 batches)" in "".join(seen), seen
+        os.killpg(run.pid, signal.SIGKILL)
+        run.wait(timeout=30)
+        assert adopted.sql("SELECT count(*) FILTER (WHERE id_new IS NULL) > 0 FROM ihr_hegemony") == "t"
+        # A loader goes on writing while the widening is half done: the trigger fills id_new.
+        assert adopted.sql(NEW_HEGEMONY + " RETURNING id = id_new") == "t"
+        before = fingerprint(adopted, "ihr_hegemony")
+        again = adopted.run("widen_ids.sh", "ihr_hegemony")
+        assert again.returncode == 0, again.stderr
+        assert "resuming the widening of id" in again.stderr
+        assert fingerprint(adopted, "ihr_hegemony") == before
+        assert (
+            adopted.sql(
+                "SELECT format_type(atttypid, atttypmod) FROM pg_attribute"
+                " WHERE attrelid = 'ihr_hegemony'::regclass AND attname = 'id'"
+            )
+            == "bigint"
+        )
+        assert adopted.sql("SELECT count(*) FROM pg_index WHERE NOT indisvalid") == "0"
+
+    def test_refuses_a_table_a_foreign_key_points_at(self, adopted: Scripts) -> None:
+        done = adopted.run("widen_ids.sh", "ihr_delay_alarms")
+        assert done.returncode == 5
+        assert "public.ihr_delay_alarms: a foreign key references it" in done.stderr
+
+    def test_a_table_name_must_be_an_identifier(self, adopted: Scripts) -> None:
+        done = adopted.run("widen_ids.sh", "ihr_hegemony; DROP TABLE ihr_asn")
+        assert done.returncode == 2
