@@ -213,6 +213,12 @@ seconds_of_ms() {
     printf '%d.%03d' "$(($1 / 1000))" "$(($1 % 1000))"
 }
 
+# send TEXT: write to run_locked's psql session. A subshell takes the SIGPIPE if psql has ended, so
+# this fails instead of killing the script silently; reading psql's output then tells what happened.
+send() {
+    (printf '%s' "$1" >&"$to") 2>/dev/null
+}
+
 # run_locked SCRIPT: take the advisory lock, run SCRIPT in the same psql session, log its lines,
 # map failures to exit codes.
 #
@@ -229,8 +235,7 @@ run_locked() {
     exec {to}>&"${PSQL[1]}" {from}<&"${PSQL[0]}"
     deadline=$(($(now_ms) + lock_timeout * 1000))
     while :; do
-        printf 'SELECT pg_try_advisory_lock(%s);\n' "$LOCK_KEY" >&"$to"
-        if ! IFS= read -r got <&"$from"; then
+        if ! send "SELECT pg_try_advisory_lock($LOCK_KEY);"$'\n' || ! IFS= read -r got <&"$from"; then
             exec {to}>&- {from}<&-
             wait "$pid" || true
             sed 's/^/    /' "$err" >&2
@@ -239,7 +244,7 @@ run_locked() {
         fi
         [[ $got == t ]] && break
         if (($(now_ms) >= deadline)); then
-            printf '\\q\n' >&"$to"
+            send '\q'$'\n' || true
             exec {to}>&- {from}<&-
             wait "$pid" || true
             rm -f "$err"
@@ -252,7 +257,7 @@ run_locked() {
         sleep "$(seconds_of_ms "$pause_ms")"
         pause_ms=$((pause_ms * 2 > 1000 ? 1000 : pause_ms * 2))
     done
-    printf '\\i %s\n\\q\n' "$(sql_literal "$script")" >&"$to"
+    send "\\i $(sql_literal "$script")"$'\n''\q'$'\n' || true
     exec {to}>&-
     while IFS= read -r line <&"$from"; do
         [[ -z $line ]] || log "$line"
