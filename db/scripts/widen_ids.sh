@@ -11,7 +11,7 @@ Make the `id` of each TABLE (default: the legacy IHR tables whose ids Django mad
 public.ihr_hegemony, public.ihr_hegemony_country and public.ihr_atlas_delay) a bigint without
 blocking readers or writers for more than a moment. For each table still integer:
 
-  1. add a bigint column id_new, and a trigger copying id into it on every insert and update
+  1. add a bigint column id_new, and a trigger copying id into it on every insert (and update of id)
   2. copy id into id_new in batches of --batch-rows rows (default 50000), each its own
      transaction, with a VACUUM of the table every --vacuum-every batches (default 20; 0: never)
   3. build, CONCURRENTLY, a unique index on id_new and a twin of every other index holding id
@@ -117,7 +117,7 @@ BEGIN
 END
 \$\$;
 DROP TRIGGER IF EXISTS $trigger ON $table;
-CREATE TRIGGER $trigger BEFORE INSERT OR UPDATE ON $table FOR EACH ROW EXECUTE FUNCTION $function();
+CREATE TRIGGER $trigger BEFORE INSERT OR UPDATE OF id ON $table FOR EACH ROW EXECUTE FUNCTION $function();
 COMMIT;
 SQL
         die "$EXIT_FAILURE" "$table: could not add id_new and its trigger (see above); run widen_ids.sh again"
