@@ -19,7 +19,8 @@ Commands:
   status             list migrations: applied, pending, changed (checksum drift), missing (file gone)
   down               reverse the latest applied migration with its VERSION_name.down.sql
   baseline VERSION   record migrations up to VERSION as applied without running them
-                     (adopt a database whose schema is already at VERSION)
+                     (adopt a database whose schema is already at VERSION), and the
+                     adoption itself in public.schema_baseline (see test_db.sh)
 
 Options:
   --dry-run              print the plan and the SQL; change nothing
@@ -38,6 +39,8 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 cannot connect, 4 a migration failed,
 USAGE
 }
 
+# Sessions show as migrate_db.sh in pg_stat_activity.
+export PGAPPNAME=${PGAPPNAME:-migrate_db.sh}
 # Advisory lock key shared by every run against a database ("dcbkyd" read as hex: arbitrary but fixed).
 readonly LOCK_KEY=110373737560420
 command=apply dry_run=0 target="" check=0 lock_timeout=60 baseline_version=""
@@ -157,13 +160,15 @@ pending_versions() {
     done
 }
 
-# The psql preamble: take the advisory lock (bounded wait), then make sure the table exists.
+# What runs first once the lock is held: make sure the table exists. On PostgreSQL 14+ the server
+# also checks every second that this client is still there, so a run killed mid-statement (even
+# by SIGKILL) ends its session, and with it the lock, instead of leaving a build running alone.
 lock_preamble() {
     cat <<SQL
-SET lock_timeout = '${lock_timeout}s';
-SELECT pg_advisory_lock($LOCK_KEY);
-RESET lock_timeout;
-\\echo dockyard:locked
+SELECT current_setting('server_version_num')::int >= 140000 AS dy_can_check_client \\gset
+\\if :dy_can_check_client
+SET client_connection_check_interval = '1s';
+\\endif
 SET client_min_messages = warning;
 CREATE TABLE IF NOT EXISTS public.schema_migrations (
     version     text        PRIMARY KEY,
@@ -177,27 +182,95 @@ RESET client_min_messages;
 SQL
 }
 
-# run_locked SCRIPT: run a generated psql script; log its lines; map failures to exit codes.
+# The indexes FILE builds with CREATE [UNIQUE] INDEX CONCURRENTLY, one "name table" line each.
+concurrent_indexes() {
+    sed -e 's/--.*$//' "$1" | tr -s '[:space:]' ' ' |
+        grep -oiE 'create (unique )?index concurrently (if not exists )?("[^"]+"|[[:alnum:]_$]+) on (only )?[^ (]+' |
+        sed -E 's/^.* ("[^"]+"|[^ ]+) on (only )?([^ (]+)$/\1 \3/I' || true
+}
+
+# SQL that drops the INVALID indexes an interrupted run of FILE left behind. An interrupted
+# CREATE INDEX CONCURRENTLY leaves its index in the catalog, marked INVALID: never used by
+# queries, still maintained by every write, and skipped by IF NOT EXISTS. Only the indexes the
+# file itself builds are dropped, and only while this run holds the lock, so nothing else can be
+# building them.
+invalid_index_cleanup() {
+    local name table relname
+    while read -r name table; do
+        [[ -n $name ]] || continue
+        if [[ $name == \"*\" ]]; then relname=${name//\"/}; else relname=${name,,}; fi
+        cat <<SQL
+SELECT format('SELECT %L', format('dropping INVALID index %s, left by an interrupted build, to build it again', i.indexrelid::regclass)),
+       format('DROP INDEX CONCURRENTLY IF EXISTS %s', i.indexrelid::regclass)
+FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+WHERE NOT i.indisvalid AND i.indrelid = to_regclass($(sql_literal "$table")) AND c.relname = $(sql_literal "$relname") \\gexec
+SQL
+    done < <(concurrent_indexes "$1")
+}
+
+# Milliseconds as seconds for sleep(1): 250 -> 0.250.
+seconds_of_ms() {
+    printf '%d.%03d' "$(($1 / 1000))" "$(($1 % 1000))"
+}
+
+# send TEXT: write to run_locked's psql session. A subshell takes the SIGPIPE if psql has ended, so
+# this fails instead of killing the script silently; reading psql's output then tells what happened.
+send() {
+    (printf '%s' "$1" >&"$to") 2>/dev/null
+}
+
+# run_locked SCRIPT: take the advisory lock, run SCRIPT in the same psql session, log its lines,
+# map failures to exit codes.
+#
+# The lock is polled with pg_try_advisory_lock, the session idle between tries, never awaited
+# with pg_advisory_lock: a statement blocked on a lock holds a snapshot, CREATE INDEX
+# CONCURRENTLY in the run that holds the lock waits until every older snapshot is gone, and the
+# two runs would wait for each other. An idle session holds no snapshot.
 run_locked() {
-    local script=$1 out err status
-    out=$(mktemp) err=$(mktemp)
-    set +e
-    run_psql -A -t -f "$script" 2>"$err" | tee "$out" | while IFS= read -r line; do
-        [[ -z $line || $line == dockyard:* ]] || log "$line"
-    done
-    status=${PIPESTATUS[0]}
-    set -e
-    if ((status != 0)); then
-        if ! grep -q '^dockyard:locked' "$out" && grep -qi 'lock timeout' "$err"; then
-            rm -f "$out" "$err"
+    local script=$1 err pid to from got line status=0 deadline pause_ms=50 waiting=0
+    err=$(mktemp)
+    coproc PSQL { run_psql -A -t 2>"$err"; }
+    pid=$PSQL_PID
+    # Copies of the coprocess's pipes stay open after it ends, so its last lines can be read.
+    exec {to}>&"${PSQL[1]}" {from}<&"${PSQL[0]}"
+    deadline=$(($(now_ms) + lock_timeout * 1000))
+    while :; do
+        if ! send "SELECT pg_try_advisory_lock($LOCK_KEY);"$'\n' || ! IFS= read -r got <&"$from"; then
+            exec {to}>&- {from}<&-
+            wait "$pid" || true
+            sed 's/^/    /' "$err" >&2
+            rm -f "$err"
+            die "$EXIT_CONNECT" "lost the connection to $(redact "$DATABASE_URL") while waiting for the migration lock"
+        fi
+        [[ $got == t ]] && break
+        if (($(now_ms) >= deadline)); then
+            send '\q'$'\n' || true
+            exec {to}>&- {from}<&-
+            wait "$pid" || true
+            rm -f "$err"
             die "$EXIT_LOCK" "another migration run held the lock for more than ${lock_timeout}s"
         fi
+        if ((!waiting)); then
+            log "another migration run holds the lock; waiting for it (up to ${lock_timeout}s)"
+            waiting=1
+        fi
+        sleep "$(seconds_of_ms "$pause_ms")"
+        pause_ms=$((pause_ms * 2 > 1000 ? 1000 : pause_ms * 2))
+    done
+    send "\\i $(sql_literal "$script")"$'\n''\q'$'\n' || true
+    exec {to}>&-
+    while IFS= read -r line <&"$from"; do
+        [[ -z $line ]] || log "$line"
+    done
+    exec {from}<&-
+    wait "$pid" || status=$?
+    if ((status != 0)); then
         sed 's/^/    /' "$err" >&2
-        rm -f "$out" "$err"
+        rm -f "$err"
         return "$EXIT_MIGRATION"
     fi
     [[ -s $err ]] && sed 's/^/    /' "$err" >&2
-    rm -f "$out" "$err"
+    rm -f "$err"
     return 0
 }
 
@@ -261,7 +334,7 @@ SELECT EXISTS (SELECT 1 FROM public.schema_migrations WHERE version = '$version'
 \\echo applying ${version}_${file_name[$version]} …
 SELECT clock_timestamp() AS dy_began \\gset
 SQL
-            no_transaction "$path" || echo 'BEGIN;'
+            if no_transaction "$path"; then invalid_index_cleanup "$path"; else echo 'BEGIN;'; fi
             cat <<SQL
 \\o /dev/null
 \\i $(sql_literal "$path")
@@ -301,7 +374,7 @@ cmd_down() {
     {
         lock_preamble
         printf '%s\n' "\\echo reversing ${version}_${file_name[$version]} …"
-        no_transaction "$down" || echo 'BEGIN;'
+        if no_transaction "$down"; then invalid_index_cleanup "$down"; else echo 'BEGIN;'; fi
         cat <<SQL
 \\o /dev/null
 \\i $(sql_literal "$down")
@@ -318,15 +391,40 @@ SQL
     rm -f "$script"
 }
 
+# The record of an adoption: its presence tells test_db.sh to compare the schema by shape, and
+# `tables` lists what the database held before Dockyard (reported as foreign when not Dockyard's).
+baseline_record() {
+    cat <<SQL
+CREATE TABLE public.schema_baseline (
+    version     text        PRIMARY KEY,
+    recorded_at timestamptz NOT NULL DEFAULT now(),
+    recorded_by text        NOT NULL DEFAULT current_user,
+    tables      text[]      NOT NULL
+);
+INSERT INTO public.schema_baseline (version, tables)
+SELECT $(sql_literal "$baseline_version"),
+       coalesce(array_agg(format('%I.%I', n.nspname, c.relname) ORDER BY n.nspname, c.relname), '{}')
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_toast%'
+  AND (n.nspname, c.relname) NOT IN (('public', 'schema_migrations'), ('public', 'schema_baseline'))
+  AND NOT EXISTS (SELECT FROM pg_depend d
+                  WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e');
+SQL
+}
+
 cmd_baseline() {
     local version script count=0
     [[ -n ${file_path[$baseline_version]:-} ]] || usage_error "baseline $baseline_version: no migration file has that version"
     ((${#applied_versions[@]} == 0)) ||
         die "$EXIT_REFUSED" "schema_migrations already has ${#applied_versions[@]} row(s); baseline is for a database that has none"
+    [[ $(query_value "SELECT to_regclass('public.schema_baseline') IS NULL") == t ]] ||
+        die "$EXIT_REFUSED" "public.schema_baseline already records a baseline; drop it first if it is stale"
     script=$(mktemp)
     {
         lock_preamble
         echo 'BEGIN;'
+        baseline_record
         for version in "${versions[@]}"; do
             [[ $version > $baseline_version ]] && break
             count=$((count + 1))
@@ -342,6 +440,7 @@ cmd_baseline() {
     run_locked "$script" || { rm -f "$script"; die "$EXIT_FAILURE" "baseline failed"; }
     rm -f "$script"
     log "recorded $count migration(s) up to $baseline_version as applied without running them"
+    log "recorded the adoption in public.schema_baseline: test_db.sh now compares this schema by shape"
 }
 
 case $command in

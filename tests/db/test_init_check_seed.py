@@ -143,6 +143,7 @@ def test_every_script_has_help_and_rejects_unknown_flags(scripts: Scripts) -> No
         "backup_db.sh",
         "restore_db.sh",
         "test_db.sh",
+        "widen_ids.sh",
     ):
         helped = scripts.run(script, "--help")
         assert helped.returncode == 0, script

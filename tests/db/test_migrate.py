@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import hashlib
-import time
+import os
+import re
+import signal
+from collections.abc import Callable
 
-from tests.db.conftest import Scripts
+import pytest
+
+from tests.db.conftest import MIGRATION_LOCK_KEY, REAL_MIGRATIONS, Scripts, Session, wait_until
 
 ITEMS = "CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL);\n"
 ITEMS_DOWN = "DROP TABLE items;\n"
 TAGS = "CREATE TABLE tags (id int PRIMARY KEY);\nINSERT INTO tags VALUES (1), (2);\n"
+NAME_IDX = (
+    "-- dockyard:no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS items_name_idx ON items (name);\n"
+)
 
 
 def two_migrations(scripts: Scripts) -> None:
@@ -98,14 +106,180 @@ def test_concurrent_runs_apply_each_migration_once(scripts: Scripts) -> None:
     assert log.count("applied 202601010000_slow in") == 1
 
 
-def test_lock_timeout_exits_7(scripts: Scripts) -> None:
-    scripts.write("202601010000_slow.sql", "SELECT pg_sleep(4);\n")
-    holder = scripts.popen("migrate_db.sh")
-    time.sleep(1.5)
+@pytest.mark.parametrize("runs", [2, 4, 8])
+def test_concurrent_runs_on_a_fresh_database_all_succeed(scripts: Scripts, runs: int) -> None:
+    # The project's own history: CREATE INDEX CONCURRENTLY in the run holding the lock must not
+    # wait on the snapshot of a run waiting for that lock.
+    project = Scripts(scripts.pg, scripts.url, REAL_MIGRATIONS)
+    started = [project.popen("migrate_db.sh") for _ in range(runs)]
+    results = [(run.wait(timeout=120), run.communicate()[1]) for run in started]
+    assert [code for code, _ in results] == [0] * runs, results
+    files = [path.name for path in REAL_MIGRATIONS.glob("*.sql") if not path.name.endswith(".down.sql")]
+    versions = sorted(name[:12] for name in files)
+    assert project.applied() == versions
+    log = "".join(err for _, err in results)
+    applied = {version: len(re.findall(rf"applied {version}_\w+ in", log)) for version in versions}
+    assert applied == dict.fromkeys(versions, 1)
+    assert project.sql("SELECT count(*) FROM pg_index WHERE NOT indisvalid") == "0"
+
+
+def sessions_of(scripts: Scripts, application: str, where: str = "true") -> str:
+    """How many server sessions `application` has open (that match `where`)."""
+    return scripts.sql(
+        f"SELECT count(*) FROM pg_stat_activity WHERE application_name = '{application}' AND {where}"
+    )
+
+
+def test_waiting_run_holds_no_snapshot(scripts: Scripts, session: Callable[[], Session]) -> None:
+    scripts.write("202601010000_items.sql", ITEMS)
+    holder = session()
+    assert holder.run(f"SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})") == ""
+    waiter = scripts.popen("migrate_db.sh", PGAPPNAME="dy-waiter")
+    wait_until(
+        lambda: sessions_of(scripts, "dy-waiter", "query LIKE '%advisory_lock%'") == "1",
+        "the second run to ask for the lock",
+    )
+    # What the run holding the lock does in a migration: it must not wait for the waiting run.
+    holder.run("CREATE TABLE probe (n int)")
+    holder.run("SET statement_timeout = '30s'")
+    holder.run("CREATE INDEX CONCURRENTLY probe_n_idx ON probe (n)")
+    assert scripts.sql("SELECT indisvalid FROM pg_index WHERE indexrelid = 'probe_n_idx'::regclass") == "t"
+    holder.run(f"SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})")
+    assert waiter.wait(timeout=60) == 0, waiter.communicate()[1]
+    assert "waiting for it (up to 60s)" in waiter.communicate()[1]
+    assert scripts.applied() == ["202601010000"]
+
+
+def test_lock_timeout_exits_7(scripts: Scripts, session: Callable[[], Session]) -> None:
+    scripts.write("202601010000_items.sql", ITEMS)
+    holder = session()
+    holder.run(f"SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})")
     waiter = scripts.run("migrate_db.sh", "--lock-timeout", "1")
-    assert holder.wait(timeout=30) == 0
     assert waiter.returncode == 7, waiter.stderr
-    assert "held the lock" in waiter.stderr
+    assert "held the lock for more than 1s" in waiter.stderr
+    assert scripts.applied() == []
+    holder.run(f"SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})")
+    done = scripts.run("migrate_db.sh", "--lock-timeout", "1")
+    assert done.returncode == 0, done.stderr
+    assert scripts.applied() == ["202601010000"]
+
+
+def index_valid(scripts: Scripts, name: str) -> str:
+    """'t' or 'f' for an index's pg_index.indisvalid, '' when there is no such index."""
+    return scripts.sql(f"SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass('{name}')")
+
+
+def test_kill_9_mid_index_then_rerun_leaves_no_invalid_index(
+    scripts: Scripts, session: Callable[[], Session]
+) -> None:
+    rows = "INSERT INTO items SELECT g, 'n' || g FROM generate_series(1, 1000) g;\n"
+    scripts.write("202601010000_items.sql", ITEMS + rows)
+    assert scripts.run("migrate_db.sh").returncode == 0
+    scripts.write(
+        "202601020000_items_name_idx.sql",
+        NAME_IDX,
+    )
+    # A writer's open transaction stalls the build after its INVALID index is in the catalog.
+    writer = session()
+    writer.run("BEGIN; LOCK TABLE items IN ROW EXCLUSIVE MODE;")
+    run = scripts.popen("migrate_db.sh", PGAPPNAME="dy-killed")
+    wait_until(
+        lambda: (
+            index_valid(scripts, "items_name_idx") == "f"
+            and sessions_of(scripts, "dy-killed", "wait_event_type = 'Lock'") == "1"
+        ),
+        "the index build to wait for the writer",
+    )
+    os.killpg(run.pid, signal.SIGKILL)
+    run.wait(timeout=30)
+    # The server notices the client is gone and ends the build, releasing the migration lock.
+    wait_until(
+        lambda: sessions_of(scripts, "dy-killed") == "0",
+        "the killed run's session to end",
+    )
+    assert index_valid(scripts, "items_name_idx") == "f"
+    writer.run("COMMIT")
+    again = scripts.run("migrate_db.sh")
+    assert again.returncode == 0, again.stderr
+    assert index_valid(scripts, "items_name_idx") == "t"
+    assert "dropping INVALID index items_name_idx, left by an interrupted build" in again.stderr
+    assert scripts.sql("SELECT count(*) FROM pg_index WHERE NOT indisvalid") == "0"
+    assert scripts.applied() == ["202601010000", "202601020000"]
+
+
+def test_rerun_of_the_covering_indexes_migration_after_an_interruption(
+    scripts: Scripts, session: Callable[[], Session]
+) -> None:
+    # 202611251920 holds four statements; a run interrupted after the first, during the second,
+    # leaves one covering index built and one INVALID. Running it again must finish the job.
+    project = Scripts(scripts.pg, scripts.url, REAL_MIGRATIONS)
+    assert project.run("migrate_db.sh", "--to", "202611251910").returncode == 0
+    project.sql(
+        "CREATE INDEX CONCURRENTLY ihr_hegemony_originasn_timebin_covering "
+        "ON public.ihr_hegemony (originasn_id, timebin DESC) INCLUDE (asn_id, af, hege, id)"
+    )
+    writer, builder = session(), session()
+    writer.run("BEGIN; LOCK TABLE ihr_hegemony IN ROW EXCLUSIVE MODE;")
+    builder.run("SET statement_timeout = '300ms'")
+    with pytest.raises(RuntimeError, match="statement timeout"):
+        builder.run(
+            "CREATE INDEX CONCURRENTLY ihr_hegemony_asn_timebin_covering "
+            "ON public.ihr_hegemony (asn_id, timebin DESC) INCLUDE (originasn_id, af, hege, id)"
+        )
+    writer.run("COMMIT")
+    assert index_valid(project, "ihr_hegemony_asn_timebin_covering") == "f"
+    done = project.run("migrate_db.sh")
+    assert done.returncode == 0, done.stderr
+    assert index_valid(project, "ihr_hegemony_asn_timebin_covering") == "t"
+    assert "dropping INVALID index ihr_hegemony_asn_timebin_covering" in done.stderr
+    assert index_valid(project, "ihr_hegemony_originasn_timebin") == ""
+    checked = project.run("test_db.sh")
+    assert checked.returncode == 0, checked.stderr
+
+
+def test_no_transaction_files_hold_only_statements_safe_to_rerun() -> None:
+    # A no-transaction file is not atomic: a run interrupted half-way runs it again from the top.
+    safe = re.compile(
+        r"CREATE (UNIQUE )?INDEX CONCURRENTLY IF NOT EXISTS \w+ ON .*"
+        r"|DROP INDEX CONCURRENTLY IF EXISTS [\w.]+",
+        re.IGNORECASE | re.DOTALL,
+    )
+    checked = 0
+    for path in sorted(REAL_MIGRATIONS.glob("*.sql")):
+        text = path.read_text()
+        if "-- dockyard:no-transaction" not in text.splitlines()[0]:
+            continue
+        code = re.sub(r"--[^\n]*", "", text)
+        statements = [" ".join(part.split()) for part in code.split(";") if part.strip()]
+        unsafe = [statement for statement in statements if not safe.fullmatch(statement)]
+        assert unsafe == [], f"{path.name}: not safe to run twice: {unsafe}"
+        checked += 1
+    assert checked >= 4
+
+
+def test_down_file_rebuilding_an_index_cleans_an_invalid_one(scripts: Scripts) -> None:
+    scripts.write("202601010000_items.sql", ITEMS)
+    scripts.write(
+        "202601020000_swap.sql",
+        "-- dockyard:no-transaction\nDROP INDEX CONCURRENTLY IF EXISTS items_name_idx;\n",
+    )
+    scripts.write(
+        "202601020000_swap.down.sql",
+        NAME_IDX,
+    )
+    assert scripts.run("migrate_db.sh").returncode == 0
+    # An earlier `down` was interrupted and left its index INVALID (as a failed unique build does).
+    scripts.sql("INSERT INTO items VALUES (1, 'same'), (2, 'same')")
+    with pytest.raises(RuntimeError, match="could not create unique index"):
+        scripts.sql("CREATE UNIQUE INDEX CONCURRENTLY items_name_idx ON items (name)")
+    assert index_valid(scripts, "items_name_idx") == "f"
+    done = scripts.run("migrate_db.sh", "down")
+    assert done.returncode == 0, done.stderr
+    assert (
+        scripts.sql("SELECT indisunique FROM pg_index WHERE indexrelid = 'items_name_idx'::regclass") == "f"
+    )
+    assert index_valid(scripts, "items_name_idx") == "t"
+    assert "dropping INVALID index items_name_idx" in done.stderr
 
 
 def test_dry_run_changes_nothing(scripts: Scripts) -> None:
