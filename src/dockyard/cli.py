@@ -163,6 +163,12 @@ def db_check(ctx: typer.Context) -> None:
     _db_command("test_db.sh", ctx, "check")
 
 
+@db_app.command("widen-ids", context_settings=PASS_THROUGH)
+def db_widen_ids(ctx: typer.Context) -> None:
+    """Make adopted integer ids bigint while the database keeps serving (widen_ids.sh; --dry-run)."""
+    _db_command("widen_ids.sh", ctx, "widen ids")
+
+
 @db_app.command("schema", context_settings=PASS_THROUGH)
 def db_schema(ctx: typer.Context) -> None:
     """Regenerate db/schema.sql from a migrated database (test_db.sh --update)."""
