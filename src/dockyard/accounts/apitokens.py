@@ -6,19 +6,16 @@ import datetime as dt
 from typing import Any
 
 from dockyard.accounts.auth import Principal
+from dockyard.accounts.queries import tokens
 from dockyard.accounts.tokens import API_TOKEN_PREFIX, digest, new_secret
 from dockyard.core.errors import BadInput
 
-COLUMNS = "id, name, prefix, scope, created_at, expires_at, last_used_at, revoked_at IS NOT NULL AS revoked"
+COLUMNS = tokens.API_TOKEN_COLUMNS
 
 
 async def list_tokens(conn: Any, user_id: int) -> list[dict[str, Any]]:
     """The user's tokens, newest first (never the secrets)."""
-    rows = await conn.fetch(
-        f"SELECT {COLUMNS} FROM accounts.api_tokens WHERE user_id = $1 ORDER BY created_at DESC, id DESC",
-        user_id,
-    )
-    return [dict(row) for row in rows]
+    return await tokens.api_tokens_of(conn, user_id)
 
 
 async def create(
@@ -36,25 +33,18 @@ async def create(
         scope = sorted(set(scope))
     token = new_secret(API_TOKEN_PREFIX)
     expires_at = dt.datetime.now(dt.UTC) + dt.timedelta(days=expires_in_days) if expires_in_days else None
-    row = await conn.fetchrow(
-        f"""INSERT INTO accounts.api_tokens (user_id, name, token_hash, prefix, scope, expires_at)
-        VALUES ($1, $2, $3, $4, $5, $6) RETURNING {COLUMNS}""",
-        owner.user_id,
-        name,
-        digest(token),
-        token[:10],
-        scope,
-        expires_at,
+    row = await tokens.insert_api_token(
+        conn,
+        user_id=owner.user_id,
+        name=name,
+        token_hash=digest(token),
+        prefix=token[:10],
+        scope=scope,
+        expires_at=expires_at,
     )
-    return {**dict(row), "token": token}
+    return {**row, "token": token}
 
 
 async def revoke(conn: Any, user_id: int, token_id: int) -> bool:
     """Revoke one of the user's tokens; False when there is no such token."""
-    done: str = await conn.execute(
-        "UPDATE accounts.api_tokens SET revoked_at = coalesce(revoked_at, now()) "
-        "WHERE id = $1 AND user_id = $2",
-        token_id,
-        user_id,
-    )
-    return done.endswith(" 1")
+    return await tokens.revoke_api_token(conn, user_id=user_id, token_id=token_id)

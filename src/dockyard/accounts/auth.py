@@ -22,6 +22,9 @@ from dockyard.core.db import Database
 from dockyard.core.errors import Forbidden, ServiceUnavailable, Unauthorized
 from dockyard.core.openapi import raises
 from dockyard.core.ratelimit import RateLimiter
+from dockyard.core.services import Permission
+
+ACCOUNTS_ADMIN = Permission("accounts.admin", "Manage users, groups, memberships and sessions")
 
 jwt_scheme = HTTPBearer(
     scheme_name="AccessToken",
@@ -181,3 +184,5 @@ def require(permission: str) -> Callable[..., Awaitable[Principal]]:
 
 CurrentUser = Annotated[Principal, Depends(current_user)]
 OptionalUser = Annotated[Principal | None, Depends(optional_user)]
+Admin = Annotated[Principal, Depends(require(ACCOUNTS_ADMIN.codename))]
+"""A caller holding `accounts.admin` (or a superuser)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from email.message import EmailMessage
+from typing import Any
 
 import aiosmtplib
 
@@ -82,3 +83,15 @@ class Mailer:
         await pool.execute(MARK_SENT, mail.id)
         logger.log(NOTICE, "mail sent", extra={"outbox_id": mail.id, "kind": mail.kind})
         return True
+
+
+OUTBOX = """
+SELECT id, recipient, subject, body, kind, created_at, sent_at, error
+FROM accounts.outbox WHERE $1::text IS NULL OR lower(recipient) = lower($1)
+ORDER BY created_at DESC, id DESC LIMIT $2
+"""
+
+
+async def outbox(conn: Connection, *, to: str | None, limit: int) -> list[dict[str, Any]]:
+    """The newest messages of the outbox (to one address, regardless of case), newest first."""
+    return [dict(row) for row in await conn.fetch(OUTBOX, to, limit)]

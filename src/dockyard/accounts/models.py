@@ -3,10 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+import email_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
+
+def _email(value: str) -> str:
+    try:
+        # RFC 2606 reserves `.test` for testing; the other special-use domains stay refused.
+        checked = email_validator.validate_email(value, check_deliverability=False, test_environment=True)
+    except email_validator.EmailNotValidError as exc:
+        raise ValueError(f"value is not a valid email address: {exc}") from exc
+    return checked.normalized
+
+
+Email = Annotated[str, AfterValidator(_email), WithJsonSchema({"type": "string", "format": "email"})]
 Password = Annotated[str, Field(min_length=8, max_length=128, description="8 to 128 characters.")]
 AnyPassword = Annotated[str, Field(min_length=1, max_length=128)]
 Username = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{3,64}$")]
@@ -23,14 +36,14 @@ class Strict(BaseModel):
 
 
 class RegisterIn(Strict):
-    email: EmailStr
+    email: Email
     password: Password
     display_name: DisplayName = ""
     username: Username | None = None
 
 
 class LoginIn(Strict):
-    email: EmailStr
+    email: Email
     password: AnyPassword
 
 
@@ -43,7 +56,7 @@ class TokenIn(Strict):
 
 
 class EmailIn(Strict):
-    email: EmailStr
+    email: Email
 
 
 class PasswordChangeIn(Strict):
@@ -144,3 +157,20 @@ class UserPage(BaseModel):
 class PermissionOut(BaseModel):
     codename: str
     description: str
+
+
+class SessionOut(BaseModel):
+    id: uuid.UUID
+    created_at: dt.datetime
+    last_used_at: dt.datetime
+    revoked_at: dt.datetime | None
+    revoked_why: str | None
+    user_agent: str
+    ip: str | None = Field(description="The address the login came from, when known.")
+
+
+class ExportOut(BaseModel):
+    exported_at: dt.datetime
+    account: UserOut
+    sessions: list[SessionOut]
+    api_tokens: list[ApiTokenOut]
