@@ -100,11 +100,16 @@ def fuzzed(pg: PgServer) -> Iterator[Fuzzed]:
     with pg.fresh_database("dy_acc_fuzz") as url:
         pg.migrate(url)
         superuser_id = asyncio.run(_prepare(url))
+        # Wide budgets and a short flood wait: generated input repeats addresses far more than people do.
         app_settings = settings_for(
             url,
             rate_limit_login="100000/minute",
+            rate_limit_login_ip="100000/minute",
+            login_slowdown_max_s=0.01,
             rate_limit_register="100000/minute",
             rate_limit_mail="100000/minute",
+            rate_limit_mail_ip="100000/minute",
+            rate_limit_mail_account="100000/minute",
         )
         with live_server(app_settings, (accounts.service,)) as base:
             config = SchemathesisConfig.from_dict(

@@ -1,7 +1,14 @@
 """What administrators may do to users and groups (`/accounts/v1/admin`), each a function on one connection.
 
 The routes call these inside their request transaction (`Conn`), so a refused change leaves nothing
-behind.
+behind. The boundaries:
+
+- only a superuser acts on a superuser (changes it, ends its sessions, changes its groups), and
+  only a superuser grants or takes superuser status;
+- nobody deactivates or demotes the last active superuser (the rows are locked while counting, so
+  two superusers removing each other at once cannot both succeed), nor themselves;
+- deactivating ends every session and revokes every API token for good — reactivating revives
+  none of them; a deleted (anonymised) account cannot be reactivated or promoted.
 """
 
 from __future__ import annotations
@@ -9,10 +16,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import asyncpg
+
 from dockyard.accounts.auth import Principal
-from dockyard.accounts.queries import groups, sessions, users
+from dockyard.accounts.queries import groups, sessions, tokens, users
+from dockyard.accounts.service import LAST_SUPERUSER, Revoked
 from dockyard.core.db import Connection
-from dockyard.core.errors import BadInput, NotFound
+from dockyard.core.errors import BadInput, Conflict, Forbidden, NotFound
 from dockyard.core.logging import NOTICE
 
 logger = logging.getLogger("dockyard.accounts")
@@ -26,22 +36,63 @@ async def user_or_404(conn: Connection, user_id: int) -> dict[str, Any]:
     return user
 
 
-async def set_active(conn: Connection, admin: Principal, user_id: int, active: bool | None) -> dict[str, Any]:
-    """Activate or deactivate a user; deactivating ends every session. The user afterwards."""
-    await user_or_404(conn, user_id)
-    if active is not None:
-        if user_id == admin.user_id and not active:
-            raise BadInput("You cannot deactivate yourself.")
-        await users.set_active(conn, user_id, active)
-        if not active:
-            await sessions.revoke(conn, "deactivated", user_id=user_id)
-            logger.log(NOTICE, "account deactivated", extra={"user_id": user_id, "by": admin.user_id})
+async def _target(conn: Connection, actor: Principal, user_id: int) -> asyncpg.Record:
+    """The user an administrator acts on; NotFound, or Forbidden when it is a superuser and they are not."""
+    target = await users.state(conn, user_id)
+    if target is None:
+        raise NotFound(f"No user {user_id}.")
+    if target["is_superuser"] and not actor.is_superuser:
+        raise Forbidden(f"User {user_id} is a superuser; only a superuser can act on a superuser.")
+    return target
+
+
+async def keep_a_superuser(conn: Connection, user_id: int) -> None:
+    """Conflict when `user_id` is the last active superuser (locks the superusers' rows until commit)."""
+    if await users.lock_active_superusers(conn) == [user_id]:
+        raise Conflict(LAST_SUPERUSER)
+
+
+async def deactivate(conn: Connection, user_id: int, *, by: int | None) -> Revoked:
+    """Deactivate the account: every session ends and every API token is revoked for good."""
+    await users.set_active(conn, user_id, False)
+    revoked = Revoked(
+        sessions=await sessions.revoke(conn, "deactivated", user_id=user_id),
+        api_tokens=await tokens.revoke_api_tokens_of(conn, user_id=user_id, why="account deactivated"),
+    )
+    logger.log(NOTICE, "account deactivated", extra={"user_id": user_id, "by": by})
+    return revoked
+
+
+async def update_user(
+    conn: Connection, actor: Principal, user_id: int, *, is_active: bool | None, is_superuser: bool | None
+) -> dict[str, Any]:
+    """Activate, deactivate, promote or demote a user within the boundaries above; the user afterwards."""
+    target = await _target(conn, actor, user_id)
+    if is_superuser is not None and is_superuser != target["is_superuser"] and not actor.is_superuser:
+        raise Forbidden("Only a superuser can grant or take away superuser status.")
+    if target["deleted"] and (is_active or is_superuser):
+        raise Conflict(f"User {user_id} was deleted (anonymised); it cannot be reactivated or promoted.")
+    deactivating = is_active is False and target["is_active"]
+    demoting = is_superuser is False and target["is_superuser"]
+    if user_id == actor.user_id and deactivating:
+        raise BadInput("You cannot deactivate yourself.")
+    if user_id == actor.user_id and demoting:
+        raise BadInput("You cannot demote yourself; another superuser can.")
+    if target["is_superuser"] and (deactivating or demoting):
+        await keep_a_superuser(conn, user_id)
+    if deactivating:
+        await deactivate(conn, user_id, by=actor.user_id)
+    elif is_active and not target["is_active"]:
+        await users.set_active(conn, user_id, True)
+    if is_superuser is not None and is_superuser != target["is_superuser"]:
+        await users.set_superuser(conn, user_id, is_superuser)
+        logger.log(NOTICE, "superuser status changed", extra={"user_id": user_id, "superuser": is_superuser})
     return await user_or_404(conn, user_id)
 
 
-async def end_sessions(conn: Connection, user_id: int) -> int:
+async def end_sessions(conn: Connection, actor: Principal, user_id: int) -> int:
     """End every session of the user; how many were open."""
-    await user_or_404(conn, user_id)
+    await _target(conn, actor, user_id)
     return await sessions.revoke(conn, "revoked by an administrator", user_id=user_id)
 
 
@@ -89,14 +140,17 @@ async def delete_group(conn: Connection, group_id: int) -> None:
         raise NotFound(f"No group {group_id}.")
 
 
-async def add_member(conn: Connection, *, group_id: int, user_id: int) -> None:
+async def add_member(conn: Connection, actor: Principal, *, group_id: int, user_id: int) -> None:
     """Put the user in the group (already there is fine); NotFound for an unknown group or user."""
     await group_or_404(conn, group_id)
-    await user_or_404(conn, user_id)
+    target = await _target(conn, actor, user_id)
+    if target["deleted"]:
+        raise Conflict(f"User {user_id} was deleted (anonymised); it cannot join a group.")
     await groups.add_member(conn, group_id=group_id, user_id=user_id)
 
 
-async def remove_member(conn: Connection, *, group_id: int, user_id: int) -> None:
+async def remove_member(conn: Connection, actor: Principal, *, group_id: int, user_id: int) -> None:
     """Take the user out of the group; NotFound when it was not in it."""
+    await _target(conn, actor, user_id)
     if not await groups.remove_member(conn, group_id=group_id, user_id=user_id):
         raise NotFound(f"User {user_id} is not in group {group_id}.")

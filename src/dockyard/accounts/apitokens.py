@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from dockyard.accounts.auth import Principal
+from dockyard.accounts.auth import SELF_SCOPES, Principal
 from dockyard.accounts.queries import tokens
 from dockyard.accounts.tokens import API_TOKEN_PREFIX, digest, new_secret
 from dockyard.core.errors import BadInput
@@ -21,11 +21,12 @@ async def list_tokens(conn: Any, user_id: int) -> list[dict[str, Any]]:
 async def create(
     conn: Any, owner: Principal, *, name: str, expires_in_days: int | None, scope: list[str] | None
 ) -> dict[str, Any]:
-    """Create a token; `scope` must be permissions the owner holds (a token never widens access)."""
+    """Create a token; `scope` must be permissions the owner holds (a token never widens access), or the
+    self-service scopes (`accounts.self`, `accounts.credentials`) every owner may grant."""
     if owner.api_token_id is not None:
         raise BadInput("API tokens cannot create API tokens; log in with your password to make one.")
     if scope is not None:
-        missing = sorted(code for code in set(scope) if not owner.can(code))
+        missing = sorted(code for code in set(scope) if code not in SELF_SCOPES and not owner.can(code))
         if missing:
             raise BadInput(
                 f"A token's scope can only narrow your permissions; you do not hold {', '.join(missing)}."

@@ -14,14 +14,14 @@ from typing import Any
 import asyncpg
 from pydantic import EmailStr, TypeAdapter, ValidationError
 
-from dockyard.accounts import mail
+from dockyard.accounts import administration, mail
 from dockyard.accounts import permissions as permission_store
 from dockyard.accounts.models import GROUP_NAME
 from dockyard.accounts.passwords import check_policy, hash_password
 from dockyard.accounts.queries import groups, sessions, users
 from dockyard.accounts.service import normalise_email
 from dockyard.core.commands import CommandError
-from dockyard.core.errors import BadInput
+from dockyard.core.errors import BadInput, Conflict
 from dockyard.core.like import contains_pattern
 from dockyard.core.services import KNOWN_SERVICES, load_services
 
@@ -40,10 +40,10 @@ def check_email(email: str) -> str:
         raise ManageError(f"{email!r} is not an email address.") from exc
 
 
-def check_password(password: str) -> None:
-    """ManageError when the password breaks the policy (8 to 128 characters)."""
+def check_password(password: str, *, email: str | None = None, display_name: str = "") -> None:
+    """ManageError when the password breaks the policy (accounts.passwords), saying which rule."""
     try:
-        check_policy(password)
+        check_policy(password, email=email, names=(display_name,))
     except BadInput as exc:
         raise ManageError(exc.detail) from exc
 
@@ -82,7 +82,7 @@ async def create_superuser(
     """
     email = check_email(email)
     if password is not None:
-        check_password(password)
+        check_password(password, email=email, display_name=display_name)
     password_hash = None if password is None else await hash_password(password)
     async with conn.transaction():
         existing = await find_user(conn, email)
@@ -103,6 +103,48 @@ async def create_superuser(
             # A password set by an administrator ends the sessions opened with the old one.
             await sessions.revoke(conn, "password reset by an administrator", user_id=existing["id"])
         return int(existing["id"]), False
+
+
+async def _live_user(conn: asyncpg.Connection, email: str) -> asyncpg.Record:
+    user = await find_user(conn, email)
+    if user is None:
+        raise ManageError(f"No account with the email {email}; see `dockyard user list`.")
+    return user
+
+
+async def _keep_a_superuser(conn: asyncpg.Connection, user_id: int) -> None:
+    try:
+        await administration.keep_a_superuser(conn, user_id)
+    except Conflict as exc:
+        raise ManageError(exc.detail) from exc
+
+
+async def set_active(conn: asyncpg.Connection, *, email: str, active: bool) -> bool:
+    """Activate or deactivate the account; False when it already was. Deactivating ends every session
+    and revokes every API token for good; the last active superuser cannot be deactivated."""
+    async with conn.transaction():
+        user = await _live_user(conn, email)
+        if user["is_active"] == active:
+            return False
+        if active:
+            await users.set_active(conn, user["id"], True)
+            return True
+        if user["is_superuser"]:
+            await _keep_a_superuser(conn, user["id"])
+        await administration.deactivate(conn, user["id"], by=None)
+        return True
+
+
+async def demote(conn: asyncpg.Connection, *, email: str) -> bool:
+    """Take superuser status away from the account; False when it had none. Never the last active one."""
+    async with conn.transaction():
+        user = await _live_user(conn, email)
+        if not user["is_superuser"]:
+            return False
+        if user["is_active"]:
+            await _keep_a_superuser(conn, user["id"])
+        await users.set_superuser(conn, user["id"], False)
+        return True
 
 
 async def add_to_group(conn: asyncpg.Connection, *, email: str, group: str) -> bool:

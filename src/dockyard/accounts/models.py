@@ -103,11 +103,19 @@ class MessageOut(BaseModel):
     message: str
 
 
+class PasswordChangedOut(MessageOut):
+    sessions_ended: int = Field(description="Sessions ended (every other one, or all after a reset).")
+    api_tokens_revoked: int = Field(description="API tokens revoked for good; create new ones where needed.")
+
+
 class ApiTokenIn(Strict):
     name: Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=NO_NUL)]
     expires_in_days: Annotated[int, Field(ge=1, le=3650)] | None = None
     scope: list[Codename] | None = Field(
-        default=None, description="Permissions the token may use (a subset of yours); omit for all of them."
+        default=None,
+        description="Permissions the token may use (a subset of yours); omit for all of them. Acting on "
+        "your own account needs `accounts.self` (profile, export, your lists in every service) or "
+        "`accounts.credentials` (sessions, tokens, password) listed here: no token has them otherwise.",
     )
 
 
@@ -120,6 +128,9 @@ class ApiTokenOut(BaseModel):
     expires_at: dt.datetime | None
     last_used_at: dt.datetime | None
     revoked: bool
+    revoked_why: str | None = Field(
+        description="Why it stopped: revoked by its owner, password changed or reset, account deactivated."
+    )
 
 
 class ApiTokenCreated(ApiTokenOut):
@@ -147,6 +158,7 @@ class GroupOut(BaseModel):
 
 class UserAdminPatch(Strict):
     is_active: bool | None = None
+    is_superuser: bool | None = Field(default=None, description="Only a superuser may change it.")
 
 
 class UserPage(BaseModel):

@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from dockyard.accounts import mail
+from dockyard.accounts import mail, notices
 from dockyard.accounts.passwords import check_policy, hash_password, verify_password
 from dockyard.accounts.queries import sessions, tokens, users
 from dockyard.accounts.queries.users import USER_COLUMNS as USER_COLUMNS
@@ -21,7 +21,7 @@ from dockyard.accounts.queries.users import USER_VIEW as USER_VIEW
 from dockyard.accounts.queries.users import get_user as get_user
 from dockyard.accounts.queries.users import get_users as get_users
 from dockyard.accounts.tokens import TokenSigner, digest, new_secret
-from dockyard.core.config import Settings
+from dockyard.core.config import Settings, get_settings
 from dockyard.core.db import Connection, Pool
 from dockyard.core.errors import BadInput, Conflict, Forbidden, Unauthorized
 from dockyard.core.logging import NOTICE
@@ -69,8 +69,9 @@ async def register(
     display_name: str = "",
     username: str | None = None,
 ) -> dict[str, Any]:
-    """Create an unverified account and mail it a verification link."""
-    check_policy(password)
+    """Create an unverified account and mail it a verification link; Conflict when the email or username
+    is taken. (`/accounts/v1/register` uses `request_account`, which answers alike in both cases.)"""
+    check_policy(password, email=email, names=(display_name, username))
     email = normalise_email(email)
     password_hash = await hash_password(password)
     async with pool.acquire() as conn, conn.transaction():
@@ -86,16 +87,58 @@ async def register(
     return user
 
 
-async def _verification_mail(conn: Connection, settings: Settings, user_id: int, email: str) -> mail.Mail:
+async def _verification_mail(
+    conn: Connection, settings: Settings, user_id: int, email: str, *, username_dropped: str | None = None
+) -> mail.Mail:
     token = await _email_token(conn, user_id, "verify", EMAIL_TOKEN_TTL)
-    link = f"{settings.public_url.rstrip('/')}/accounts/v1/verify?token={token}"
-    body = (
-        "Welcome to Dockyard.\n\n"
-        f"Confirm your email address by opening this link within 24 hours:\n\n{link}\n\n"
-        f'or by sending POST /accounts/v1/verify with {{"token": "{token}"}}.\n\n'
-        "If you did not create an account, ignore this message.\n"
-    )
-    return await mail.record(conn, email, "Confirm your email address", body, "verify")
+    notice = notices.verification(settings.public_url, token, username_dropped=username_dropped)
+    return await mail.record(conn, email, notice.subject, notice.body, notice.kind)
+
+
+async def request_account(
+    pool: Pool,
+    settings: Settings,
+    *,
+    email: str,
+    password: str,
+    display_name: str = "",
+    username: str | None = None,
+) -> mail.Mail:
+    """Ask for an account; the mail to send after answering, alike for a new and a taken address.
+
+    A new address gets an unverified account and a verification link (without the username when
+    that is taken, which the mail says); an address that already has an account gets no second one,
+    and its owner is told someone tried. The caller learns nothing about which happened: both cost
+    one password hash and a few statements, and the answer is the same.
+    """
+    check_policy(password, email=email, names=(display_name, username))
+    email = normalise_email(email)
+    password_hash = await hash_password(password)  # for a taken address too: the same work
+    async with pool.acquire() as conn, conn.transaction():
+        dropped = username if username and await users.username_taken(conn, username) else None
+        user = None
+        if await users.account_by_email(conn, email) is None:
+            user = await users.insert_new_user(
+                conn,
+                email=email,
+                username=None if dropped else username,
+                display_name=display_name,
+                password_hash=password_hash,
+            )
+            if user is None and await users.account_by_email(conn, email) is None:
+                # Only the username was taken meanwhile (the address is still free): go without it.
+                dropped = username
+                user = await users.insert_new_user(
+                    conn, email=email, username=None, display_name=display_name, password_hash=password_hash
+                )
+        if user is None:
+            owner = await users.account_by_email(conn, email)
+            notice = notices.already_registered(settings.public_url)
+            recipient = owner["email"] if owner is not None else email
+            logger.log(NOTICE, "registration of a taken address: owner told")
+            return await mail.record(conn, recipient, notice.subject, notice.body, notice.kind)
+        logger.log(NOTICE, "account registered", extra={"user_id": user["id"]})
+        return await _verification_mail(conn, settings, user["id"], email, username_dropped=dropped)
 
 
 async def _email_token(conn: Connection, user_id: int, purpose: str, ttl: dt.timedelta) -> str:
@@ -118,13 +161,41 @@ async def verify_email(pool: Pool, token: str) -> int:
     return user_id
 
 
+async def mail_verification(pool: Pool, settings: Settings, email: str) -> mail.Mail | None:
+    """Record a new verification link (retiring the old) when the address has an unverified account.
+
+    One statement either way (see `queries.tokens.mail_token`); the mail to deliver, or None.
+    """
+    return await _mail_token(pool, settings, "verify", email)
+
+
 async def resend_verification(pool: Pool, mailer: mail.Mailer, settings: Settings, email: str) -> None:
     """Mail a new link if the address belongs to an unverified account; say nothing either way."""
-    async with pool.acquire() as conn, conn.transaction():
-        user = await users.account_by_email(conn, normalise_email(email), "email_verified_at IS NULL")
-        outgoing = await _verification_mail(conn, settings, user["id"], user["email"]) if user else None
+    outgoing = await mail_verification(pool, settings, email)
     if outgoing is not None:
         await mailer.deliver(pool, outgoing)
+
+
+async def _mail_token(pool: Pool, settings: Settings, purpose: str, email: str) -> mail.Mail | None:
+    token = new_secret()
+    if purpose == "reset":
+        notice, ttl = notices.reset(settings.public_url, token), RESET_TOKEN_TTL
+    else:
+        notice, ttl = notices.verification(settings.public_url, token), EMAIL_TOKEN_TTL
+    async with pool.acquire() as conn:
+        row = await tokens.mail_token(
+            conn,
+            purpose=purpose,
+            email=normalise_email(email),
+            token_hash=digest(token),
+            ttl=ttl,
+            subject=notice.subject,
+            body=notice.body,
+            kind=notice.kind,
+        )
+    if row is None:
+        return None
+    return mail.Mail(row["id"], row["recipient"], notice.subject, notice.body, notice.kind)
 
 
 # --- sessions ----------------------------------------------------------------------------------
@@ -221,52 +292,142 @@ async def revoke_sessions(pool: Pool, user_id: int, why: str) -> int:
 # --- passwords ---------------------------------------------------------------------------------
 
 
-async def change_password(
-    pool: Pool, user_id: int, current_session: uuid.UUID | None, *, current: str, new: str
-) -> int:
-    """Set a new password after checking the current one; every other session ends."""
-    check_policy(new, field="new_password")
-    matches, _ = await verify_password(current, await users.password_hash(pool, user_id))
+@dataclass(frozen=True)
+class Revoked:
+    """What a password change or reset ended: sessions, and API tokens (for good)."""
+
+    sessions: int
+    api_tokens: int
+
+
+async def replace_password(
+    pool: Pool,
+    settings: Settings,
+    user_id: int,
+    current_session: uuid.UUID | None,
+    *,
+    current: str,
+    new: str,
+) -> tuple[Revoked, mail.Mail]:
+    """Set a new password after checking the current one; every other session ends and every API token
+    is revoked. What was ended, and the notice to send the owner."""
+    profile = await users.profile(pool, user_id)
+    if profile is None:
+        raise Unauthorized("The account no longer exists.")
+    check_policy(
+        new,
+        field="new_password",
+        email=profile["email"],
+        names=(profile["display_name"], profile["username"]),
+    )
+    matches, _ = await verify_password(current, profile["password_hash"])
     if not matches:
         raise Forbidden("The current password is wrong.")
     new_hash = await hash_password(new)
     async with pool.acquire() as conn, conn.transaction():
         await users.set_password(conn, user_id, new_hash)
-        ended = await sessions.revoke(conn, "password changed", user_id=user_id, keep=current_session)
-    logger.log(NOTICE, "password changed", extra={"user_id": user_id, "sessions_ended": ended})
-    return ended
+        revoked = Revoked(
+            sessions=await sessions.revoke(conn, "password changed", user_id=user_id, keep=current_session),
+            api_tokens=await tokens.revoke_api_tokens_of(conn, user_id=user_id, why="password changed"),
+        )
+        notice = notices.password_changed(
+            settings.public_url,
+            sessions_ended=revoked.sessions,
+            tokens_revoked=revoked.api_tokens,
+            by_reset=False,
+        )
+        outgoing = await mail.record(conn, profile["email"], notice.subject, notice.body, notice.kind)
+    logger.log(
+        NOTICE,
+        "password changed",
+        extra={"user_id": user_id, "sessions_ended": revoked.sessions, "tokens_revoked": revoked.api_tokens},
+    )
+    return revoked, outgoing
+
+
+async def change_password(
+    pool: Pool,
+    user_id: int,
+    current_session: uuid.UUID | None,
+    *,
+    current: str,
+    new: str,
+    mailer: mail.Mailer | None = None,
+) -> int:
+    """Set a new password after checking the current one; every other session ends and every API token
+    is revoked. Returns how many other sessions ended (the owner's notice is sent when `mailer` is given)."""
+    settings = mailer.settings if mailer is not None else get_settings()
+    revoked, outgoing = await replace_password(
+        pool, settings, user_id, current_session, current=current, new=new
+    )
+    if mailer is not None:
+        await mailer.deliver(pool, outgoing)
+    return revoked.sessions
 
 
 async def request_reset(pool: Pool, mailer: mail.Mailer, settings: Settings, email: str) -> None:
     """Mail a reset token if the address has an account. The caller sees the same answer either way."""
-    async with pool.acquire() as conn, conn.transaction():
-        user = await users.account_by_email(conn, normalise_email(email), "is_active")
-        outgoing = None
-        if user is not None:
-            token = await _email_token(conn, user["id"], "reset", RESET_TOKEN_TTL)
-            body = (
-                "Someone asked to reset the password of your Dockyard account.\n\n"
-                f"To choose a new password within the hour, send POST {settings.public_url.rstrip('/')}"
-                f"/accounts/v1/password/reset/confirm with\n\n"
-                f'{{"token": "{token}", "new_password": "..."}}\n\n'
-                "If it was not you, ignore this message: your password stays as it is.\n"
-            )
-            outgoing = await mail.record(conn, user["email"], "Reset your password", body, "reset")
+    outgoing = await mail_reset(pool, settings, email)
     if outgoing is not None:
         await mailer.deliver(pool, outgoing)
 
 
-async def confirm_reset(pool: Pool, token: str, new_password: str) -> int:
-    """Set the password chosen with a reset token; every session ends. Returns the user id."""
-    check_policy(new_password, field="new_password")
+async def mail_reset(pool: Pool, settings: Settings, email: str) -> mail.Mail | None:
+    """Record a reset token's mail when the address has an active account; the mail to deliver, or None.
+
+    One statement either way (see `queries.tokens.mail_token`), so the two cases cost the same.
+    """
+    return await _mail_token(pool, settings, "reset", email)
+
+
+async def reset_with_token(
+    pool: Pool, settings: Settings, token: str, new_password: str
+) -> tuple[int, Revoked, mail.Mail]:
+    """Set the password chosen with a reset token: every session ends, every API token is revoked.
+
+    (user id, what was ended, the notice to send the owner).
+    """
+    token_hash = digest(token)
+    invalid = BadInput("This reset token is invalid, already used or expired; request a new one.")
+    holder = await tokens.email_token_holder(pool, token_hash=token_hash, purpose="reset")
+    if holder is None:
+        raise invalid
+    check_policy(
+        new_password,
+        field="new_password",
+        email=holder["email"],
+        names=(holder["display_name"], holder["username"]),
+    )
     new_hash = await hash_password(new_password)
     async with pool.acquire() as conn, conn.transaction():
-        user_id = await tokens.use_email_token(conn, token_hash=digest(token), purpose="reset")
-        if user_id is None:
-            raise BadInput("This reset token is invalid, already used or expired; request a new one.")
+        user_id = await tokens.use_email_token(conn, token_hash=token_hash, purpose="reset")
+        if user_id is None:  # spent by a concurrent request meanwhile
+            raise invalid
+        await tokens.retire_reset_tokens(conn, user_id)
         await users.reset_password(conn, user_id, new_hash)
-        await sessions.revoke(conn, "password reset", user_id=user_id)
-    logger.log(NOTICE, "password reset", extra={"user_id": user_id})
+        revoked = Revoked(
+            sessions=await sessions.revoke(conn, "password reset", user_id=user_id),
+            api_tokens=await tokens.revoke_api_tokens_of(conn, user_id=user_id, why="password reset"),
+        )
+        notice = notices.password_changed(
+            settings.public_url,
+            sessions_ended=revoked.sessions,
+            tokens_revoked=revoked.api_tokens,
+            by_reset=True,
+        )
+        outgoing = await mail.record(conn, holder["email"], notice.subject, notice.body, notice.kind)
+    logger.log(NOTICE, "password reset", extra={"user_id": user_id, "tokens_revoked": revoked.api_tokens})
+    return user_id, revoked, outgoing
+
+
+async def confirm_reset(
+    pool: Pool, token: str, new_password: str, *, settings: Settings | None = None
+) -> int:
+    """Set the password chosen with a reset token; every session ends and every API token is revoked.
+
+    Returns the user id (the owner's notice stays in the outbox; routes send it).
+    """
+    user_id, _, _ = await reset_with_token(pool, settings or get_settings(), token, new_password)
     return user_id
 
 
@@ -274,10 +435,21 @@ async def confirm_reset(pool: Pool, token: str, new_password: str) -> int:
 
 
 async def delete_account(pool: Pool, user_id: int, password: str) -> None:
-    """Anonymise the account: identity and credentials go, the row stays for other services' references."""
+    """Anonymise the account: identity and credentials go, the row stays for other services' references.
+
+    The last active superuser cannot delete itself (Conflict): someone must be left to administer.
+    """
     matches, _ = await verify_password(password, await users.password_hash(pool, user_id))
     if not matches:
         raise Forbidden("The password is wrong; the account was not deleted.")
     async with pool.acquire() as conn, conn.transaction():
+        if await users.lock_active_superusers(conn) == [user_id]:
+            raise Conflict(LAST_SUPERUSER)
         await users.anonymise(conn, user_id)
     logger.log(NOTICE, "account deleted (anonymised)", extra={"user_id": user_id})
+
+
+LAST_SUPERUSER = (
+    "This is the last active superuser; make another account a superuser first "
+    "(`dockyard user create-superuser --email …`)."
+)

@@ -253,3 +253,66 @@ WHERE id = $1
 async def promote(conn: Connection, user_id: int, *, password_hash: str | None, display_name: str) -> None:
     """Make the account an active, verified superuser; a hash or a name given replaces the stored one."""
     await conn.execute(PROMOTE, user_id, password_hash, display_name)
+
+
+PROFILE = "SELECT email, display_name, username, password_hash FROM accounts.users WHERE id = $1"
+
+
+async def profile(conn: Any, user_id: int) -> asyncpg.Record | None:
+    """What a password is checked against: email, display_name, username and the stored hash."""
+    row: asyncpg.Record | None = await conn.fetchrow(PROFILE, user_id)
+    return row
+
+
+USERNAME_TAKEN = "SELECT EXISTS (SELECT 1 FROM accounts.users WHERE lower(username) = lower($1))"
+
+
+async def username_taken(conn: Connection, username: str) -> bool:
+    """True when an account already has this username (regardless of case)."""
+    found: bool = await conn.fetchval(USERNAME_TAKEN, username)
+    return found
+
+
+INSERT_NEW_USER = f"""
+INSERT INTO accounts.users AS u (email, username, display_name, password_hash)
+VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING {USER_COLUMNS}
+"""
+
+
+async def insert_new_user(
+    conn: Connection, *, email: str, username: str | None, display_name: str, password_hash: str
+) -> dict[str, Any] | None:
+    """Create an unverified account, or None when its address or username was taken meanwhile."""
+    row = await conn.fetchrow(INSERT_NEW_USER, email, username, display_name, password_hash)
+    return None if row is None else dict(row)
+
+
+STATE = """
+SELECT id, is_superuser, is_active, deleted_at IS NOT NULL AS deleted FROM accounts.users WHERE id = $1
+"""
+
+
+async def state(conn: Connection, user_id: int) -> asyncpg.Record | None:
+    """The flags administration rules look at (is_superuser, is_active, deleted), or None."""
+    row: asyncpg.Record | None = await conn.fetchrow(STATE, user_id)
+    return row
+
+
+# Locked in id order, so rules counting them (never fewer than one) take turns: two superusers
+# deactivating each other at once cannot both succeed.
+LOCK_ACTIVE_SUPERUSERS = """
+SELECT id FROM accounts.users WHERE is_superuser AND is_active AND deleted_at IS NULL ORDER BY id FOR UPDATE
+"""
+
+
+async def lock_active_superusers(conn: Connection) -> list[int]:
+    """The ids of the active superusers, their rows locked until the transaction ends."""
+    return [row["id"] for row in await conn.fetch(LOCK_ACTIVE_SUPERUSERS)]
+
+
+SET_SUPERUSER = "UPDATE accounts.users SET is_superuser = $2 WHERE id = $1"
+
+
+async def set_superuser(conn: Connection, user_id: int, superuser: bool) -> None:
+    """Grant or take away superuser status."""
+    await conn.execute(SET_SUPERUSER, user_id, superuser)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from dockyard.accounts.routes import admin, identity, me
+from dockyard.accounts.routes.context import no_store
 
-router = APIRouter()
+router = APIRouter(dependencies=[Depends(no_store)])
 router.include_router(identity.router)
 router.include_router(me.router)
 router.include_router(admin.router)

@@ -52,12 +52,19 @@ async def get_user(user_id: Id, _: Admin, conn: Conn) -> Any:
 @router.patch(
     "/users/{user_id}",
     response_model=UserOut,
-    responses=errors(400, 404),
-    summary="Activate or deactivate a user",
+    responses=errors(400, 404, 409),
+    summary="Activate, deactivate, promote or demote a user",
 )
 async def update_user(user_id: Id, body: UserAdminPatch, admin: Admin, conn: Conn) -> Any:
-    """Deactivating ends every session and stops the user's API tokens."""
-    return await administration.set_active(conn, admin, user_id, body.is_active)
+    """Deactivating ends every session and revokes every API token for good (reactivating revives none).
+
+    Only a superuser acts on a superuser or changes `is_superuser` (403); the last active superuser
+    cannot be deactivated or demoted, nor a deleted account reactivated (409); nobody deactivates or
+    demotes themselves (400).
+    """
+    return await administration.update_user(
+        conn, admin, user_id, is_active=body.is_active, is_superuser=body.is_superuser
+    )
 
 
 @router.post(
@@ -66,9 +73,9 @@ async def update_user(user_id: Id, body: UserAdminPatch, admin: Admin, conn: Con
     responses=errors(404),
     summary="End a user's sessions",
 )
-async def revoke_user_sessions(user_id: Id, _: Admin, conn: Conn) -> MessageOut:
-    """End every session of the user on every device."""
-    ended = await administration.end_sessions(conn, user_id)
+async def revoke_user_sessions(user_id: Id, admin: Admin, conn: Conn) -> MessageOut:
+    """End every session of the user on every device (a superuser's: superusers only)."""
+    ended = await administration.end_sessions(conn, admin, user_id)
     return MessageOut(message=f"Ended {ended} session(s).")
 
 
@@ -117,12 +124,12 @@ async def delete_group(group_id: Id, _: Admin, conn: Conn) -> Response:
 @router.put(
     "/groups/{group_id}/members/{user_id}",
     status_code=204,
-    responses=errors(404),
+    responses=errors(404, 409),
     summary="Add a user to a group",
 )
-async def add_member(group_id: Id, user_id: Id, _: Admin, conn: Conn) -> Response:
-    """Adding a member twice is fine."""
-    await administration.add_member(conn, group_id=group_id, user_id=user_id)
+async def add_member(group_id: Id, user_id: Id, admin: Admin, conn: Conn) -> Response:
+    """Adding a member twice is fine; a superuser's groups are changed by superusers only."""
+    await administration.add_member(conn, admin, group_id=group_id, user_id=user_id)
     return Response(status_code=204)
 
 
@@ -132,7 +139,7 @@ async def add_member(group_id: Id, user_id: Id, _: Admin, conn: Conn) -> Respons
     responses=errors(404),
     summary="Remove a user from a group",
 )
-async def remove_member(group_id: Id, user_id: Id, _: Admin, conn: Conn) -> Response:
+async def remove_member(group_id: Id, user_id: Id, admin: Admin, conn: Conn) -> Response:
     """404 when the user is not in the group."""
-    await administration.remove_member(conn, group_id=group_id, user_id=user_id)
+    await administration.remove_member(conn, admin, group_id=group_id, user_id=user_id)
     return Response(status_code=204)

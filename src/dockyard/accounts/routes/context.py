@@ -13,6 +13,7 @@ from fastapi import Depends, Request
 from dockyard.accounts.auth import AuthRuntime
 from dockyard.accounts.mail import Mailer
 from dockyard.core.db import Pool
+from dockyard.core.http import NO_STORE
 
 
 def _auth(request: Request) -> AuthRuntime:
@@ -28,6 +29,11 @@ def _pool(request: Request) -> Pool:
 def _mailer(request: Request) -> Mailer:
     mailer: Mailer = request.app.state.mailer
     return mailer
+
+
+def no_store(request: Request) -> None:
+    """Mark the answer private: accounts' answers carry tokens or someone's personal data."""
+    request.scope[NO_STORE] = True
 
 
 def client_ip(request: Request) -> str:
