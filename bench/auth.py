@@ -82,7 +82,7 @@ def main() -> None:
             access = answer.json()["access_token"]
             token = client.post(
                 "/accounts/v1/me/tokens",
-                json={"name": "bench"},
+                json={"name": "bench", "scope": ["accounts.self"]},
                 headers={"Authorization": f"Bearer {access}"},
             ).json()["token"]
         timings.sort()

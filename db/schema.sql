@@ -64,6 +64,7 @@ CREATE TABLE accounts.api_tokens (
     expires_at timestamp with time zone,
     last_used_at timestamp with time zone,
     revoked_at timestamp with time zone,
+    revoked_why text,
     CONSTRAINT api_tokens_name_check CHECK (((length(name) >= 1) AND (length(name) <= 100)))
 );
 
@@ -1040,6 +1041,8 @@ ALTER TABLE ONLY public.schema_migrations
 CREATE INDEX api_tokens_user_idx ON accounts.api_tokens USING btree (user_id);
 
 CREATE INDEX email_tokens_user_idx ON accounts.email_tokens USING btree (user_id, purpose);
+
+CREATE INDEX outbox_recipient_idx ON accounts.outbox USING btree (lower(recipient), created_at);
 
 CREATE INDEX refresh_tokens_session_idx ON accounts.refresh_tokens USING btree (session_id);
 

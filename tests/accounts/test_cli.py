@@ -82,7 +82,7 @@ class TestCreateSuperuser:
     ) -> None:
         email = new_email("promoted")
         registered = await client.post(f"{V1}/register", json={"email": email, "password": PASSWORD})
-        assert registered.status_code == 201
+        assert registered.status_code == 202
         assert await login_status(client, email, PASSWORD) == 403, "unverified before"
         done = await dockyard(migrated_db, "user", "create-superuser", "--email", email.upper())
         assert done.exit_code == 0, done.output

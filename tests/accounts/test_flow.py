@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import asyncpg
 import pytest
 
@@ -17,18 +19,21 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-async def test_register_verify_login_refresh_rotate_logout(client: AppClient, smtp: Inbox) -> None:
+async def test_register_verify_login_refresh_rotate_logout(
+    client: AppClient, smtp: Inbox, db: asyncpg.Connection
+) -> None:
     email = new_email("flow")
+    username = f"ada{email[5:15]}"
     answer = await client.post(
         f"{V1}/register",
-        json={"email": email, "password": PASSWORD, "display_name": "Ada", "username": f"ada{email[5:15]}"},
+        json={"email": email, "password": PASSWORD, "display_name": "Ada", "username": username},
     )
-    assert answer.status_code == 201, answer.text
-    created = answer.json()
-    assert created["email"] == email
-    assert created["email_verified"] is False
-    assert "password" not in answer.text
-    assert "hash" not in answer.text
+    assert answer.status_code == 202, answer.text
+    assert set(answer.json()) == {"message"}
+    created = await db.fetchrow("SELECT * FROM accounts.users WHERE email = $1", email)
+    assert (created["username"], created["display_name"]) == (username, "Ada")
+    assert created["email_verified_at"] is None
+    assert created["password_hash"].startswith("$argon2id$")
 
     # Login waits for the address to be verified.
     refused = await client.post(f"{V1}/login", json={"email": email, "password": PASSWORD})
@@ -223,13 +228,47 @@ async def test_resend_issues_a_new_link_and_retires_the_old(client: AppClient, s
     assert len(smtp.to(email)) == 2
 
 
-async def test_duplicate_registration_is_a_clear_conflict(client: AppClient, users: Accounts) -> None:
-    _, email = await users.user()
-    again = await client.post(f"{V1}/register", json={"email": email.upper(), "password": PASSWORD})
-    assert again.status_code == 409
+async def test_registering_a_taken_address_answers_alike_and_mails_its_owner(
+    client: AppClient, users: Accounts, smtp: Inbox, db: asyncpg.Connection
+) -> None:
+    """No enumeration: a taken address gets the very answer a new one gets; its owner hears of it."""
+    user_id, taken = await users.user()
+    fresh = new_email("fresh")
+    answers = [
+        await client.post(f"{V1}/register", json={"email": address, "password": PASSWORD + " 2"})
+        for address in (taken.upper(), fresh)
+    ]
+    assert [a.status_code for a in answers] == [202, 202]
+    assert answers[0].content == answers[1].content
+    assert set(answers[0].headers) == set(answers[1].headers)
+    told = smtp.wait_for(taken, count=2)  # after its verification mail
+    assert told["Subject"] == "You already have an account"
+    assert "/accounts/v1/password/reset" in told.get_content()
+    assert smtp.wait_for(fresh)["Subject"] == "Confirm your email address"
+    assert await db.fetchval("SELECT count(*) FROM accounts.users WHERE lower(email) = lower($1)", taken) == 1
+    # The owner's account is untouched: the password typed by the stranger does not log in.
     assert (
-        again.json()["detail"] == "An account with this email already exists; log in or reset the password."
+        await client.post(f"{V1}/login", json={"email": taken, "password": PASSWORD + " 2"})
+    ).status_code == 401
+    await users.login(taken)
+    assert user_id == await db.fetchval("SELECT id FROM accounts.users WHERE email = $1", taken)
+
+
+async def test_a_taken_username_does_not_tell_either(
+    client: AppClient, users: Accounts, smtp: Inbox, db: asyncpg.Connection
+) -> None:
+    """A taken username would reveal an address through 409s: the account is made without it."""
+    _, first = await users.user()
+    name = f"nick{uuid.uuid4().hex[:8]}"
+    await db.execute("UPDATE accounts.users SET username = $2 WHERE email = $1", first, name)
+    email = new_email("second")
+    answer = await client.post(
+        f"{V1}/register", json={"email": email, "password": PASSWORD, "username": name.upper()}
     )
+    assert answer.status_code == 202
+    assert await db.fetchval("SELECT username FROM accounts.users WHERE email = $1", email) is None
+    mail = smtp.wait_for(email)
+    assert f"The username {name.upper()!r} was already taken" in mail.get_content()
 
 
 @pytest.mark.parametrize(
@@ -313,7 +352,8 @@ async def test_me_patch_export_and_delete(client: AppClient, users: Accounts, db
     assert (await client.get(f"{V1}/me", headers=bearer(secret))).status_code == 401
     # The address is free again.
     again = await client.post(f"{V1}/register", json={"email": email, "password": PASSWORD})
-    assert again.status_code == 201
+    assert again.status_code == 202
+    assert await db.fetchval("SELECT count(*) FROM accounts.users WHERE email = $1", email) == 1
 
 
 async def test_username_taken_is_a_conflict_on_patch(client: AppClient, users: Accounts) -> None:
@@ -336,7 +376,7 @@ async def test_without_smtp_mail_waits_in_the_outbox(settings: Settings, db: asy
     no_smtp = settings.model_copy(update={"smtp_host": None})
     async with app_client(no_smtp, SERVICES) as client:
         answer = await client.post(f"{V1}/register", json={"email": email, "password": PASSWORD})
-        assert answer.status_code == 201
+        assert answer.status_code == 202
         row = await db.fetchrow(
             "SELECT subject, body, kind, sent_at, error FROM accounts.outbox WHERE recipient = $1", email
         )
@@ -355,7 +395,7 @@ async def test_an_unreachable_smtp_server_loses_nothing(settings: Settings, db: 
     broken = settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": 9})
     async with app_client(broken, SERVICES) as client:
         answer = await client.post(f"{V1}/register", json={"email": email, "password": PASSWORD})
-    assert answer.status_code == 201
+    assert answer.status_code == 202
     row = await db.fetchrow("SELECT sent_at, error FROM accounts.outbox WHERE recipient = $1", email)
     assert row["sent_at"] is None
     assert row["error"]

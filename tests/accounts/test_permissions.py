@@ -126,7 +126,9 @@ async def test_revoked_and_expired_tokens_stop_working(
 async def test_another_users_token_cannot_be_revoked(client: AppClient, users: Accounts) -> None:
     _, alice = await users.bearer("alice")
     _, bob = await users.bearer("bob")
-    token = (await client.post(f"{V1}/me/tokens", json={"name": "a"}, headers=alice)).json()
+    token = (
+        await client.post(f"{V1}/me/tokens", json={"name": "a", "scope": ["accounts.self"]}, headers=alice)
+    ).json()
     assert (await client.delete(f"{V1}/me/tokens/{token['id']}", headers=bob)).status_code == 404
     assert (await client.get(f"{V1}/me", headers=bearer(token["token"]))).status_code == 200
 

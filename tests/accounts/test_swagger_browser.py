@@ -51,7 +51,9 @@ async def test_authorize_with_an_access_token(browser: Browser, settings: Settin
 
 async def test_authorize_with_an_api_token(browser: Browser, settings: Settings, users: Accounts) -> None:
     _, headers = await users.bearer("swagger")
-    created = await users.client.post("/accounts/v1/me/tokens", json={"name": "swagger"}, headers=headers)
+    created = await users.client.post(
+        "/accounts/v1/me/tokens", json={"name": "swagger", "scope": ["accounts.self"]}, headers=headers
+    )
     token = created.json()["token"]
     with live_server(settings, SERVICES) as base:
         page = await browser.new_page()

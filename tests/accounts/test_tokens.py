@@ -7,6 +7,7 @@ import json
 import stat
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -65,24 +66,27 @@ def test_a_well_forged_token_with_the_right_key_passes() -> None:
     assert TokenSigner(hs256_settings()).verify(forge(claims())).user_id == 42
 
 
-@pytest.mark.parametrize(
-    ("case", "token"),
-    [
-        ("wrong key", forge(claims(), key="another-secret-" + "y" * 40)),
-        ("wrong audience", forge(claims(aud="someone-else"))),
-        ("wrong issuer", forge(claims(iss="evil"))),
-        ("not yet valid", forge(claims(nbf=int(time.time()) + 600))),
-        ("not an access token", forge(claims(typ="refresh"))),
-        ("no session id", forge({k: v for k, v in claims().items() if k != "sid"})),
-        ("no expiry", forge({k: v for k, v in claims().items() if k != "exp"})),
-        ("session id not a uuid", forge(claims(sid="1; DROP TABLE accounts.users"))),
-        ("HS512 instead of HS256", forge(claims(), algorithm="HS512")),
-        ("alg none", b64({"alg": "none", "typ": "JWT"}) + "." + b64(claims()) + "."),
-        ("garbage", "not.a.jwt"),
-        ("empty signature", forge(claims()).rsplit(".", 1)[0] + "."),
-    ],
-)
-def test_rejected_tokens(case: str, token: str) -> None:
+# Each case builds its token when the test runs: a token built at collection time would carry an
+# `exp` that a long or parallel run outlives, and fail for the wrong reason.
+REJECTED: dict[str, Callable[[], str]] = {
+    "wrong key": lambda: forge(claims(), key="another-secret-" + "y" * 40),
+    "wrong audience": lambda: forge(claims(aud="someone-else")),
+    "wrong issuer": lambda: forge(claims(iss="evil")),
+    "not yet valid": lambda: forge(claims(nbf=int(time.time()) + 600)),
+    "not an access token": lambda: forge(claims(typ="refresh")),
+    "no session id": lambda: forge({k: v for k, v in claims().items() if k != "sid"}),
+    "no expiry": lambda: forge({k: v for k, v in claims().items() if k != "exp"}),
+    "session id not a uuid": lambda: forge(claims(sid="1; DROP TABLE accounts.users")),
+    "HS512 instead of HS256": lambda: forge(claims(), algorithm="HS512"),
+    "alg none": lambda: b64({"alg": "none", "typ": "JWT"}) + "." + b64(claims()) + ".",
+    "garbage": lambda: "not.a.jwt",
+    "empty signature": lambda: forge(claims()).rsplit(".", 1)[0] + ".",
+}
+
+
+@pytest.mark.parametrize("case", list(REJECTED))
+def test_rejected_tokens(case: str) -> None:
+    token = REJECTED[case]()
     with pytest.raises(Unauthorized) as caught:
         TokenSigner(hs256_settings()).verify(token)
     assert caught.value.detail == "The access token is invalid; log in again."

@@ -7,13 +7,13 @@ import logging
 import zlib
 
 import pytest
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
 from dockyard.core.config import Settings
-from dockyard.core.http import GZipMiddleware
+from dockyard.core.http import NO_STORE, GZipMiddleware
 from dockyard.core.responses import JSONResponse
 from dockyard.core.services import Service
 from tests.support.app import app_client, settings_for
@@ -51,6 +51,18 @@ async def boom() -> None:
 @router.get("/page")
 async def page() -> Response:
     return Response("<html><body>hi</body></html>", media_type="text/html")
+
+
+@router.get("/private")
+async def private(request: Request) -> JSONResponse:
+    request.scope[NO_STORE] = True
+    return JSONResponse({"mine": True})
+
+
+@router.get("/cached")
+async def cached(request: Request) -> JSONResponse:
+    request.scope[NO_STORE] = True
+    return JSONResponse({"mine": True}, headers={"Cache-Control": "private, max-age=60"})
 
 
 @router.get("/text")
@@ -117,6 +129,22 @@ class TestSecurityHeaders:
         csp = response.headers["content-security-policy"]
         assert "script-src 'self'" in csp
         assert "default-src 'self'" in csp
+
+    async def test_html_gets_a_permissions_policy_json_does_not_need_one(self, settings: Settings) -> None:
+        async with app_client(settings, [SERVICE]) as client:
+            page, api = await client.get("/probe/page"), await client.get("/probe/small")
+        policy = page.headers["permissions-policy"]
+        for feature in ("camera=()", "microphone=()", "geolocation=()", "payment=()"):
+            assert feature in policy
+        assert "permissions-policy" not in api.headers
+
+    async def test_a_response_marked_private_is_not_stored(self, settings: Settings) -> None:
+        async with app_client(settings, [SERVICE]) as client:
+            private, public = await client.get("/probe/private"), await client.get("/probe/small")
+            own = await client.get("/probe/cached")
+        assert private.headers["cache-control"] == "no-store"
+        assert "cache-control" not in public.headers
+        assert own.headers["cache-control"] == "private, max-age=60", "a route's own choice is kept"
 
     async def test_hsts_only_over_https(self, settings: Settings) -> None:
         async with app_client(settings, [SERVICE], base_url="https://testserver") as client:

@@ -53,16 +53,35 @@ class TestAuthentication:
         assert answer.status_code == 401
         assert "Bearer" in answer.json()["detail"]
 
-    async def test_api_token_works(self, client: AppClient, users: Accounts, db: asyncpg.Connection) -> None:
+    async def test_api_token_with_the_self_scope_works(
+        self, client: AppClient, users: Accounts, db: asyncpg.Connection
+    ) -> None:
         user_id, auth = await users.bearer("ihr-token")
-        created = await client.post("/accounts/v1/me/tokens", json={"name": "notifier"}, headers=auth)
-        assert created.status_code == 201, created.text
-        token = {"Authorization": f"Bearer {created.json()['token']}"}
+        token = await users.api_token(auth, scope=["accounts.self"])
         put = await client.put(ASNS, json=[{"asn": 2497, "notifylevel": 5}], headers=token)
         assert put.status_code == 200, put.text
         assert (await client.get(ASNS, headers=token)).json() == [{"asn": 2497, "notifylevel": 5}]
         assert (await client.get(ASNS, headers=auth)).json() == [{"asn": 2497, "notifylevel": 5}]
         assert await rows(db, "ihr_user_monitoredasn", user_id) == [{"asn": 2497, "notifylevel": 5}]
+
+    @pytest.mark.parametrize("scope", [[], None], ids=["empty", "unscoped"])
+    async def test_api_token_without_the_self_scope_is_refused(
+        self, client: AppClient, users: Accounts, db: asyncpg.Connection, scope: list[str] | None
+    ) -> None:
+        user_id, auth = await users.bearer("ihr-token")
+        token = await users.api_token(auth, scope=scope)
+        for method, path, body in (("GET", ASNS, None), ("PUT", ASNS, [{"asn": 1}]), ("PUT", CHANNELS, [])):
+            answer = await client.request(method, path, json=body, headers=token)
+            assert answer.status_code == 403, answer.text
+            assert "accounts.self" in answer.json()["detail"]
+        assert await rows(db, "ihr_user_monitoredasn", user_id) == []
+
+    async def test_personal_lists_are_never_stored_by_caches(
+        self, client: AppClient, users: Accounts
+    ) -> None:
+        _, auth = await users.bearer("ihr")
+        answer = await client.get(CHANNELS, headers=auth)
+        assert answer.headers["cache-control"] == "no-store"
 
 
 class TestMonitoredAsns:

@@ -6,24 +6,20 @@ Every service authenticates through this package: `current_user`, `optional_user
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
-from dockyard.accounts import admin, routes
+from dockyard.accounts import routes
+from dockyard.accounts.auth import ACCOUNTS_ADMIN
 from dockyard.accounts.commands import group_app, mail_app, user_app
-from dockyard.accounts.permissions import ACCOUNTS_ADMIN
 from dockyard.core.services import Link, Service
-
-router = APIRouter()
-router.include_router(routes.router)
-router.include_router(admin.router)
 
 service = Service(
     name="accounts",
     title="Accounts",
     description="Users, email verification, sessions, groups, permissions and API tokens for every service.",
-    router=router,
+    router=routes.router,
     prefix="/accounts",
     links=(Link("API", "/docs#/accounts"),),
     permissions=(ACCOUNTS_ADMIN,),
     commands={"user": user_app, "group": group_app, "mail": mail_app},
 )
+
+__all__ = ["service"]

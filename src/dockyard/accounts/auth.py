@@ -1,9 +1,15 @@
-"""Who is calling: the FastAPI dependencies `current_user`, `optional_user` and `require(perm)`.
+"""Who is calling: the FastAPI dependencies `current_user`, `optional_user`, `require(perm)` and
+`require_self(scope)`, and the caller types routes declare (`CurrentUser`, `SelfService`, …).
 
 A request carries `Authorization: Bearer <credential>`, either a JWT access token from
 /accounts/v1/login or a personal API token (`dy_…`). One SQL query per request loads the user,
 checks the session or token is still valid, and collects the user's permissions — there is no
 cache across requests, so a grant or revocation applies to the very next request in every worker.
+
+An API token acts on its owner's own account — profile, export, personal lists in any service —
+only when its scope names `accounts.self`, and manages sessions, tokens or the password only when
+it names `accounts.credentials`; a session (a login) may do both. A token without a scope holds
+the owner's service permissions, never these two.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
+import asyncpg
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -20,8 +27,21 @@ from dockyard.accounts.tokens import API_TOKEN_PREFIX, TokenSigner, digest
 from dockyard.core.config import Settings
 from dockyard.core.db import Database
 from dockyard.core.errors import Forbidden, ServiceUnavailable, Unauthorized
+from dockyard.core.http import NO_STORE
 from dockyard.core.openapi import raises
 from dockyard.core.ratelimit import RateLimiter
+from dockyard.core.services import Permission
+
+ACCOUNTS_ADMIN = Permission("accounts.admin", "Manage users, groups, memberships and sessions")
+
+SELF = "accounts.self"
+CREDENTIALS = "accounts.credentials"
+SELF_SCOPES = {
+    SELF: "Read and change your own account and personal data (profile, export, deletion, "
+    "your lists in every service)",
+    CREDENTIALS: "Manage your sessions, API tokens and password",
+}
+"""Scopes an API token must name to act on its owner's account; every user may grant them."""
 
 jwt_scheme = HTTPBearer(
     scheme_name="AccessToken",
@@ -67,6 +87,8 @@ WHERE u.is_active AND u.deleted_at IS NULL
 
 ALL = "*"
 VERIFIED_CLAIMS = "dockyard.verified_claims"  # scope key: AccessClaims of the request's Bearer JWT
+# scope key: the BY_API_TOKEN row of the request's `dy_` token
+VERIFIED_API_TOKEN = "dockyard.verified_api_token"  # noqa: S105 - a key, not a secret
 
 
 @dataclass(frozen=True)
@@ -87,6 +109,12 @@ class Principal:
             return False
         return self.is_superuser or permission in self.permissions
 
+    def may_act_for_self(self, scope: str = SELF) -> bool:
+        """True for a session, and for an API token whose scope names `scope` (`accounts.self`, …)."""
+        if self.api_token_id is None:
+            return True
+        return self.scope is not None and scope in self.scope
+
 
 @dataclass
 class AuthRuntime:
@@ -105,13 +133,23 @@ def _runtime(request: Request) -> tuple[AuthRuntime, Database]:
     return auth, db
 
 
+async def lookup_api_token(db: Database, credential: str) -> asyncpg.Record | None:
+    """The live token's row (owner, scope, permissions) for a `dy_` credential, or None."""
+    row: asyncpg.Record | None = await db.primary.fetchrow(BY_API_TOKEN, digest(credential))
+    return row
+
+
 async def _authenticate(request: Request, credential: str) -> Principal:
     auth, db = _runtime(request)
     if credential.startswith(API_TOKEN_PREFIX):
-        row = await db.primary.fetchrow(BY_API_TOKEN, digest(credential))
+        # The budget middleware has usually looked this very token up (and charged its user) already.
+        row = request.scope.get(VERIFIED_API_TOKEN)
         if row is None:
-            raise Unauthorized("The API token is invalid, expired or revoked.")
-        principal = Principal(
+            row = await lookup_api_token(db, credential)
+            if row is None:
+                raise Unauthorized("The API token is invalid, expired or revoked.")
+            await auth.limiter.hit("user", auth.settings.rate_limit_user, str(row["id"]))
+        return Principal(
             user_id=row["id"],
             email=row["email"],
             is_superuser=row["is_superuser"],
@@ -119,9 +157,6 @@ async def _authenticate(request: Request, credential: str) -> Principal:
             api_token_id=row["token_id"],
             scope=frozenset(row["scope"]) if row["scope"] is not None else None,
         )
-        # Token callers are counted per user (JWT callers are counted by the budget middleware).
-        await auth.limiter.hit("user", auth.settings.rate_limit_user, str(principal.user_id))
-        return principal
     # The budget middleware has usually verified this very header already.
     claims = request.scope.get(VERIFIED_CLAIMS) or auth.signer.verify(credential)
     row = await db.primary.fetchrow(BY_SESSION, claims.user_id, claims.session_id)
@@ -153,6 +188,7 @@ async def optional_user(
     # FastAPI resolves this dependency once per request, however many others depend on it.
     principal = await _authenticate(request, credentials.credentials)
     request.scope["dockyard.user_id"] = principal.user_id  # for the access log
+    request.scope[NO_STORE] = True  # an answer made for one caller is no one else's to cache
     return principal
 
 
@@ -179,5 +215,29 @@ def require(permission: str) -> Callable[..., Awaitable[Principal]]:
     return check
 
 
+def require_self(scope: str = SELF) -> Callable[..., Awaitable[Principal]]:
+    """A dependency for routes acting on the caller's own account: sessions pass, API tokens need `scope`."""
+    if scope not in SELF_SCOPES:
+        raise ValueError(f"{scope!r} is not one of {sorted(SELF_SCOPES)}")
+
+    @raises(401, 403)
+    async def check(principal: Annotated[Principal, Depends(current_user)]) -> Principal:
+        if not principal.may_act_for_self(scope):
+            raise Forbidden(
+                f"This API token's scope does not include `{scope}`, which acting on your own account "
+                f"needs here; create a token whose scope lists it, or use a login session."
+            )
+        return principal
+
+    check.__name__ = f"require_self_{scope.replace('.', '_')}"
+    return check
+
+
 CurrentUser = Annotated[Principal, Depends(current_user)]
 OptionalUser = Annotated[Principal | None, Depends(optional_user)]
+Admin = Annotated[Principal, Depends(require(ACCOUNTS_ADMIN.codename))]
+"""A caller holding `accounts.admin` (or a superuser)."""
+SelfService = Annotated[Principal, Depends(require_self(SELF))]
+"""The caller acting on their own account or personal data (API tokens need `accounts.self`)."""
+CredentialManager = Annotated[Principal, Depends(require_self(CREDENTIALS))]
+"""The caller managing their sessions, API tokens or password (API tokens need `accounts.credentials`)."""

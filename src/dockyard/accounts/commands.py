@@ -89,7 +89,10 @@ def create_superuser(
         # is still read, so that manage refuses it rather than it being silently ignored.
         if existing is None or reset_password or password_stdin:
             password = _read_password(password_stdin)
-            _checked(manage.check_password, password)
+            try:
+                manage.check_password(password, email=email, display_name=display_name)
+            except manage.ManageError as exc:
+                raise fail(str(exc)) from exc
         return await manage.create_superuser(
             conn, email=email, password=password, display_name=display_name, reset_password=reset_password
         )
@@ -98,6 +101,34 @@ def create_superuser(
     what = "created superuser" if created else "made superuser"
     out.print(
         f"{what} {email} (id {user_id}); it can log in at /accounts/v1/login", highlight=False, markup=False
+    )
+
+
+@user_app.command("deactivate")
+def deactivate(email: Annotated[str, typer.Option(help="The account's email address.")]) -> None:
+    """Deactivate an account: its sessions end and its API tokens are revoked for good (never the
+    last active superuser)."""
+    changed = run_on_database(lambda conn: manage.set_active(conn, email=email, active=False))
+    out.print(
+        f"{email} {'deactivated' if changed else 'was already inactive'}", highlight=False, markup=False
+    )
+
+
+@user_app.command("activate")
+def activate(email: Annotated[str, typer.Option(help="The account's email address.")]) -> None:
+    """Reactivate an account (its old sessions and API tokens stay revoked)."""
+    changed = run_on_database(lambda conn: manage.set_active(conn, email=email, active=True))
+    out.print(f"{email} {'activated' if changed else 'was already active'}", highlight=False, markup=False)
+
+
+@user_app.command("demote")
+def demote(email: Annotated[str, typer.Option(help="The account's email address.")]) -> None:
+    """Take superuser status away from an account (never from the last active superuser)."""
+    changed = run_on_database(lambda conn: manage.demote(conn, email=email))
+    out.print(
+        f"{email} {'is no longer a superuser' if changed else 'was not a superuser'}",
+        highlight=False,
+        markup=False,
     )
 
 

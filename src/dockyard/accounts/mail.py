@@ -6,9 +6,11 @@ SMTP (the embedded default) the outbox is where the mail can be read.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass
 from email.message import EmailMessage
+from typing import Any
 
 import aiosmtplib
 
@@ -82,3 +84,38 @@ class Mailer:
         await pool.execute(MARK_SENT, mail.id)
         logger.log(NOTICE, "mail sent", extra={"outbox_id": mail.id, "kind": mail.kind})
         return True
+
+
+OUTBOX = """
+SELECT id, recipient, subject, body, kind, created_at, sent_at, error
+FROM accounts.outbox WHERE $1::text IS NULL OR lower(recipient) = lower($1)
+ORDER BY created_at DESC, id DESC LIMIT $2
+"""
+
+
+async def outbox(conn: Connection, *, to: str | None, limit: int) -> list[dict[str, Any]]:
+    """The newest messages of the outbox (to one address, regardless of case), newest first."""
+    return [dict(row) for row in await conn.fetch(OUTBOX, to, limit)]
+
+
+# At most one mail of a kind to an address per period, however many workers ask at once: the lock
+# makes concurrent callers take turns, and each sees the row the previous one committed.
+LOCK_RECIPIENT = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
+RECORD_ONCE = """
+INSERT INTO accounts.outbox (recipient, subject, body, kind)
+SELECT $1, $2, $3, $4
+WHERE NOT EXISTS (SELECT 1 FROM accounts.outbox
+                  WHERE lower(recipient) = lower($1) AND kind = $4 AND created_at > now() - $5::interval)
+RETURNING id
+"""
+
+
+async def record_once(
+    conn: Connection, recipient: str, subject: str, body: str, kind: str, *, every: dt.timedelta
+) -> Mail | None:
+    """Put a mail in the outbox unless one of this `kind` went to `recipient` within `every`.
+
+    Call inside a transaction (the advisory lock is held until it ends)."""
+    await conn.execute(LOCK_RECIPIENT, f"accounts.outbox:{kind}:{recipient.lower()}")
+    mail_id = await conn.fetchval(RECORD_ONCE, recipient, subject, body, kind, every)
+    return None if mail_id is None else Mail(int(mail_id), recipient, subject, body, kind)

@@ -14,12 +14,14 @@ from typing import Any
 import asyncpg
 from pydantic import EmailStr, TypeAdapter, ValidationError
 
+from dockyard.accounts import administration, mail
 from dockyard.accounts import permissions as permission_store
 from dockyard.accounts.models import GROUP_NAME
 from dockyard.accounts.passwords import check_policy, hash_password
+from dockyard.accounts.queries import groups, sessions, users
 from dockyard.accounts.service import normalise_email
 from dockyard.core.commands import CommandError
-from dockyard.core.errors import BadInput
+from dockyard.core.errors import BadInput, Conflict
 from dockyard.core.like import contains_pattern
 from dockyard.core.services import KNOWN_SERVICES, load_services
 
@@ -38,21 +40,17 @@ def check_email(email: str) -> str:
         raise ManageError(f"{email!r} is not an email address.") from exc
 
 
-def check_password(password: str) -> None:
-    """ManageError when the password breaks the policy (8 to 128 characters)."""
+def check_password(password: str, *, email: str | None = None, display_name: str = "") -> None:
+    """ManageError when the password breaks the policy (accounts.passwords), saying which rule."""
     try:
-        check_policy(password)
+        check_policy(password, email=email, names=(display_name,))
     except BadInput as exc:
         raise ManageError(exc.detail) from exc
 
 
 async def find_user(conn: asyncpg.Connection, email: str) -> asyncpg.Record | None:
     """The live (not deleted) account with this address, regardless of case."""
-    return await conn.fetchrow(
-        "SELECT id, email, is_superuser, is_active FROM accounts.users "
-        "WHERE lower(email) = lower($1) AND deleted_at IS NULL",
-        check_email(email),
-    )
+    return await users.account_by_email(conn, check_email(email))
 
 
 async def _user_id(conn: asyncpg.Connection, email: str) -> int:
@@ -63,10 +61,10 @@ async def _user_id(conn: asyncpg.Connection, email: str) -> int:
 
 
 async def _group_id(conn: asyncpg.Connection, name: str) -> int:
-    group_id = await conn.fetchval("SELECT id FROM accounts.groups WHERE name = $1", name)
+    group_id = await groups.group_id(conn, name)
     if group_id is None:
         raise ManageError(f"No group named {name!r}; create it with `dockyard group create {name} --perm …`.")
-    return int(group_id)
+    return group_id
 
 
 async def create_superuser(
@@ -84,86 +82,90 @@ async def create_superuser(
     """
     email = check_email(email)
     if password is not None:
-        check_password(password)
+        check_password(password, email=email, display_name=display_name)
     password_hash = None if password is None else await hash_password(password)
     async with conn.transaction():
         existing = await find_user(conn, email)
         if existing is None:
             if password_hash is None:
                 raise ManageError("A new account needs a password (prompted, or --password-stdin).")
-            user_id = await conn.fetchval(
-                """INSERT INTO accounts.users
-                    (email, display_name, password_hash, is_superuser, email_verified_at)
-                VALUES ($1, $2, $3, true, now()) RETURNING id""",
-                email,
-                display_name,
-                password_hash,
+            user_id = await users.insert_superuser(
+                conn, email=email, display_name=display_name, password_hash=password_hash
             )
-            return int(user_id), True
+            return user_id, True
         if password_hash is not None and not reset_password:
             raise ManageError(
                 f"{existing['email']} already has an account and keeps its password; "
                 "add --reset-password to replace it."
             )
-        await conn.execute(
-            """UPDATE accounts.users SET is_superuser = true, is_active = true,
-                   email_verified_at = coalesce(email_verified_at, now()),
-                   password_hash = coalesce($2, password_hash),
-                   display_name = CASE WHEN $3 = '' THEN display_name ELSE $3 END
-            WHERE id = $1""",
-            existing["id"],
-            password_hash,
-            display_name,
-        )
+        await users.promote(conn, existing["id"], password_hash=password_hash, display_name=display_name)
         if password_hash is not None:
             # A password set by an administrator ends the sessions opened with the old one.
-            await conn.execute(
-                "UPDATE accounts.sessions SET revoked_at = now(), "
-                "revoked_why = 'password reset by an administrator' "
-                "WHERE user_id = $1 AND revoked_at IS NULL",
-                existing["id"],
-            )
+            await sessions.revoke(conn, "password reset by an administrator", user_id=existing["id"])
         return int(existing["id"]), False
+
+
+async def _live_user(conn: asyncpg.Connection, email: str) -> asyncpg.Record:
+    user = await find_user(conn, email)
+    if user is None:
+        raise ManageError(f"No account with the email {email}; see `dockyard user list`.")
+    return user
+
+
+async def _keep_a_superuser(conn: asyncpg.Connection, user_id: int) -> None:
+    try:
+        await administration.keep_a_superuser(conn, user_id)
+    except Conflict as exc:
+        raise ManageError(exc.detail) from exc
+
+
+async def set_active(conn: asyncpg.Connection, *, email: str, active: bool) -> bool:
+    """Activate or deactivate the account; False when it already was. Deactivating ends every session
+    and revokes every API token for good; the last active superuser cannot be deactivated."""
+    async with conn.transaction():
+        user = await _live_user(conn, email)
+        if user["is_active"] == active:
+            return False
+        if active:
+            await users.set_active(conn, user["id"], True)
+            return True
+        if user["is_superuser"]:
+            await _keep_a_superuser(conn, user["id"])
+        await administration.deactivate(conn, user["id"], by=None)
+        return True
+
+
+async def demote(conn: asyncpg.Connection, *, email: str) -> bool:
+    """Take superuser status away from the account; False when it had none. Never the last active one."""
+    async with conn.transaction():
+        user = await _live_user(conn, email)
+        if not user["is_superuser"]:
+            return False
+        if user["is_active"]:
+            await _keep_a_superuser(conn, user["id"])
+        await users.set_superuser(conn, user["id"], False)
+        return True
 
 
 async def add_to_group(conn: asyncpg.Connection, *, email: str, group: str) -> bool:
     """Put the account in the group; False when it already was."""
     user_id, group_id = await _user_id(conn, email), await _group_id(conn, group)
-    done = await conn.execute(
-        "INSERT INTO accounts.user_groups (user_id, group_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-        user_id,
-        group_id,
-    )
-    return done.endswith(" 1")
+    return await groups.add_member(conn, group_id=group_id, user_id=user_id)
 
 
 async def remove_from_group(conn: asyncpg.Connection, *, email: str, group: str) -> bool:
     """Take the account out of the group; False when it was not in it."""
     user_id, group_id = await _user_id(conn, email), await _group_id(conn, group)
-    done = await conn.execute(
-        "DELETE FROM accounts.user_groups WHERE user_id = $1 AND group_id = $2", user_id, group_id
-    )
-    return done.endswith(" 1")
+    return await groups.remove_member(conn, group_id=group_id, user_id=user_id)
 
 
 async def list_users(
     conn: asyncpg.Connection, *, search: str | None = None, limit: int = 200
 ) -> list[dict[str, Any]]:
     """Live accounts (optionally matching `search` in email, username or name), oldest first."""
-    rows = await conn.fetch(
-        """SELECT u.id, u.email, u.username, u.display_name, u.is_active, u.is_superuser,
-                  u.email_verified_at IS NOT NULL AS verified, u.created_at, u.last_login_at,
-                  ARRAY(SELECT g.name FROM accounts.user_groups ug
-                        JOIN accounts.groups g ON g.id = ug.group_id
-                        WHERE ug.user_id = u.id ORDER BY g.name) AS groups
-        FROM accounts.users u
-        WHERE u.deleted_at IS NULL
-          AND ($1::text IS NULL OR u.email ILIKE $1 OR u.username ILIKE $1 OR u.display_name ILIKE $1)
-        ORDER BY u.id LIMIT $2""",
-        None if search is None else contains_pattern(search),
-        limit,
+    return await users.user_list(
+        conn, pattern=None if search is None else contains_pattern(search), limit=limit
     )
-    return [dict(row) for row in rows]
 
 
 async def sync_declared_permissions(conn: asyncpg.Connection) -> list[str]:
@@ -171,10 +173,7 @@ async def sync_declared_permissions(conn: asyncpg.Connection) -> list[str]:
     services = load_services(list(KNOWN_SERVICES))
     declared = [permission for service in services for permission in service.permissions]
     await permission_store.sync(conn, declared)
-    codenames: list[str] = await conn.fetchval(
-        "SELECT coalesce(array_agg(codename ORDER BY codename), '{}') FROM accounts.permissions"
-    )
-    return codenames
+    return await groups.codenames(conn)
 
 
 async def create_group(
@@ -199,50 +198,25 @@ async def create_group(
                 f"Unknown permission(s): {', '.join(unknown)}. "
                 f"Known permissions: {', '.join(known) or 'none'}."
             )
-        group_id = await conn.fetchval("SELECT id FROM accounts.groups WHERE name = $1", name)
+        group_id = await groups.group_id(conn, name)
         created = group_id is None
-        if created:
-            group_id = await conn.fetchval(
-                "INSERT INTO accounts.groups (name, description) VALUES ($1, $2) RETURNING id",
-                name,
-                description or "",
-            )
+        if group_id is None:
+            group_id = await groups.insert_group(conn, name=name, description=description or "")
         elif not update:
             raise ManageError(f"The group {name!r} already exists; add --update to set its permissions.")
         elif description is not None:
-            await conn.execute(
-                "UPDATE accounts.groups SET description = $2 WHERE id = $1", group_id, description
-            )
-        await conn.execute("DELETE FROM accounts.group_permissions WHERE group_id = $1", group_id)
-        await conn.execute(
-            "INSERT INTO accounts.group_permissions (group_id, permission) SELECT $1, unnest($2::text[])",
-            group_id,
-            sorted(set(permissions)),
-        )
+            await groups.set_description(conn, group_id, description)
+        await groups.set_permissions(conn, group_id, list(permissions))
     return created
 
 
 async def list_groups(conn: asyncpg.Connection) -> list[dict[str, Any]]:
     """Every group with its permissions and member count, by name."""
-    rows = await conn.fetch(
-        """SELECT g.name, g.description,
-                  ARRAY(SELECT permission FROM accounts.group_permissions WHERE group_id = g.id ORDER BY 1)
-                      AS permissions,
-                  (SELECT count(*) FROM accounts.user_groups WHERE group_id = g.id) AS members
-        FROM accounts.groups g ORDER BY g.name"""
-    )
-    return [dict(row) for row in rows]
+    return await groups.groups(conn)
 
 
 async def list_mail(
     conn: asyncpg.Connection, *, to: str | None = None, limit: int = 20
 ) -> list[dict[str, Any]]:
     """The newest messages of the outbox (to one address, regardless of case), newest first."""
-    rows = await conn.fetch(
-        """SELECT id, recipient, subject, body, kind, created_at, sent_at, error
-        FROM accounts.outbox WHERE $1::text IS NULL OR lower(recipient) = lower($1)
-        ORDER BY created_at DESC, id DESC LIMIT $2""",
-        to,
-        limit,
-    )
-    return [dict(row) for row in rows]
+    return await mail.outbox(conn, to=to, limit=limit)

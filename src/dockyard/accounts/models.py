@@ -3,10 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+import email_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
+
+def _email(value: str) -> str:
+    try:
+        # RFC 2606 reserves `.test` for testing; the other special-use domains stay refused.
+        checked = email_validator.validate_email(value, check_deliverability=False, test_environment=True)
+    except email_validator.EmailNotValidError as exc:
+        raise ValueError(f"value is not a valid email address: {exc}") from exc
+    return checked.normalized
+
+
+Email = Annotated[str, AfterValidator(_email), WithJsonSchema({"type": "string", "format": "email"})]
 Password = Annotated[str, Field(min_length=8, max_length=128, description="8 to 128 characters.")]
 AnyPassword = Annotated[str, Field(min_length=1, max_length=128)]
 Username = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{3,64}$")]
@@ -23,14 +36,14 @@ class Strict(BaseModel):
 
 
 class RegisterIn(Strict):
-    email: EmailStr
+    email: Email
     password: Password
     display_name: DisplayName = ""
     username: Username | None = None
 
 
 class LoginIn(Strict):
-    email: EmailStr
+    email: Email
     password: AnyPassword
 
 
@@ -43,7 +56,7 @@ class TokenIn(Strict):
 
 
 class EmailIn(Strict):
-    email: EmailStr
+    email: Email
 
 
 class PasswordChangeIn(Strict):
@@ -90,11 +103,19 @@ class MessageOut(BaseModel):
     message: str
 
 
+class PasswordChangedOut(MessageOut):
+    sessions_ended: int = Field(description="Sessions ended (every other one, or all after a reset).")
+    api_tokens_revoked: int = Field(description="API tokens revoked for good; create new ones where needed.")
+
+
 class ApiTokenIn(Strict):
     name: Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=NO_NUL)]
     expires_in_days: Annotated[int, Field(ge=1, le=3650)] | None = None
     scope: list[Codename] | None = Field(
-        default=None, description="Permissions the token may use (a subset of yours); omit for all of them."
+        default=None,
+        description="Permissions the token may use (a subset of yours); omit for all of them. Acting on "
+        "your own account needs `accounts.self` (profile, export, your lists in every service) or "
+        "`accounts.credentials` (sessions, tokens, password) listed here: no token has them otherwise.",
     )
 
 
@@ -107,6 +128,9 @@ class ApiTokenOut(BaseModel):
     expires_at: dt.datetime | None
     last_used_at: dt.datetime | None
     revoked: bool
+    revoked_why: str | None = Field(
+        description="Why it stopped: revoked by its owner, password changed or reset, account deactivated."
+    )
 
 
 class ApiTokenCreated(ApiTokenOut):
@@ -134,6 +158,7 @@ class GroupOut(BaseModel):
 
 class UserAdminPatch(Strict):
     is_active: bool | None = None
+    is_superuser: bool | None = Field(default=None, description="Only a superuser may change it.")
 
 
 class UserPage(BaseModel):
@@ -144,3 +169,20 @@ class UserPage(BaseModel):
 class PermissionOut(BaseModel):
     codename: str
     description: str
+
+
+class SessionOut(BaseModel):
+    id: uuid.UUID
+    created_at: dt.datetime
+    last_used_at: dt.datetime
+    revoked_at: dt.datetime | None
+    revoked_why: str | None
+    user_agent: str
+    ip: str | None = Field(description="The address the login came from, when known.")
+
+
+class ExportOut(BaseModel):
+    exported_at: dt.datetime
+    account: UserOut
+    sessions: list[SessionOut]
+    api_tokens: list[ApiTokenOut]

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from dockyard.accounts.auth import ACCOUNTS_ADMIN as ACCOUNTS_ADMIN
 from dockyard.core.db import Connection
 from dockyard.core.services import Permission
-
-ACCOUNTS_ADMIN = Permission("accounts.admin", "Manage users, groups, memberships and sessions")
 
 SYNC = """
 INSERT INTO accounts.permissions (codename, description)

@@ -1,8 +1,8 @@
 """Account rules: registration, verification, sessions with rotating refresh tokens, passwords.
 
 Plain async functions over a connection pool, so tests can call them directly and the routes stay
-thin. Each function owns its transaction: some outcomes (revoking a session on refresh-token
-reuse) must be committed even though the request then fails.
+thin; the SQL is in `queries`. Each function owns its transaction: some outcomes (revoking a
+session on refresh-token reuse) must be committed even though the request then fails.
 """
 
 from __future__ import annotations
@@ -13,12 +13,15 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
-
-from dockyard.accounts import mail
+from dockyard.accounts import mail, notices
 from dockyard.accounts.passwords import check_policy, hash_password, verify_password
+from dockyard.accounts.queries import sessions, tokens, users
+from dockyard.accounts.queries.users import USER_COLUMNS as USER_COLUMNS
+from dockyard.accounts.queries.users import USER_VIEW as USER_VIEW
+from dockyard.accounts.queries.users import get_user as get_user
+from dockyard.accounts.queries.users import get_users as get_users
 from dockyard.accounts.tokens import TokenSigner, digest, new_secret
-from dockyard.core.config import Settings
+from dockyard.core.config import Settings, get_settings
 from dockyard.core.db import Connection, Pool
 from dockyard.core.errors import BadInput, Conflict, Forbidden, Unauthorized
 from dockyard.core.logging import NOTICE
@@ -27,11 +30,6 @@ logger = logging.getLogger("dockyard.accounts")
 
 EMAIL_TOKEN_TTL = dt.timedelta(hours=24)
 RESET_TOKEN_TTL = dt.timedelta(hours=1)
-
-USER_COLUMNS = """
-u.id, u.email, u.username, u.display_name, u.is_active, u.is_superuser,
-u.email_verified_at IS NOT NULL AS email_verified, u.created_at, u.last_login_at
-"""
 
 
 @dataclass(frozen=True)
@@ -71,118 +69,133 @@ async def register(
     display_name: str = "",
     username: str | None = None,
 ) -> dict[str, Any]:
-    """Create an unverified account and mail it a verification link."""
-    check_policy(password)
+    """Create an unverified account and mail it a verification link; Conflict when the email or username
+    is taken. (`/accounts/v1/register` uses `request_account`, which answers alike in both cases.)"""
+    check_policy(password, email=email, names=(display_name, username))
     email = normalise_email(email)
     password_hash = await hash_password(password)
     async with pool.acquire() as conn, conn.transaction():
-        taken = await conn.fetchrow(
-            "SELECT lower(email) = lower($1) AS email, lower(username) = lower($2) AS username "
-            "FROM accounts.users WHERE lower(email) = lower($1) OR lower(username) = lower($2) LIMIT 1",
-            email,
-            username,
-        )
-        if taken is not None:
-            field = "email" if taken["email"] else "username"
+        field = await users.taken(conn, email=email, username=username)
+        if field is not None:
             raise Conflict(f"An account with this {field} already exists; log in or reset the password.")
-        user = await conn.fetchrow(
-            f"""INSERT INTO accounts.users AS u (email, username, display_name, password_hash)
-            VALUES ($1, $2, $3, $4) RETURNING {USER_COLUMNS}""",
-            email,
-            username,
-            display_name,
-            password_hash,
+        user = await users.insert_user(
+            conn, email=email, username=username, display_name=display_name, password_hash=password_hash
         )
-        assert user is not None  # INSERT ... RETURNING always yields the row
         outgoing = await _verification_mail(conn, settings, user["id"], email)
     await mailer.deliver(pool, outgoing)
     logger.log(NOTICE, "account registered", extra={"user_id": user["id"]})
-    return dict(user)
+    return user
 
 
-async def _verification_mail(conn: Connection, settings: Settings, user_id: int, email: str) -> mail.Mail:
+async def _verification_mail(
+    conn: Connection, settings: Settings, user_id: int, email: str, *, username_dropped: str | None = None
+) -> mail.Mail:
     token = await _email_token(conn, user_id, "verify", EMAIL_TOKEN_TTL)
-    link = f"{settings.public_url.rstrip('/')}/accounts/v1/verify?token={token}"
-    body = (
-        "Welcome to Dockyard.\n\n"
-        f"Confirm your email address by opening this link within 24 hours:\n\n{link}\n\n"
-        f'or by sending POST /accounts/v1/verify with {{"token": "{token}"}}.\n\n'
-        "If you did not create an account, ignore this message.\n"
-    )
-    return await mail.record(conn, email, "Confirm your email address", body, "verify")
+    notice = notices.verification(settings.public_url, token, username_dropped=username_dropped)
+    return await mail.record(conn, email, notice.subject, notice.body, notice.kind)
+
+
+async def request_account(
+    pool: Pool,
+    settings: Settings,
+    *,
+    email: str,
+    password: str,
+    display_name: str = "",
+    username: str | None = None,
+) -> mail.Mail:
+    """Ask for an account; the mail to send after answering, alike for a new and a taken address.
+
+    A new address gets an unverified account and a verification link (without the username when
+    that is taken, which the mail says); an address that already has an account gets no second one,
+    and its owner is told someone tried. The caller learns nothing about which happened: both cost
+    one password hash and a few statements, and the answer is the same.
+    """
+    check_policy(password, email=email, names=(display_name, username))
+    email = normalise_email(email)
+    password_hash = await hash_password(password)  # for a taken address too: the same work
+    async with pool.acquire() as conn, conn.transaction():
+        dropped = username if username and await users.username_taken(conn, username) else None
+        user = None
+        if await users.account_by_email(conn, email) is None:
+            user = await users.insert_new_user(
+                conn,
+                email=email,
+                username=None if dropped else username,
+                display_name=display_name,
+                password_hash=password_hash,
+            )
+            if user is None and await users.account_by_email(conn, email) is None:
+                # Only the username was taken meanwhile (the address is still free): go without it.
+                dropped = username
+                user = await users.insert_new_user(
+                    conn, email=email, username=None, display_name=display_name, password_hash=password_hash
+                )
+        if user is None:
+            owner = await users.account_by_email(conn, email)
+            notice = notices.already_registered(settings.public_url)
+            recipient = owner["email"] if owner is not None else email
+            logger.log(NOTICE, "registration of a taken address: owner told")
+            return await mail.record(conn, recipient, notice.subject, notice.body, notice.kind)
+        logger.log(NOTICE, "account registered", extra={"user_id": user["id"]})
+        return await _verification_mail(conn, settings, user["id"], email, username_dropped=dropped)
 
 
 async def _email_token(conn: Connection, user_id: int, purpose: str, ttl: dt.timedelta) -> str:
-    # Issuing a new token retires the earlier unused ones of the same purpose.
-    await conn.execute(
-        "UPDATE accounts.email_tokens SET used_at = now() "
-        "WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL",
-        user_id,
-        purpose,
-    )
     token = new_secret()
-    await conn.execute(
-        "INSERT INTO accounts.email_tokens (token_hash, user_id, purpose, expires_at) "
-        "VALUES ($1, $2, $3, now() + $4)",
-        digest(token),
-        user_id,
-        purpose,
-        ttl,
-    )
+    await tokens.issue_email_token(conn, user_id=user_id, purpose=purpose, token_hash=digest(token), ttl=ttl)
     return token
-
-
-async def _use_email_token(conn: Connection, token: str, purpose: str) -> int | None:
-    user_id: int | None = await conn.fetchval(
-        """UPDATE accounts.email_tokens SET used_at = now()
-        WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > now()
-        RETURNING user_id""",
-        digest(token),
-        purpose,
-    )
-    return user_id
 
 
 async def verify_email(pool: Pool, token: str) -> int:
     """Mark the address of the token's account verified; the token works once."""
     async with pool.acquire() as conn, conn.transaction():
-        user_id = await _use_email_token(conn, token, "verify")
+        user_id = await tokens.use_email_token(conn, token_hash=digest(token), purpose="verify")
         if user_id is None:
             raise BadInput(
                 "This verification link is invalid, already used or expired; "
                 "request a new one with POST /accounts/v1/verify/resend."
             )
-        await conn.execute(
-            "UPDATE accounts.users SET email_verified_at = coalesce(email_verified_at, now()) WHERE id = $1",
-            user_id,
-        )
+        await users.mark_verified(conn, user_id)
     logger.log(NOTICE, "email verified", extra={"user_id": user_id})
     return user_id
 
 
-# Conditions `_account_by_email` accepts (never user input).
-_ACCOUNT_CONDITIONS = {"email_verified_at IS NULL", "is_active"}
+async def mail_verification(pool: Pool, settings: Settings, email: str) -> mail.Mail | None:
+    """Record a new verification link (retiring the old) when the address has an unverified account.
 
-
-async def _account_by_email(conn: Connection, email: str, condition: str) -> asyncpg.Record | None:
-    """The live account with this address (id, email) that also meets `condition`, or None."""
-    if condition not in _ACCOUNT_CONDITIONS:
-        raise ValueError(f"unknown condition {condition!r}")
-    row: asyncpg.Record | None = await conn.fetchrow(
-        f"SELECT id, email FROM accounts.users "
-        f"WHERE lower(email) = lower($1) AND deleted_at IS NULL AND {condition}",
-        normalise_email(email),
-    )
-    return row
+    One statement either way (see `queries.tokens.mail_token`); the mail to deliver, or None.
+    """
+    return await _mail_token(pool, settings, "verify", email)
 
 
 async def resend_verification(pool: Pool, mailer: mail.Mailer, settings: Settings, email: str) -> None:
     """Mail a new link if the address belongs to an unverified account; say nothing either way."""
-    async with pool.acquire() as conn, conn.transaction():
-        user = await _account_by_email(conn, email, "email_verified_at IS NULL")
-        outgoing = await _verification_mail(conn, settings, user["id"], user["email"]) if user else None
+    outgoing = await mail_verification(pool, settings, email)
     if outgoing is not None:
         await mailer.deliver(pool, outgoing)
+
+
+async def _mail_token(pool: Pool, settings: Settings, purpose: str, email: str) -> mail.Mail | None:
+    token = new_secret()
+    if purpose == "reset":
+        notice, ttl = notices.reset(settings.public_url, token), RESET_TOKEN_TTL
+    else:
+        notice, ttl = notices.verification(settings.public_url, token), EMAIL_TOKEN_TTL
+    async with pool.acquire() as conn:
+        row = await tokens.mail_token(
+            conn,
+            purpose=purpose,
+            email=normalise_email(email),
+            token_hash=digest(token),
+            ttl=ttl,
+            subject=notice.subject,
+            body=notice.body,
+            kind=notice.kind,
+        )
+    if row is None:
+        return None
+    return mail.Mail(row["id"], row["recipient"], notice.subject, notice.body, notice.kind)
 
 
 # --- sessions ----------------------------------------------------------------------------------
@@ -192,11 +205,7 @@ async def login(
     pool: Pool, signer: TokenSigner, settings: Settings, *, email: str, password: str, client: Client
 ) -> TokenPair:
     """Check the password, then open a session. Unverified and deactivated accounts are refused."""
-    user = await pool.fetchrow(
-        "SELECT id, password_hash, is_active, email_verified_at FROM accounts.users "
-        "WHERE lower(email) = lower($1) AND deleted_at IS NULL",
-        normalise_email(email),
-    )
+    user = await users.login_account(pool, normalise_email(email))
     matches, new_hash = await verify_password(password, user["password_hash"] if user else None)
     if user is None or not matches:
         raise Unauthorized("Wrong email or password.")
@@ -209,17 +218,10 @@ async def login(
         )
     async with pool.acquire() as conn, conn.transaction():
         if new_hash is not None:
-            await conn.execute(
-                "UPDATE accounts.users SET password_hash = $2 WHERE id = $1", user["id"], new_hash
-            )
-        await conn.execute("UPDATE accounts.users SET last_login_at = now() WHERE id = $1", user["id"])
-        session_id = uuid.uuid4()
-        await conn.execute(
-            "INSERT INTO accounts.sessions (id, user_id, user_agent, ip) VALUES ($1, $2, $3, $4)",
-            session_id,
-            user["id"],
-            client.user_agent[:300],
-            client.ip,
+            await users.set_password(conn, user["id"], new_hash)
+        await users.record_login(conn, user["id"])
+        session_id = await sessions.open_session(
+            conn, user_id=user["id"], user_agent=client.user_agent, ip=client.ip
         )
         refresh_token = await _new_refresh_token(conn, session_id, settings)
     access_token, expires_in = signer.issue(user["id"], session_id)
@@ -229,54 +231,36 @@ async def login(
 
 async def _new_refresh_token(conn: Connection, session_id: uuid.UUID, settings: Settings) -> str:
     token = new_secret()
-    await conn.execute(
-        "INSERT INTO accounts.refresh_tokens (token_hash, session_id, expires_at) "
-        "VALUES ($1, $2, now() + $3)",
-        digest(token),
-        session_id,
-        dt.timedelta(seconds=settings.refresh_token_ttl_s),
+    await sessions.add_refresh_token(
+        conn,
+        token_hash=digest(token),
+        session_id=session_id,
+        ttl=dt.timedelta(seconds=settings.refresh_token_ttl_s),
     )
     return token
 
 
 async def refresh(pool: Pool, signer: TokenSigner, settings: Settings, refresh_token: str) -> TokenPair:
     """Swap a refresh token for a new pair. Presenting a token twice revokes its whole session."""
+    token_hash = digest(refresh_token)
     async with pool.acquire() as conn:
         async with conn.transaction():
-            row = await conn.fetchrow(
-                """SELECT rt.session_id, rt.expires_at <= now() AS expired,
-                          rt.rotated_at IS NOT NULL AS rotated, s.revoked_at IS NOT NULL AS revoked,
-                          s.user_id, u.is_active AND u.deleted_at IS NULL AS active
-                FROM accounts.refresh_tokens rt
-                JOIN accounts.sessions s ON s.id = rt.session_id
-                JOIN accounts.users u ON u.id = s.user_id
-                WHERE rt.token_hash = $1
-                FOR UPDATE OF rt, s""",
-                digest(refresh_token),
-            )
+            row = await sessions.lock_refresh_token(conn, token_hash)
             if row is None:
                 raise Unauthorized("The refresh token is invalid; log in again.")
-            if row["rotated"] and not row["revoked"]:
-                await _revoke_sessions(conn, "refresh token reused", session_id=row["session_id"])
+            reused = row["rotated"] and not row["revoked"]
+            if reused:
+                await sessions.revoke(conn, "refresh token reused", session_id=row["session_id"])
                 logger.warning(
                     "refresh token reuse: session revoked",
                     extra={"user_id": row["user_id"], "session_id": str(row["session_id"])},
                 )
-                reused = True
             else:
-                reused = False
-            if not reused:
                 if row["revoked"] or not row["active"]:
                     raise Unauthorized("The session has ended; log in again.")
                 if row["expired"]:
                     raise Unauthorized("The refresh token has expired; log in again.")
-                await conn.execute(
-                    "UPDATE accounts.refresh_tokens SET rotated_at = now() WHERE token_hash = $1",
-                    digest(refresh_token),
-                )
-                await conn.execute(
-                    "UPDATE accounts.sessions SET last_used_at = now() WHERE id = $1", row["session_id"]
-                )
+                await sessions.spend_refresh_token(conn, token_hash, row["session_id"])
                 new_token = await _new_refresh_token(conn, row["session_id"], settings)
         if reused:  # raised after the revocation committed
             raise Unauthorized(
@@ -287,146 +271,185 @@ async def refresh(pool: Pool, signer: TokenSigner, settings: Settings, refresh_t
     return TokenPair(access_token, new_token, expires_in)
 
 
-async def _revoke_sessions(
-    conn: Connection,
-    why: str,
-    *,
-    session_id: uuid.UUID | None = None,
-    user_id: int | None = None,
-    keep: uuid.UUID | None = None,
-) -> int:
-    result: str = await conn.execute(
-        """UPDATE accounts.sessions SET revoked_at = now(), revoked_why = $4
-        WHERE revoked_at IS NULL AND (id = $1 OR user_id = $2) AND id IS DISTINCT FROM $3""",
-        session_id,
-        user_id,
-        keep,
-        why,
-    )
-    return int(result.split()[-1])
-
-
 async def logout(pool: Pool, session_id: uuid.UUID) -> None:
     """End one session (its access and refresh tokens stop working)."""
     async with pool.acquire() as conn:
-        await _revoke_sessions(conn, "logout", session_id=session_id)
+        await sessions.revoke(conn, "logout", session_id=session_id)
 
 
 async def logout_everywhere(pool: Pool, user_id: int) -> int:
     """End every session of the user; returns how many were open."""
     async with pool.acquire() as conn:
-        return await _revoke_sessions(conn, "logout everywhere", user_id=user_id)
+        return await sessions.revoke(conn, "logout everywhere", user_id=user_id)
 
 
 async def revoke_sessions(pool: Pool, user_id: int, why: str) -> int:
     """End every session of a user (administrators, deactivation)."""
     async with pool.acquire() as conn:
-        return await _revoke_sessions(conn, why, user_id=user_id)
+        return await sessions.revoke(conn, why, user_id=user_id)
 
 
 # --- passwords ---------------------------------------------------------------------------------
 
 
-async def change_password(
-    pool: Pool, user_id: int, current_session: uuid.UUID | None, *, current: str, new: str
-) -> int:
-    """Set a new password after checking the current one; every other session ends."""
-    check_policy(new, field="new_password")
-    stored = await pool.fetchval("SELECT password_hash FROM accounts.users WHERE id = $1", user_id)
-    matches, _ = await verify_password(current, stored)
+@dataclass(frozen=True)
+class Revoked:
+    """What a password change or reset ended: sessions, and API tokens (for good)."""
+
+    sessions: int
+    api_tokens: int
+
+
+async def replace_password(
+    pool: Pool,
+    settings: Settings,
+    user_id: int,
+    current_session: uuid.UUID | None,
+    *,
+    current: str,
+    new: str,
+) -> tuple[Revoked, mail.Mail]:
+    """Set a new password after checking the current one; every other session ends and every API token
+    is revoked. What was ended, and the notice to send the owner."""
+    profile = await users.profile(pool, user_id)
+    if profile is None:
+        raise Unauthorized("The account no longer exists.")
+    check_policy(
+        new,
+        field="new_password",
+        email=profile["email"],
+        names=(profile["display_name"], profile["username"]),
+    )
+    matches, _ = await verify_password(current, profile["password_hash"])
     if not matches:
         raise Forbidden("The current password is wrong.")
     new_hash = await hash_password(new)
     async with pool.acquire() as conn, conn.transaction():
-        await conn.execute("UPDATE accounts.users SET password_hash = $2 WHERE id = $1", user_id, new_hash)
-        ended = await _revoke_sessions(conn, "password changed", user_id=user_id, keep=current_session)
-    logger.log(NOTICE, "password changed", extra={"user_id": user_id, "sessions_ended": ended})
-    return ended
+        await users.set_password(conn, user_id, new_hash)
+        revoked = Revoked(
+            sessions=await sessions.revoke(conn, "password changed", user_id=user_id, keep=current_session),
+            api_tokens=await tokens.revoke_api_tokens_of(conn, user_id=user_id, why="password changed"),
+        )
+        notice = notices.password_changed(
+            settings.public_url,
+            sessions_ended=revoked.sessions,
+            tokens_revoked=revoked.api_tokens,
+            by_reset=False,
+        )
+        outgoing = await mail.record(conn, profile["email"], notice.subject, notice.body, notice.kind)
+    logger.log(
+        NOTICE,
+        "password changed",
+        extra={"user_id": user_id, "sessions_ended": revoked.sessions, "tokens_revoked": revoked.api_tokens},
+    )
+    return revoked, outgoing
+
+
+async def change_password(
+    pool: Pool,
+    user_id: int,
+    current_session: uuid.UUID | None,
+    *,
+    current: str,
+    new: str,
+    mailer: mail.Mailer | None = None,
+) -> int:
+    """Set a new password after checking the current one; every other session ends and every API token
+    is revoked. Returns how many other sessions ended (the owner's notice is sent when `mailer` is given)."""
+    settings = mailer.settings if mailer is not None else get_settings()
+    revoked, outgoing = await replace_password(
+        pool, settings, user_id, current_session, current=current, new=new
+    )
+    if mailer is not None:
+        await mailer.deliver(pool, outgoing)
+    return revoked.sessions
 
 
 async def request_reset(pool: Pool, mailer: mail.Mailer, settings: Settings, email: str) -> None:
     """Mail a reset token if the address has an account. The caller sees the same answer either way."""
-    async with pool.acquire() as conn, conn.transaction():
-        user = await _account_by_email(conn, email, "is_active")
-        outgoing = None
-        if user is not None:
-            token = await _email_token(conn, user["id"], "reset", RESET_TOKEN_TTL)
-            body = (
-                "Someone asked to reset the password of your Dockyard account.\n\n"
-                f"To choose a new password within the hour, send POST {settings.public_url.rstrip('/')}"
-                f"/accounts/v1/password/reset/confirm with\n\n"
-                f'{{"token": "{token}", "new_password": "..."}}\n\n'
-                "If it was not you, ignore this message: your password stays as it is.\n"
-            )
-            outgoing = await mail.record(conn, user["email"], "Reset your password", body, "reset")
+    outgoing = await mail_reset(pool, settings, email)
     if outgoing is not None:
         await mailer.deliver(pool, outgoing)
 
 
-async def confirm_reset(pool: Pool, token: str, new_password: str) -> int:
-    """Set the password chosen with a reset token; every session ends. Returns the user id."""
-    check_policy(new_password, field="new_password")
+async def mail_reset(pool: Pool, settings: Settings, email: str) -> mail.Mail | None:
+    """Record a reset token's mail when the address has an active account; the mail to deliver, or None.
+
+    One statement either way (see `queries.tokens.mail_token`), so the two cases cost the same.
+    """
+    return await _mail_token(pool, settings, "reset", email)
+
+
+async def reset_with_token(
+    pool: Pool, settings: Settings, token: str, new_password: str
+) -> tuple[int, Revoked, mail.Mail]:
+    """Set the password chosen with a reset token: every session ends, every API token is revoked.
+
+    (user id, what was ended, the notice to send the owner).
+    """
+    token_hash = digest(token)
+    invalid = BadInput("This reset token is invalid, already used or expired; request a new one.")
+    holder = await tokens.email_token_holder(pool, token_hash=token_hash, purpose="reset")
+    if holder is None:
+        raise invalid
+    check_policy(
+        new_password,
+        field="new_password",
+        email=holder["email"],
+        names=(holder["display_name"], holder["username"]),
+    )
     new_hash = await hash_password(new_password)
     async with pool.acquire() as conn, conn.transaction():
-        user_id = await _use_email_token(conn, token, "reset")
-        if user_id is None:
-            raise BadInput("This reset token is invalid, already used or expired; request a new one.")
-        # Receiving the mail proves the address too.
-        await conn.execute(
-            "UPDATE accounts.users SET password_hash = $2, "
-            "email_verified_at = coalesce(email_verified_at, now()) WHERE id = $1",
-            user_id,
-            new_hash,
+        user_id = await tokens.use_email_token(conn, token_hash=token_hash, purpose="reset")
+        if user_id is None:  # spent by a concurrent request meanwhile
+            raise invalid
+        await tokens.retire_reset_tokens(conn, user_id)
+        await users.reset_password(conn, user_id, new_hash)
+        revoked = Revoked(
+            sessions=await sessions.revoke(conn, "password reset", user_id=user_id),
+            api_tokens=await tokens.revoke_api_tokens_of(conn, user_id=user_id, why="password reset"),
         )
-        await _revoke_sessions(conn, "password reset", user_id=user_id)
-    logger.log(NOTICE, "password reset", extra={"user_id": user_id})
+        notice = notices.password_changed(
+            settings.public_url,
+            sessions_ended=revoked.sessions,
+            tokens_revoked=revoked.api_tokens,
+            by_reset=True,
+        )
+        outgoing = await mail.record(conn, holder["email"], notice.subject, notice.body, notice.kind)
+    logger.log(NOTICE, "password reset", extra={"user_id": user_id, "tokens_revoked": revoked.api_tokens})
+    return user_id, revoked, outgoing
+
+
+async def confirm_reset(
+    pool: Pool, token: str, new_password: str, *, settings: Settings | None = None
+) -> int:
+    """Set the password chosen with a reset token; every session ends and every API token is revoked.
+
+    Returns the user id (the owner's notice stays in the outbox; routes send it).
+    """
+    user_id, _, _ = await reset_with_token(pool, settings or get_settings(), token, new_password)
     return user_id
 
 
 # --- the account itself ------------------------------------------------------------------------
 
 
-USER_VIEW = f"""
-SELECT {USER_COLUMNS},
-    ARRAY(SELECT g.name FROM accounts.user_groups ug JOIN accounts.groups g ON g.id = ug.group_id
-          WHERE ug.user_id = u.id ORDER BY g.name) AS groups,
-    CASE WHEN u.is_superuser THEN ARRAY(SELECT codename FROM accounts.permissions ORDER BY 1)
-         ELSE ARRAY(SELECT DISTINCT gp.permission FROM accounts.user_groups ug
-                    JOIN accounts.group_permissions gp USING (group_id) WHERE ug.user_id = u.id ORDER BY 1)
-    END AS permissions
-FROM accounts.users u
-"""
-
-
-async def get_users(conn: Any, user_ids: list[int]) -> list[dict[str, Any]]:
-    """Users as the API shows them, with groups and effective permissions, in the order given."""
-    rows = await conn.fetch(
-        USER_VIEW + " WHERE u.id = ANY($1::bigint[]) ORDER BY array_position($1::bigint[], u.id)", user_ids
-    )
-    return [dict(row) for row in rows]
-
-
-async def get_user(conn: Any, user_id: int) -> dict[str, Any] | None:
-    """One user as the API shows it, or None."""
-    rows = await get_users(conn, [user_id])
-    return rows[0] if rows else None
-
-
 async def delete_account(pool: Pool, user_id: int, password: str) -> None:
-    """Anonymise the account: identity and credentials go, the row stays for other services' references."""
-    stored = await pool.fetchval("SELECT password_hash FROM accounts.users WHERE id = $1", user_id)
-    matches, _ = await verify_password(password, stored)
+    """Anonymise the account: identity and credentials go, the row stays for other services' references.
+
+    The last active superuser cannot delete itself (Conflict): someone must be left to administer.
+    """
+    matches, _ = await verify_password(password, await users.password_hash(pool, user_id))
     if not matches:
         raise Forbidden("The password is wrong; the account was not deleted.")
     async with pool.acquire() as conn, conn.transaction():
-        old_email = await conn.fetchval(
-            """UPDATE accounts.users u SET email = 'deleted-' || u.id || '@deleted.invalid', username = NULL,
-                   display_name = '', password_hash = NULL, is_active = false, is_superuser = false,
-                   email_verified_at = NULL, deleted_at = now()
-            FROM accounts.users old WHERE old.id = u.id AND u.id = $1 RETURNING old.email""",
-            user_id,
-        )
-        for table in ("sessions", "api_tokens", "email_tokens", "user_groups"):
-            await conn.execute(f"DELETE FROM accounts.{table} WHERE user_id = $1", user_id)
-        await conn.execute("DELETE FROM accounts.outbox WHERE lower(recipient) = lower($1)", old_email)
+        if await users.lock_active_superusers(conn) == [user_id]:
+            raise Conflict(LAST_SUPERUSER)
+        await users.anonymise(conn, user_id)
     logger.log(NOTICE, "account deleted (anonymised)", extra={"user_id": user_id})
+
+
+LAST_SUPERUSER = (
+    "This is the last active superuser; make another account a superuser first "
+    "(`dockyard user create-superuser --email …`)."
+)

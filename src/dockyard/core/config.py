@@ -126,11 +126,32 @@ class Settings(BaseSettings):
     )
     rate_limit_user: str = Field(default="1000000/day", description="Budget per authenticated user.")
     rate_limit_login: str = Field(
-        default="10/minute;50/hour", description="Login attempts per IP and per account."
+        default="10/minute;50/hour",
+        description="Failed logins per account and client address; past it that address gets 429.",
+    )
+    rate_limit_login_ip: str = Field(
+        default="30/minute;300/hour", description="Failed logins per client address, over all accounts."
+    )
+    login_slowdown_after: int = Field(
+        default=20,
+        ge=1,
+        description="Failed logins on one account within an hour, from all addresses, after which each "
+        "attempt on it waits before it is checked (doubling) and the owner is mailed (once a day).",
+    )
+    login_slowdown_max_s: float = Field(
+        default=10.0, ge=0, le=60, description="Longest wait of a login attempt on a flooded account."
     )
     rate_limit_register: str = Field(default="5/minute;20/hour", description="Registrations per IP.")
     rate_limit_mail: str = Field(
-        default="3/hour", description="Verification resends and resets per account and IP."
+        default="3/hour", description="Verification resends and resets per account and client address."
+    )
+    rate_limit_mail_ip: str = Field(
+        default="20/hour", description="Verification resends and resets per client address, all accounts."
+    )
+    rate_limit_mail_account: str = Field(
+        default="5/hour",
+        description="Verification and reset mails sent to one account, whoever asks; past it requests "
+        "get the same answer but no new mail (the mails sent stay valid).",
     )
 
     # Metrics

@@ -30,6 +30,9 @@ logger = logging.getLogger("dockyard.access")
 error_logger = logging.getLogger("dockyard.errors")
 
 REQUEST_ID_HEADER = "x-request-id"
+# Scope key: set (to True) by whatever learns that the response is private — it carries credentials
+# or someone's personal data — so no cache keeps it (`Cache-Control: no-store`).
+NO_STORE = "dockyard.no_store"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 
@@ -107,12 +110,18 @@ class ObserveMiddleware:
 
 
 class SecurityHeadersMiddleware:
-    """Add security headers the response did not set itself; a CSP for HTML; HSTS over https."""
+    """Add security headers the response did not set itself; a CSP and a Permissions-Policy for HTML;
+    HSTS over https; `Cache-Control: no-store` when the request marked its response private (NO_STORE)."""
 
     API_CSP = "default-src 'none'; frame-ancestors 'none'"
     HTML_CSP = (
         "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
         "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    )
+    # Pages use none of these browser features; a script injected into one cannot either.
+    HTML_PERMISSIONS = (
+        "accelerometer=(), camera=(), display-capture=(), geolocation=(), gyroscope=(), "
+        "magnetometer=(), microphone=(), payment=(), usb=()"
     )
 
     def __init__(self, app: ASGIApp, *, hsts_max_age_s: int = 31_536_000) -> None:
@@ -138,6 +147,10 @@ class SecurityHeadersMiddleware:
                     headers.setdefault(name, value)
                 html = headers.get("content-type", "").startswith("text/html")
                 headers.setdefault("Content-Security-Policy", self.HTML_CSP if html else self.API_CSP)
+                if html:
+                    headers.setdefault("Permissions-Policy", self.HTML_PERMISSIONS)
+                if scope.get(NO_STORE):
+                    headers.setdefault("Cache-Control", "no-store")
                 if https and self.hsts:
                     headers.setdefault("Strict-Transport-Security", self.hsts)
             await send(message)

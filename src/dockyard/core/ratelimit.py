@@ -71,13 +71,59 @@ class RateLimiter:
                 strategy = self.fallback
                 allowed = await strategy.hit(item, name, key)
             if not allowed:
-                stats = await strategy.get_window_stats(item, name, key)
-                retry_after = max(1, math.ceil(stats.reset_time - time.time()))
-                raise TooManyRequests(
-                    f"Too many {what}: the limit is {item.amount} per {_per(item)}. "
-                    f"Try again in {retry_after} s.",
-                    retry_after_s=retry_after,
-                )
+                await self._refuse(strategy, item, name, key, what)
+
+    async def check(self, name: str, spec: str, key: str, *, what: str = "requests") -> None:
+        """Raise TooManyRequests when `key` has spent budget `name`, without counting a hit."""
+        strategy = self.strategy
+        for item in parse_budget(spec):
+            try:
+                allowed = await strategy.test(item, name, key)
+            except (RedisError, OSError, TimeoutError) as exc:
+                self._warn(exc)
+                strategy = self.fallback
+                allowed = await strategy.test(item, name, key)
+            if not allowed:
+                await self._refuse(strategy, item, name, key, what)
+
+    async def take(self, name: str, spec: str, key: str) -> bool:
+        """Count one hit of `key` against budget `name` if it fits; False (nothing counted) when spent."""
+        items = parse_budget(spec)
+        strategy = self.strategy
+        try:
+            if not all([await strategy.test(item, name, key) for item in items]):
+                return False
+            for item in items:
+                await strategy.hit(item, name, key)
+        except (RedisError, OSError, TimeoutError) as exc:
+            self._warn(exc)
+            strategy = self.fallback
+            if not all([await strategy.test(item, name, key) for item in items]):
+                return False
+            for item in items:
+                await strategy.hit(item, name, key)
+        return True
+
+    async def used(self, name: str, spec: str, key: str) -> int:
+        """How many hits `key` has in the window of the first budget of `spec` (at most its amount)."""
+        item = parse_budget(spec)[0]
+        try:
+            stats = await self.strategy.get_window_stats(item, name, key)
+        except (RedisError, OSError, TimeoutError) as exc:
+            self._warn(exc)
+            stats = await self.fallback.get_window_stats(item, name, key)
+        return int(item.amount - stats.remaining)
+
+    @staticmethod
+    async def _refuse(
+        strategy: SlidingWindowCounterRateLimiter, item: RateLimitItem, name: str, key: str, what: str
+    ) -> None:
+        stats = await strategy.get_window_stats(item, name, key)
+        retry_after = max(1, math.ceil(stats.reset_time - time.time()))
+        raise TooManyRequests(
+            f"Too many {what}: the limit is {item.amount} per {_per(item)}. Try again in {retry_after} s.",
+            retry_after_s=retry_after,
+        )
 
     async def clear(self, name: str, spec: str, key: str) -> None:
         """Forget the hits of `key` (e.g. failed logins after a successful one)."""

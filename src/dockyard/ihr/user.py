@@ -2,8 +2,9 @@
 
 The successor of the legacy user API (specs/ihr-api.md §3): `add_monitoring`/`show` and
 `savechannel`/`getchannel` become GET and PUT on two lists, and the caller is a Dockyard account
-(`Authorization: Bearer <access token or API token>`) instead of a DRF token. A PUT replaces the
-whole list in one transaction: one DELETE and one INSERT from arrays, whatever the list's length.
+(`Authorization: Bearer <access token or API token>`) instead of a DRF token; an API token needs the
+`accounts.self` scope, as for any personal data. A PUT replaces the whole list in one transaction:
+one DELETE and one INSERT from arrays, whatever the list's length.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Body
 from pydantic import BaseModel, ConfigDict, Field
 
-from dockyard.accounts.auth import CurrentUser
+from dockyard.accounts.auth import SelfService
 from dockyard.core.db import Conn, Connection
 from dockyard.core.errors import BadInput
 from dockyard.core.responses import RawJSONResponse
@@ -160,7 +161,7 @@ router = APIRouter(prefix="/api/user", tags=["ihr user"])
 
 
 @router.get("/monitored_asns", response_model=list[MonitoredAsnOut], summary="Your monitored ASes")
-async def get_monitored_asns(user: CurrentUser, conn: Conn) -> RawJSONResponse:
+async def get_monitored_asns(user: SelfService, conn: Conn) -> RawJSONResponse:
     """The ASes you monitor with their notification level, ordered by asn."""
     return RawJSONResponse(await monitored_asns(conn, user_id=user.user_id))
 
@@ -168,7 +169,7 @@ async def get_monitored_asns(user: CurrentUser, conn: Conn) -> RawJSONResponse:
 @router.put("/monitored_asns", response_model=list[MonitoredAsnOut], summary="Replace your monitored ASes")
 async def put_monitored_asns(
     entries: Annotated[list[MonitoredAsnIn], Body(max_length=MAX_MONITORED_ASNS)],
-    user: CurrentUser,
+    user: SelfService,
     conn: Conn,
 ) -> RawJSONResponse:
     """Replace the whole list (at most 1000 ASes, each once); `[]` clears it. Answers with the new list."""
@@ -176,7 +177,7 @@ async def put_monitored_asns(
 
 
 @router.get("/channels", response_model=list[ChannelOut], summary="Your notification channels")
-async def get_channels(user: CurrentUser, conn: Conn) -> RawJSONResponse:
+async def get_channels(user: SelfService, conn: Conn) -> RawJSONResponse:
     """The channels notifications are sent through, with their frequency."""
     return RawJSONResponse(await channels(conn, user_id=user.user_id))
 
@@ -184,7 +185,7 @@ async def get_channels(user: CurrentUser, conn: Conn) -> RawJSONResponse:
 @router.put("/channels", response_model=list[ChannelOut], summary="Replace your notification channels")
 async def put_channels(
     entries: Annotated[list[ChannelIn], Body(max_length=MAX_CHANNELS)],
-    user: CurrentUser,
+    user: SelfService,
     conn: Conn,
 ) -> RawJSONResponse:
     """Replace the whole list (each channel once); `[]` turns notifications off. Answers with the new list."""
