@@ -58,6 +58,10 @@ UNREACHABLE_DETAIL = "The database is unreachable; try again shortly."
 
 def translate(exc: BaseException) -> DockyardError | None:
     """The client-facing error for a database exception, or None when it is a bug to surface as 500."""
+    if isinstance(exc, asyncpg.DataError):
+        # Raised by the driver before sending (a value out of its column type's range): the
+        # driver's own words name internals ("query argument $2 …"), so they stay in the log.
+        return BadInput("A value is outside the range its field accepts; check numbers and sizes.")
     if isinstance(exc, asyncpg.QueryCanceledError):
         return GatewayTimeout("The database query took too long and was cancelled; narrow the request.")
     if isinstance(exc, asyncpg.UniqueViolationError):
@@ -109,7 +113,7 @@ class _GuardedAcquire(PoolAcquireContext):
         except _UNREACHABLE:
             if exc_val is None:  # only the release failed: the connection is gone, the work is done
                 logger.warning("db.release_failed", exc_info=True)
-        if isinstance(exc_val, _CONNECTION_LOST):
+        if isinstance(exc_val, _CONNECTION_LOST) and not isinstance(exc_val, asyncpg.DataError):
             raise ServiceUnavailable(UNREACHABLE_DETAIL, headers={"Retry-After": "5"}) from exc_val
 
     def __await__(self) -> Any:

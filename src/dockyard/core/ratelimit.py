@@ -15,7 +15,9 @@ import asyncio
 import logging
 import math
 import time
-from functools import lru_cache
+from collections.abc import Awaitable, Callable
+from functools import lru_cache, partial
+from typing import TypeVar
 
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
@@ -26,6 +28,7 @@ from dockyard.core.breaker import Breaker
 from dockyard.core.errors import TooManyRequests
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @lru_cache(maxsize=64)
@@ -57,73 +60,48 @@ class RateLimiter:
         self.strategy = SlidingWindowCounterRateLimiter(self.storage)
         self.fallback = SlidingWindowCounterRateLimiter(MemoryStorage())
 
-    async def hit(self, name: str, spec: str, key: str, *, what: str = "requests") -> None:
-        """Count one hit of `key` against budget `name`; raise TooManyRequests when over it."""
-        strategy = self.strategy if self.breaker.available else self.fallback
-        for item in parse_budget(spec):
+    async def _run(self, operation: Callable[[SlidingWindowCounterRateLimiter], Awaitable[T]]) -> T:
+        """`operation` on Redis while it answers (within REDIS_TIMEOUT_S), else on this process's memory."""
+        if self.breaker.available and self.strategy is not self.fallback:
             try:
                 async with asyncio.timeout(self.timeout_s * 2):  # a belt for the socket timeouts
-                    allowed = await strategy.hit(item, name, key)
+                    return await operation(self.strategy)
             except (RedisError, OSError, TimeoutError) as exc:
-                if strategy is self.fallback:
-                    raise
                 self.breaker.trip(exc)
-                strategy = self.fallback
-                allowed = await strategy.hit(item, name, key)
-            if not allowed:
-                await self._refuse(strategy, item, name, key, what)
+        return await operation(self.fallback)
+
+    async def hit(self, name: str, spec: str, key: str, *, what: str = "requests") -> None:
+        """Count one hit of `key` against budget `name`; raise TooManyRequests when over it."""
+        for item in parse_budget(spec):
+            refused = await self._run(partial(_refusal, item=item, name=name, key=key, count=True))
+            if refused is not None:
+                raise _too_many(item, refused, what)
 
     async def check(self, name: str, spec: str, key: str, *, what: str = "requests") -> None:
         """Raise TooManyRequests when `key` has spent budget `name`, without counting a hit."""
-        strategy = self.strategy
         for item in parse_budget(spec):
-            try:
-                allowed = await strategy.test(item, name, key)
-            except (RedisError, OSError, TimeoutError) as exc:
-                self._warn(exc)
-                strategy = self.fallback
-                allowed = await strategy.test(item, name, key)
-            if not allowed:
-                await self._refuse(strategy, item, name, key, what)
+            refused = await self._run(partial(_refusal, item=item, name=name, key=key, count=False))
+            if refused is not None:
+                raise _too_many(item, refused, what)
 
     async def take(self, name: str, spec: str, key: str) -> bool:
         """Count one hit of `key` against budget `name` if it fits; False (nothing counted) when spent."""
         items = parse_budget(spec)
-        strategy = self.strategy
-        try:
+
+        async def take_on(strategy: SlidingWindowCounterRateLimiter) -> bool:
             if not all([await strategy.test(item, name, key) for item in items]):
                 return False
             for item in items:
                 await strategy.hit(item, name, key)
-        except (RedisError, OSError, TimeoutError) as exc:
-            self._warn(exc)
-            strategy = self.fallback
-            if not all([await strategy.test(item, name, key) for item in items]):
-                return False
-            for item in items:
-                await strategy.hit(item, name, key)
-        return True
+            return True
+
+        return await self._run(take_on)
 
     async def used(self, name: str, spec: str, key: str) -> int:
         """How many hits `key` has in the window of the first budget of `spec` (at most its amount)."""
         item = parse_budget(spec)[0]
-        try:
-            stats = await self.strategy.get_window_stats(item, name, key)
-        except (RedisError, OSError, TimeoutError) as exc:
-            self._warn(exc)
-            stats = await self.fallback.get_window_stats(item, name, key)
+        stats = await self._run(lambda strategy: strategy.get_window_stats(item, name, key))
         return int(item.amount - stats.remaining)
-
-    @staticmethod
-    async def _refuse(
-        strategy: SlidingWindowCounterRateLimiter, item: RateLimitItem, name: str, key: str, what: str
-    ) -> None:
-        stats = await strategy.get_window_stats(item, name, key)
-        retry_after = max(1, math.ceil(stats.reset_time - time.time()))
-        raise TooManyRequests(
-            f"Too many {what}: the limit is {item.amount} per {_per(item)}. Try again in {retry_after} s.",
-            retry_after_s=retry_after,
-        )
 
     async def clear(self, name: str, spec: str, key: str) -> None:
         """Forget the hits of `key` (e.g. failed logins after a successful one)."""
@@ -140,6 +118,24 @@ class RateLimiter:
     async def reset(self) -> None:
         """Drop every counter (tests, and `dockyard` maintenance)."""
         await self.storage.reset()
+
+
+async def _refusal(
+    strategy: SlidingWindowCounterRateLimiter, *, item: RateLimitItem, name: str, key: str, count: bool
+) -> int | None:
+    """None when a request of `key` fits budget `item` (counted when `count`), else seconds to wait."""
+    fits = await (strategy.hit if count else strategy.test)(item, name, key)
+    if fits:
+        return None
+    stats = await strategy.get_window_stats(item, name, key)
+    return max(1, math.ceil(stats.reset_time - time.time()))
+
+
+def _too_many(item: RateLimitItem, retry_after: int, what: str) -> TooManyRequests:
+    return TooManyRequests(
+        f"Too many {what}: the limit is {item.amount} per {_per(item)}. Try again in {retry_after} s.",
+        retry_after_s=retry_after,
+    )
 
 
 def _per(item: RateLimitItem) -> str:
