@@ -430,3 +430,83 @@ async def delete_account(pool: Pool, user_id: int, password: str) -> None:
             await conn.execute(f"DELETE FROM accounts.{table} WHERE user_id = $1", user_id)
         await conn.execute("DELETE FROM accounts.outbox WHERE lower(recipient) = lower($1)", old_email)
     logger.log(NOTICE, "account deleted (anonymised)", extra={"user_id": user_id})
+
+
+# --- entry points for services that keep their own registration flow ---------------------------
+# (A service such as mentorship registers its users inside its own transaction and mails its own
+# verification link; these functions give it the account part without the accounts routes' mail.)
+
+
+async def create_account(
+    conn: Connection, *, email: str, password_hash: str, display_name: str = ""
+) -> int:
+    """Insert an unverified account in the caller's transaction; Conflict if the email is taken."""
+    email = normalise_email(email)
+    if await conn.fetchval(
+        "SELECT 1 FROM accounts.users WHERE lower(email) = lower($1)", email
+    ):
+        raise Conflict("An account with this email already exists; log in or reset the password.")
+    user_id: int = await conn.fetchval(
+        "INSERT INTO accounts.users (email, display_name, password_hash) VALUES ($1, $2, $3) RETURNING id",
+        email,
+        display_name[:200],
+        password_hash,
+    )
+    logger.log(NOTICE, "account registered", extra={"user_id": user_id})
+    return user_id
+
+
+async def issue_verification_token(conn: Connection, user_id: int, *, ttl: dt.timedelta) -> str:
+    """A new single-use email-verification token for the account (earlier unused ones retire)."""
+    return await _email_token(conn, user_id, "verify", ttl)
+
+
+async def use_verification_token(conn: Connection, token: str) -> tuple[int, bool] | None:
+    """Verify the token's account: (user id, True if verified now), or None for an unknown token.
+
+    A token already used answers (user id, False) while its account is verified, so following the
+    same link twice says "already confirmed"; a retired or expired token is unknown.
+    """
+    row = await conn.fetchrow(
+        """SELECT t.user_id, t.used_at IS NOT NULL AS used, u.email_verified_at IS NOT NULL AS verified
+        FROM accounts.email_tokens t JOIN accounts.users u ON u.id = t.user_id
+        WHERE t.token_hash = $1 AND t.purpose = 'verify' AND t.expires_at > now() AND u.deleted_at IS NULL
+        FOR UPDATE OF t""",
+        digest(token),
+    )
+    if row is None or (row["used"] and not row["verified"]):
+        return None
+    if row["used"]:
+        return row["user_id"], False
+    await conn.execute(
+        "UPDATE accounts.email_tokens SET used_at = now() WHERE token_hash = $1", digest(token)
+    )
+    await conn.execute(
+        "UPDATE accounts.users SET email_verified_at = coalesce(email_verified_at, now()) WHERE id = $1",
+        row["user_id"],
+    )
+    logger.log(NOTICE, "email verified", extra={"user_id": row["user_id"]})
+    return row["user_id"], not row["verified"]
+
+
+async def set_display_name(conn: Connection, user_id: int, display_name: str) -> None:
+    """Change the account's display name (cut to its 200-character limit)."""
+    await conn.execute(
+        "UPDATE accounts.users SET display_name = $2 WHERE id = $1", user_id, display_name[:200]
+    )
+
+
+async def anonymise_account(conn: Connection, user_id: int) -> None:
+    """Anonymise the account in the caller's transaction, as delete_account does after its password check."""
+    old_email = await conn.fetchval(
+        """UPDATE accounts.users u SET email = 'deleted-' || u.id || '@deleted.invalid', username = NULL,
+               display_name = '', password_hash = NULL, is_active = false, is_superuser = false,
+               email_verified_at = NULL, deleted_at = now()
+        FROM accounts.users old WHERE old.id = u.id AND u.id = $1 RETURNING old.email""",
+        user_id,
+    )
+    for table in ("sessions", "api_tokens", "email_tokens", "user_groups"):
+        await conn.execute(f"DELETE FROM accounts.{table} WHERE user_id = $1", user_id)
+    if old_email is not None:
+        await conn.execute("DELETE FROM accounts.outbox WHERE lower(recipient) = lower($1)", old_email)
+    logger.log(NOTICE, "account deleted (anonymised)", extra={"user_id": user_id})
