@@ -74,7 +74,7 @@ class Programme:
         return body
 
     async def person(
-        self, *, verified: bool = True, login: bool = True, admin: bool = False, **overrides: Any
+        self, *, verified: bool = True, login: bool = True, admin: bool | None = False, **overrides: Any
     ) -> Person:
         """A registered user (verified in SQL unless told otherwise), logged in when possible."""
         body = self.registration(**overrides)
@@ -84,8 +84,13 @@ class Programme:
             "SELECT user_id FROM mentorship.profiles WHERE username = $1", body["username"]
         )
         if verified:
-            await self.db.execute("UPDATE accounts.users SET email_verified_at = now() WHERE id = $1", user_id)
-        await self.db.execute("UPDATE mentorship.profiles SET is_admin = $2 WHERE user_id = $1", user_id, admin)
+            await self.db.execute(
+                "UPDATE accounts.users SET email_verified_at = now() WHERE id = $1", user_id
+            )
+        if admin is not None:  # None: as registration left it (the first user is the admin)
+            await self.db.execute(
+                "UPDATE mentorship.profiles SET is_admin = $2 WHERE user_id = $1", user_id, admin
+            )
         person = Person(user_id, body["username"], body["email"], body["name"], {})
         if verified and login:
             tokens = await self.login(body["username"])
@@ -104,18 +109,27 @@ class Programme:
         answer = await self.client.post(
             f"{BASE}/mentorship_relation/send_request",
             headers=sender.headers,
-            json={"mentor_id": mentor.id, "mentee_id": mentee.id, "end_date": weeks_ahead(weeks), "notes": "hi"},
+            json={
+                "mentor_id": mentor.id,
+                "mentee_id": mentee.id,
+                "end_date": weeks_ahead(weeks),
+                "notes": "hi",
+            },
         )
         assert answer.status_code == 201, answer.text
         relation_id: int = await self.db.fetchval(
-            "SELECT max(id) FROM mentorship.relations WHERE mentor_id = $1 AND mentee_id = $2", mentor.id, mentee.id
+            "SELECT max(id) FROM mentorship.relations WHERE mentor_id = $1 AND mentee_id = $2",
+            mentor.id,
+            mentee.id,
         )
         return relation_id
 
     async def accepted(self, mentor: Person, mentee: Person) -> int:
         """An ACCEPTED relation (sent by the mentor, accepted by the mentee); its id."""
         relation_id = await self.request(mentor, mentor, mentee)
-        answer = await self.client.put(f"{BASE}/mentorship_relation/{relation_id}/accept", headers=mentee.headers)
+        answer = await self.client.put(
+            f"{BASE}/mentorship_relation/{relation_id}/accept", headers=mentee.headers
+        )
         assert answer.status_code == 200, answer.text
         return relation_id
 
@@ -127,7 +141,9 @@ class Programme:
     async def task(self, person: Person, relation_id: int, description: str = "Read the guide") -> int:
         """A new task in the relation; its per-relation id."""
         answer = await self.client.post(
-            f"{BASE}/mentorship_relation/{relation_id}/task", headers=person.headers, json={"description": description}
+            f"{BASE}/mentorship_relation/{relation_id}/task",
+            headers=person.headers,
+            json={"description": description},
         )
         assert answer.status_code == 201, answer.text
         number: int = await self.db.fetchval(
@@ -152,4 +168,3 @@ class Programme:
 @pytest.fixture
 def programme(client: AppClient, db: asyncpg.Connection) -> Programme:
     return Programme(client, db)
-
