@@ -76,8 +76,14 @@ class TestRules:
         ("overrides", "message"),
         [
             ({"password": "has a space1"}, messages.SPACE_IN_PASSWORD),
-            ({"name": "A"}, "The name field has to be longer than 1 characters and shorter than 31 characters."),
-            ({"name": "A" * 31}, "The name field has to be longer than 1 characters and shorter than 31 characters."),
+            (
+                {"name": "A"},
+                "The name field has to be longer than 1 characters and shorter than 31 characters.",
+            ),
+            (
+                {"name": "A" * 31},
+                "The name field has to be longer than 1 characters and shorter than 31 characters.",
+            ),
             ({"username": "abcd"}, messages.length_message("username", 5, 25)),
             ({"username": "a" * 26}, messages.length_message("username", 5, 25)),
             ({"password": "short12"}, messages.length_message("password", 8, 64)),
@@ -107,7 +113,9 @@ class TestRules:
         again = programme.registration(username=first["username"], email=first["email"])
         answer = await programme.client.post(f"{BASE}/register", json=again)
         assert (answer.status_code, answer.json()) == (409, {"message": messages.USERNAME_TAKEN})
-        answer = await programme.client.post(f"{BASE}/register", json=programme.registration(email=first["email"]))
+        answer = await programme.client.post(
+            f"{BASE}/register", json=programme.registration(email=first["email"])
+        )
         assert (answer.status_code, answer.json()) == (409, {"message": messages.EMAIL_TAKEN})
 
     async def test_email_of_an_accounts_user_is_taken(self, programme: Programme) -> None:
@@ -145,14 +153,14 @@ class TestRegistration:
         from tests.support.app import app_client
 
         pg.migrate(fresh_db)
-        async with app_client(accounts_settings(fresh_db, smtp), (accounts.service, mentorship.service)) as client:
+        async with app_client(
+            accounts_settings(fresh_db, smtp), (accounts.service, mentorship.service)
+        ) as client:
             conn = await asyncpg.connect(fresh_db)
             try:
                 local = Programme(client, conn)
                 first, second = await local.person(admin=None), await local.person(admin=None)
-                flags = await conn.fetch(
-                    "SELECT user_id, is_admin FROM mentorship.profiles ORDER BY user_id"
-                )
+                flags = await conn.fetch("SELECT user_id, is_admin FROM mentorship.profiles ORDER BY user_id")
             finally:
                 await conn.close()
         assert [(row["user_id"], row["is_admin"]) for row in flags] == [(first.id, True), (second.id, False)]
@@ -198,7 +206,9 @@ class TestResendEmail:
             ({"email": "nobody-registered@example.org"}, 404, messages.NOT_REGISTERED),
         ],
     )
-    async def test_errors(self, programme: Programme, body: dict[str, Any], status: int, message: str) -> None:
+    async def test_errors(
+        self, programme: Programme, body: dict[str, Any], status: int, message: str
+    ) -> None:
         answer = await programme.client.post(f"{BASE}/user/resend_email", json=body)
         assert (answer.status_code, answer.json()) == (status, {"message": message})
 

@@ -32,7 +32,9 @@ class TestLogin:
     async def test_by_username_and_by_email(self, programme: Programme) -> None:
         person = await programme.person()
         for name in (person.username, person.email, person.username.upper()):
-            answer = await programme.client.post(f"{BASE}/login", json={"username": name, "password": PASSWORD})
+            answer = await programme.client.post(
+                f"{BASE}/login", json={"username": name, "password": PASSWORD}
+            )
             assert answer.status_code == 200, answer.text
             body = answer.json()
             assert set(body) == {"access_token", "access_expiry", "refresh_token", "refresh_expiry"}
@@ -48,9 +50,13 @@ class TestLogin:
 
     async def test_unverified_is_403_after_the_password(self, programme: Programme) -> None:
         person = await programme.person(verified=False)
-        wrong = await programme.client.post(f"{BASE}/login", json={"username": person.username, "password": "nope1234"})
+        wrong = await programme.client.post(
+            f"{BASE}/login", json={"username": person.username, "password": "nope1234"}
+        )
         assert wrong.status_code == 401
-        right = await programme.client.post(f"{BASE}/login", json={"username": person.username, "password": PASSWORD})
+        right = await programme.client.post(
+            f"{BASE}/login", json={"username": person.username, "password": PASSWORD}
+        )
         assert (right.status_code, right.json()) == (403, {"message": messages.VERIFY_EMAIL_BEFORE_LOGIN})
 
     async def test_tokens_work_on_other_services(self, programme: Programme) -> None:
@@ -66,7 +72,9 @@ class TestLogin:
         narrow = settings.model_copy(update={"rate_limit_login": "3/minute"})
         async with app_client(narrow, (accounts.service, mentorship.service)) as client:
             statuses = [
-                (await client.post(f"{BASE}/login", json={"username": "someone_x", "password": "wrong123"})).status_code
+                (
+                    await client.post(f"{BASE}/login", json={"username": "someone_x", "password": "wrong123"})
+                ).status_code
                 for _ in range(4)
             ]
             last = await client.post(f"{BASE}/login", json={"username": "someone_x", "password": "wrong123"})
@@ -119,7 +127,9 @@ class TestTokenFailures:
         answer = await programme.client.get(f"{BASE}/user")
         assert (answer.status_code, answer.json()) == (401, {"message": messages.TOKEN_MISSING})
 
-    @pytest.mark.parametrize("header", ["Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "Bearer not.a.jwt", "Token abc"])
+    @pytest.mark.parametrize(
+        "header", ["Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "Bearer not.a.jwt", "Token abc"]
+    )
     async def test_invalid(self, programme: Programme, header: str) -> None:
         answer = await programme.client.get(f"{BASE}/user", headers={"Authorization": header})
         assert (answer.status_code, answer.json()) == (401, {"message": messages.TOKEN_INVALID})
@@ -135,8 +145,14 @@ class TestTokenFailures:
         person = await programme.person()
         now = int(time.time())
         claims = {
-            "iss": "dockyard", "aud": "dockyard", "sub": str(person.id), "sid": str(uuid.uuid4()), "typ": "access",
-            "iat": now - 3600, "nbf": now - 3600, "exp": now - 600,
+            "iss": "dockyard",
+            "aud": "dockyard",
+            "sub": str(person.id),
+            "sid": str(uuid.uuid4()),
+            "typ": "access",
+            "iat": now - 3600,
+            "nbf": now - 3600,
+            "exp": now - 600,
         }
         token = jwt.encode(claims, TEST_JWT_SECRET, algorithm="HS256")
         answer = await programme.client.get(f"{BASE}/user", headers={"Authorization": f"Bearer {token}"})
@@ -178,7 +194,9 @@ class TestPasswordReset:
         assert (again.status_code, again.json()) == (400, {"message": messages.RESET_TOKEN_INVALID})
 
     async def test_unknown_address_gets_the_same_answer(self, programme: Programme) -> None:
-        answer = await programme.client.post(f"{BASE}/user/reset_password", json={"email": "ghost@example.org"})
+        answer = await programme.client.post(
+            f"{BASE}/user/reset_password", json={"email": "ghost@example.org"}
+        )
         assert (answer.status_code, answer.json()) == (200, {"message": messages.RESET_SENT})
 
     @pytest.mark.parametrize(

@@ -437,14 +437,10 @@ async def delete_account(pool: Pool, user_id: int, password: str) -> None:
 # verification link; these functions give it the account part without the accounts routes' mail.)
 
 
-async def create_account(
-    conn: Connection, *, email: str, password_hash: str, display_name: str = ""
-) -> int:
+async def create_account(conn: Connection, *, email: str, password_hash: str, display_name: str = "") -> int:
     """Insert an unverified account in the caller's transaction; Conflict if the email is taken."""
     email = normalise_email(email)
-    if await conn.fetchval(
-        "SELECT 1 FROM accounts.users WHERE lower(email) = lower($1)", email
-    ):
+    if await conn.fetchval("SELECT 1 FROM accounts.users WHERE lower(email) = lower($1)", email):
         raise Conflict("An account with this email already exists; log in or reset the password.")
     user_id: int = await conn.fetchval(
         "INSERT INTO accounts.users (email, display_name, password_hash) VALUES ($1, $2, $3) RETURNING id",

@@ -1,4 +1,4 @@
-"""mentorship: the AnitaB.org mentorship-backend API on Dockyard accounts (specs/mentorship.md, docs/mentorship.md).
+"""mentorship: the AnitaB.org mentorship-backend API on Dockyard accounts (docs/mentorship.md).
 
 Served at /mentorship/ and, identically, /mentorship/v1/. Users are accounts users with a
 mentorship profile; errors are `{"message": ...}`; the daily jobs run once per slot across workers.

@@ -16,7 +16,7 @@ from dockyard.core.db import Connection
 from dockyard.core.errors import Forbidden, NotFound
 from dockyard.core.like import contains_pattern
 from dockyard.core.types import BIGINT_MAX
-from dockyard.mentorship import members, messages
+from dockyard.mentorship import messages
 from dockyard.mentorship.members import IS_AVAILABLE, PUBLIC_USER
 
 DEFAULT_PAGE, DEFAULT_PER_PAGE, MAX_PER_PAGE = 1, 10, 50
@@ -67,7 +67,8 @@ PAGE = """WITH matching AS (
 )
 SELECT (SELECT count(*) FROM matching) AS total,
        coalesce((SELECT json_agg({user} ORDER BY p.user_id)
-                 FROM (SELECT * FROM matching ORDER BY user_id LIMIT ${limit} OFFSET ${offset}) p), '[]')::text AS page"""
+                 FROM (SELECT * FROM matching ORDER BY user_id LIMIT ${limit} OFFSET ${offset}) p),
+                '[]')::text AS page"""
 
 
 async def list_users(conn: Connection, caller_id: int, query: Search) -> tuple[str, int]:
@@ -109,5 +110,3 @@ async def one_user(conn: Connection, user_id: int) -> str:
         raise Forbidden(messages.VERIFY_EMAIL_BEFORE_LOGIN)
     doc: str = row["doc"]
     return doc
-
-

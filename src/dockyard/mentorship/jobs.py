@@ -99,7 +99,9 @@ async def run_due(
             rows = await job.work(conn, settings)
             await conn.execute(RECORD, job.name, slot, rows)
         ran[job.name] = rows
-        log.log(NOTICE, "mentorship.job.done", extra={"job": job.name, "slot": slot.isoformat(), "rows": rows})
+        log.log(
+            NOTICE, "mentorship.job.done", extra={"job": job.name, "slot": slot.isoformat(), "rows": rows}
+        )
     return ran
 
 

@@ -65,7 +65,9 @@ class UpdateUserRequest(BaseModel):
     resume_url: str | None = Field(default=None, description="User resume url")
     photo_url: str | None = Field(default=None, description="User photo url")
     need_mentoring: bool | None = Field(default=None, description="User need mentoring indication")
-    available_to_mentor: bool | None = Field(default=None, description="User availability to mentor indication")
+    available_to_mentor: bool | None = Field(
+        default=None, description="User availability to mentor indication"
+    )
 
 
 class SendRequestBody(BaseModel):

@@ -26,7 +26,9 @@ JsonType = Literal["string", "boolean", "integer", "number"]
 async def json_body(request: Request) -> Any:
     """The decoded JSON body, or None when the request does not declare JSON."""
     mimetype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if mimetype != "application/json" and not (mimetype.startswith("application/") and mimetype.endswith("+json")):
+    if mimetype != "application/json" and not (
+        mimetype.startswith("application/") and mimetype.endswith("+json")
+    ):
         return None
     raw = await request.body()
     try:

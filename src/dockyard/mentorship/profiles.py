@@ -52,7 +52,9 @@ async def update_profile(conn: Connection, user_id: int, data: dict[str, Any]) -
     changes: dict[str, Any] = {}
     username = data.get("username")
     if username:
-        if await conn.fetchval("SELECT 1 FROM mentorship.profiles WHERE lower(username) = lower($1)", username):
+        if await conn.fetchval(
+            "SELECT 1 FROM mentorship.profiles WHERE lower(username) = lower($1)", username
+        ):
             raise BadInput(messages.USERNAME_TAKEN)
         changes["username"] = username
     if data.get("name"):
@@ -77,7 +79,8 @@ async def update_profile(conn: Connection, user_id: int, data: dict[str, Any]) -
 ADMINS_LOCKED = "SELECT user_id FROM mentorship.profiles WHERE is_admin AND deleted_at IS NULL FOR UPDATE"
 
 # The relations a leaving user is still part of: the active one and pending requests.
-OPEN_RELATIONS = """SELECT r.id, r.state, CASE WHEN r.mentor_id = $1 THEN r.mentee_id ELSE r.mentor_id END AS partner
+OPEN_RELATIONS = """SELECT r.id, r.state,
+    CASE WHEN r.mentor_id = $1 THEN r.mentee_id ELSE r.mentor_id END AS partner
 FROM mentorship.relation_parties rp JOIN mentorship.relations r ON r.id = rp.relation_id
 WHERE rp.user_id = $1 AND rp.state IN (1, 2)
 ORDER BY r.id
@@ -139,7 +142,8 @@ SELECT json_build_object(
     'tasks', coalesce((SELECT json_agg(json_build_object(
         'relation_id', t.relation_id, 'id', t.number, 'description', t.description, 'is_done', t.is_done,
         'created_at', {epoch("t.created_at")}, 'completed_at', {epoch("t.completed_at")})
-        ORDER BY t.relation_id, t.number) FROM mentorship.tasks t WHERE t.relation_id IN (SELECT id FROM mine)), '[]'),
+        ORDER BY t.relation_id, t.number)
+        FROM mentorship.tasks t WHERE t.relation_id IN (SELECT id FROM mine)), '[]'),
     'comments', coalesce((SELECT json_agg(json_build_object(
         'id', c.id, 'relation_id', t.relation_id, 'task_id', t.number, 'comment', c.comment,
         'creation_date', {epoch("c.creation_date")}, 'modification_date', {epoch("c.modification_date")})

@@ -13,10 +13,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from dockyard.accounts import mail
-from dockyard.accounts.service import Client, TokenPair, create_account, normalise_email, use_verification_token
+from dockyard.accounts.passwords import hash_password, verify_password
+from dockyard.accounts.service import (
+    Client,
+    TokenPair,
+    create_account,
+    normalise_email,
+    use_verification_token,
+)
 from dockyard.accounts.service import login as open_session
 from dockyard.accounts.service import refresh as rotate_refresh
-from dockyard.accounts.passwords import hash_password, verify_password
 from dockyard.accounts.tokens import TokenSigner, digest
 from dockyard.core.config import Settings
 from dockyard.core.db import Connection, Pool

@@ -152,8 +152,11 @@ async def accept(conn: Connection, caller_id: int, relation_id: int) -> mail.Mai
     await conn.execute(ACCEPT, relation_id)
     sender = await members.find(conn, relation["action_user_id"])
     me = await members.find(conn, caller_id)
-    assert sender is not None and me is not None
-    return await notify.accepted(conn, recipient=sender.email, recipient_name=sender.name, partner_name=me.name)
+    assert sender is not None
+    assert me is not None
+    return await notify.accepted(
+        conn, recipient=sender.email, recipient_name=sender.name, partner_name=me.name
+    )
 
 
 async def reject(conn: Connection, caller_id: int, relation_id: int) -> None:
@@ -208,14 +211,12 @@ JOIN mentorship.profiles pe ON pe.user_id = r.mentee_id
 WHERE rp.user_id = $1"""
 # The original listed the user's relations as mentor first, then as mentee, each by id.
 ORDER = "rp.role DESC, r.id"
+ALL_MINE = f"SELECT coalesce(json_agg({RELATION} ORDER BY {ORDER}), '[]')::text {MINE}"
 LISTS = {
-    "all": f"SELECT coalesce(json_agg({RELATION} ORDER BY {ORDER}), '[]')::text {MINE}",
-    "state": f"SELECT coalesce(json_agg({RELATION} ORDER BY {ORDER}), '[]')::text {MINE} AND rp.state = $2",
-    "past": f"SELECT coalesce(json_agg({RELATION} ORDER BY {ORDER}), '[]')::text {MINE} AND r.end_date < now()",
-    "pending": (
-        f"SELECT coalesce(json_agg({RELATION} ORDER BY {ORDER}), '[]')::text {MINE} "
-        "AND rp.state = 1 AND r.end_date > now()"
-    ),
+    "all": ALL_MINE,
+    "state": f"{ALL_MINE} AND rp.state = $2",
+    "past": f"{ALL_MINE} AND r.end_date < now()",
+    "pending": f"{ALL_MINE} AND rp.state = 1 AND r.end_date > now()",
     "current": f"SELECT {RELATION}::text {MINE} AND rp.state = 2",
 }
 

@@ -126,7 +126,9 @@ async def edit(conn: Connection, caller_id: int, relation_id: int, number: int, 
     if relation["state"] != ACCEPTED:
         raise Forbidden(messages.NOT_ACCEPTED)
     task = await _task(conn, relation_id, number, lock=True)
-    await conn.execute("UPDATE mentorship.tasks SET description = $2 WHERE id = $1", task["id"], data["description"])
+    await conn.execute(
+        "UPDATE mentorship.tasks SET description = $2 WHERE id = $1", task["id"], data["description"]
+    )
 
 
 async def delete(conn: Connection, caller_id: int, relation_id: int, number: int) -> None:
@@ -169,7 +171,9 @@ def _comment_body(data: dict[str, Any]) -> str:
     return comment
 
 
-async def add_comment(conn: Connection, caller_id: int, relation_id: int, number: int, data: dict[str, Any]) -> None:
+async def add_comment(
+    conn: Connection, caller_id: int, relation_id: int, number: int, data: dict[str, Any]
+) -> None:
     """Comment on a task of an ACCEPTED relation."""
     comment = _comment_body(data)
     task = await _task_for_comments(conn, caller_id, relation_id, number, writing=True)
@@ -181,7 +185,9 @@ async def add_comment(conn: Connection, caller_id: int, relation_id: int, number
     )
 
 
-async def _own_comment(conn: Connection, caller_id: int, task: Record, comment_id: int, not_yours: str) -> int:
+async def _own_comment(
+    conn: Connection, caller_id: int, task: Record, comment_id: int, not_yours: str
+) -> int:
     row: Record | None = await conn.fetchrow(COMMENT, comment_id) if comment_id <= BIGINT_MAX else None
     if row is None:
         raise NotFound(messages.COMMENT_DOES_NOT_EXIST)
@@ -206,7 +212,9 @@ async def edit_comment(
     )
 
 
-async def delete_comment(conn: Connection, caller_id: int, relation_id: int, number: int, comment_id: int) -> None:
+async def delete_comment(
+    conn: Connection, caller_id: int, relation_id: int, number: int, comment_id: int
+) -> None:
     """Delete one's own comment."""
     task = await _task_for_comments(conn, caller_id, relation_id, number, writing=True)
     await _own_comment(conn, caller_id, task, comment_id, messages.COMMENT_NOT_YOURS_DELETE)

@@ -42,7 +42,12 @@ Body = Annotated[Any, Depends(payload.json_body)]
     openapi_extra=request_body(RegisterRequest),
 )
 async def register(
-    body: Body, request: Request, background: BackgroundTasks, auth: Auth, conn: Conn, config: MentorshipConfig
+    body: Body,
+    request: Request,
+    background: BackgroundTasks,
+    auth: Auth,
+    conn: Conn,
+    config: MentorshipConfig,
 ) -> Message:
     """Create a user and mail a link confirming the email. The first user ever becomes the admin."""
     data = payload.check_model(body, payload.REGISTER)
@@ -74,7 +79,12 @@ async def confirm_email(token: str, conn: Conn) -> Message:
     openapi_extra=request_body(ResendEmailRequest),
 )
 async def resend_email(
-    body: Body, request: Request, background: BackgroundTasks, auth: Auth, conn: Conn, config: MentorshipConfig
+    body: Body,
+    request: Request,
+    background: BackgroundTasks,
+    auth: Auth,
+    conn: Conn,
+    config: MentorshipConfig,
 ) -> Message:
     """A new link for a registered address that is not confirmed yet."""
     data = payload.as_object(body)
@@ -83,7 +93,9 @@ async def resend_email(
     if not validation.is_email(data["email"]):
         raise BadInput(messages.EMAIL_INVALID)
     await auth.limiter.hit("mail-ip", auth.settings.rate_limit_mail, ip(request), what="mail requests")
-    await auth.limiter.hit("mail-account", auth.settings.rate_limit_mail, data["email"].lower(), what="mail requests")
+    await auth.limiter.hit(
+        "mail-account", auth.settings.rate_limit_mail, data["email"].lower(), what="mail requests"
+    )
     ttl = dt.timedelta(days=config.verification_ttl_days)
     outgoing = await registration.resend_email(conn, auth.settings, data["email"], verification_ttl=ttl)
     notify.send_after_commit(request, background, outgoing)
@@ -149,7 +161,9 @@ async def reset_password(body: Body, request: Request, auth: Auth, pool: PoolDep
     if not validation.is_email(data["email"]):
         raise BadInput(messages.EMAIL_INVALID)
     await auth.limiter.hit("mail-ip", auth.settings.rate_limit_mail, ip(request), what="mail requests")
-    await auth.limiter.hit("mail-account", auth.settings.rate_limit_mail, data["email"].lower(), what="mail requests")
+    await auth.limiter.hit(
+        "mail-account", auth.settings.rate_limit_mail, data["email"].lower(), what="mail requests"
+    )
     await request_reset(pool, request.app.state.mailer, auth.settings, data["email"])
     return message(messages.RESET_SENT)
 

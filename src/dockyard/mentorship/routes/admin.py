@@ -44,7 +44,9 @@ async def revoke(body: Body, user: Caller, conn: Conn) -> Message:
     return message(await admins.revoke(conn, user.user_id, data))
 
 
-@router.get("/admins", response_model=list[AdminUser], summary="List the other admins", responses=errors(403, 404))
+@router.get(
+    "/admins", response_model=list[AdminUser], summary="List the other admins", responses=errors(403, 404)
+)
 async def list_admins(user: Caller, conn: ReadConn) -> RawJSONResponse:
     """Admins only."""
     return RawJSONResponse(await admins.list_admins(conn, user.user_id))

@@ -11,7 +11,14 @@ from dockyard.core.openapi import errors
 from dockyard.core.responses import RawJSONResponse
 from dockyard.mentorship import messages, payload, tasks
 from dockyard.mentorship.auth import Caller
-from dockyard.mentorship.models import CreateTaskRequest, Message, Task, TaskComment, TaskCommentRequest, request_body
+from dockyard.mentorship.models import (
+    CreateTaskRequest,
+    Message,
+    Task,
+    TaskComment,
+    TaskCommentRequest,
+    request_body,
+)
 from dockyard.mentorship.routes.common import PathId, message
 
 router = APIRouter()
@@ -45,7 +52,9 @@ async def list_tasks(request_id: PathId, user: Caller, conn: ReadConn) -> RawJSO
     return RawJSONResponse(await tasks.list_tasks(conn, user.user_id, request_id))
 
 
-@router.put(f"{TASK}/complete", response_model=Message, summary="Complete a task", responses=errors(403, 404, 409))
+@router.put(
+    f"{TASK}/complete", response_model=Message, summary="Complete a task", responses=errors(403, 404, 409)
+)
 async def complete_task(request_id: PathId, task_id: PathId, user: Caller, conn: Conn) -> Message:
     """Mark the task achieved."""
     await tasks.complete(conn, user.user_id, request_id, task_id)
@@ -53,7 +62,10 @@ async def complete_task(request_id: PathId, task_id: PathId, user: Caller, conn:
 
 
 @router.put(
-    f"{TASK}/uncomplete", response_model=Message, summary="Undo a task's completion", responses=errors(403, 404, 409)
+    f"{TASK}/uncomplete",
+    response_model=Message,
+    summary="Undo a task's completion",
+    responses=errors(403, 404, 409),
 )
 async def uncomplete_task(request_id: PathId, task_id: PathId, user: Caller, conn: Conn) -> Message:
     """Mark an achieved task as not achieved."""
@@ -116,7 +128,9 @@ async def edit_comment(
     summary="Delete your comment",
     responses=errors(403, 404),
 )
-async def delete_comment(relation_id: PathId, task_id: PathId, comment_id: PathId, user: Caller, conn: Conn) -> Message:
+async def delete_comment(
+    relation_id: PathId, task_id: PathId, comment_id: PathId, user: Caller, conn: Conn
+) -> Message:
     """While the relation is accepted."""
     await tasks.delete_comment(conn, user.user_id, relation_id, task_id, comment_id)
     return message(messages.COMMENT_DELETED)
@@ -128,6 +142,8 @@ async def delete_comment(relation_id: PathId, task_id: PathId, comment_id: PathI
     summary="A task's comments",
     responses=errors(403, 404),
 )
-async def list_comments(relation_id: PathId, task_id: PathId, user: Caller, conn: ReadConn) -> RawJSONResponse:
+async def list_comments(
+    relation_id: PathId, task_id: PathId, user: Caller, conn: ReadConn
+) -> RawJSONResponse:
     """Readable in every state of the relation (the original refused once it was over)."""
     return RawJSONResponse(await tasks.list_comments(conn, user.user_id, relation_id, task_id))

@@ -29,19 +29,23 @@ from dockyard.mentorship.routes.common import PathId, PoolDep, message
 router = APIRouter()
 Body = Annotated[Any, Depends(payload.json_body)]
 
-TOTAL = {
+TOTAL: dict[int | str, dict[str, Any]] = {
     200: {
         "headers": {
-            "X-Total-Count": {"schema": {"type": "integer"}, "description": "Users matching, over every page."}
+            "X-Total-Count": {
+                "schema": {"type": "integer"},
+                "description": "Users matching, over every page.",
+            }
         }
     }
 }
-Text = Annotated[str | None, Query(max_length=200)]
 
 
 def _search(
     search: Annotated[str, Query(max_length=200, description="Part of the name or username.")] = "",
-    page: Annotated[str | None, Query(description="Page, from 1 (an integer; anything else means 1).")] = None,
+    page: Annotated[
+        str | None, Query(description="Page, from 1 (an integer; anything else means 1).")
+    ] = None,
     per_page: Annotated[
         str | None, Query(description="Users per page, at most 50 (an integer; anything else means 10).")
     ] = None,
@@ -121,7 +125,9 @@ async def update_profile(body: Body, user: Caller, conn: Conn) -> Message:
     return message(messages.USER_UPDATED)
 
 
-@router.delete("/user", response_model=Message, summary="Delete your account", responses=errors(400, 403, 404))
+@router.delete(
+    "/user", response_model=Message, summary="Delete your account", responses=errors(400, 403, 404)
+)
 async def delete_account(user: Caller, conn: Conn, request: Request, background: BackgroundTasks) -> Message:
     """Your relations in progress are cancelled and your profile and account anonymised."""
     outgoing = await profiles.delete_account(conn, user.user_id)

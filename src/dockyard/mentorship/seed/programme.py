@@ -13,34 +13,121 @@ from dockyard.core.seeds import Progress
 DOMAIN = "mentorship.example"
 
 FIRST = (
-    "Ada", "Grace", "Katherine", "Margaret", "Hedy", "Radia", "Barbara", "Frances", "Jean", "Karen",
-    "Shafi", "Annie", "Lynn", "Mary", "Joan", "Evelyn", "Sophie", "Anita", "Carol", "Elizabeth",
-    "Dorothy", "Ida", "Marian", "Kathleen", "Susan", "Limor", "Regina", "Fei", "Daphne", "Cynthia",
+    "Ada",
+    "Grace",
+    "Katherine",
+    "Margaret",
+    "Hedy",
+    "Radia",
+    "Barbara",
+    "Frances",
+    "Jean",
+    "Karen",
+    "Shafi",
+    "Annie",
+    "Lynn",
+    "Mary",
+    "Joan",
+    "Evelyn",
+    "Sophie",
+    "Anita",
+    "Carol",
+    "Elizabeth",
+    "Dorothy",
+    "Ida",
+    "Marian",
+    "Kathleen",
+    "Susan",
+    "Limor",
+    "Regina",
+    "Fei",
+    "Daphne",
+    "Cynthia",
 )
 LAST = (
-    "Lovelace", "Hopper", "Johnson", "Hamilton", "Lamarr", "Perlman", "Liskov", "Allen", "Bartik",
-    "Sparck", "Goldwasser", "Easley", "Conway", "Keller", "Clarke", "Berezin", "Wilson", "Borg",
-    "Shaw", "Feinler", "Vaughan", "Rhodes", "Croft", "Booth", "Kare", "Fried", "Barzilay", "Li",
-    "Koller", "Breazeal",
+    "Lovelace",
+    "Hopper",
+    "Johnson",
+    "Hamilton",
+    "Lamarr",
+    "Perlman",
+    "Liskov",
+    "Allen",
+    "Bartik",
+    "Sparck",
+    "Goldwasser",
+    "Easley",
+    "Conway",
+    "Keller",
+    "Clarke",
+    "Berezin",
+    "Wilson",
+    "Borg",
+    "Shaw",
+    "Feinler",
+    "Vaughan",
+    "Rhodes",
+    "Croft",
+    "Booth",
+    "Kare",
+    "Fried",
+    "Barzilay",
+    "Li",
+    "Koller",
+    "Breazeal",
 )
 SKILLS = (
-    "Python", "Java", "Kotlin", "Swift", "Flutter", "SQL", "PostgreSQL", "DevOps", "Kubernetes", "UX design",
-    "Testing", "Security", "Machine learning", "Data analysis", "Public speaking", "Technical writing",
-    "Open source", "Leadership", "Android", "iOS", "React", "Go", "Rust", "Accessibility",
+    "Python",
+    "Java",
+    "Kotlin",
+    "Swift",
+    "Flutter",
+    "SQL",
+    "PostgreSQL",
+    "DevOps",
+    "Kubernetes",
+    "UX design",
+    "Testing",
+    "Security",
+    "Machine learning",
+    "Data analysis",
+    "Public speaking",
+    "Technical writing",
+    "Open source",
+    "Leadership",
+    "Android",
+    "iOS",
+    "React",
+    "Go",
+    "Rust",
+    "Accessibility",
 )
 PLACES = ("Lisbon", "Nairobi", "Bangalore", "Toronto", "Berlin", "Lagos", "Sao Paulo", "Manila", "Cairo")
 JOBS = ("Software engineer", "Student", "Data scientist", "Designer", "QA engineer", "Engineering manager")
 ORGS = ("AnitaB.org", "Open Source Collective", "University of Lisbon", "Acme Corp", "Freelance")
 TASKS = (
-    "Read the contributing guide", "Open a first pull request", "Prepare a lightning talk",
-    "Write a blog post about the project", "Pair on a code review", "Set up the development environment",
-    "Fix a good-first-issue", "Draft a learning plan", "Review the architecture document",
-    "Mock interview practice", "Write tests for a module", "Present progress at the weekly call",
+    "Read the contributing guide",
+    "Open a first pull request",
+    "Prepare a lightning talk",
+    "Write a blog post about the project",
+    "Pair on a code review",
+    "Set up the development environment",
+    "Fix a good-first-issue",
+    "Draft a learning plan",
+    "Review the architecture document",
+    "Mock interview practice",
+    "Write tests for a module",
+    "Present progress at the weekly call",
 )
 COMMENTS = (
-    "Great progress!", "Let's discuss this on our next call.", "I pushed a first draft.",
-    "Can you share a link?", "Done, please review.", "This took longer than expected.",
-    "Nice work, thank you!", "I have a question about the second part.",
+    "Great progress!",
+    "Let's discuss this on our next call.",
+    "I pushed a first draft.",
+    "Can you share a link?",
+    "Done, please review.",
+    "This took longer than expected.",
+    "Nice work, thank you!",
+    "I have a question about the second part.",
 )
 
 
@@ -58,7 +145,9 @@ class Size:
 
 SIZES = {
     "demo": Size(users=24, relations=40, accepted=6, tasks=60, comments=90, unverified=2),
-    "bench": Size(users=10_000, relations=50_000, accepted=4_000, tasks=200_000, comments=400_000, unverified=300),
+    "bench": Size(
+        users=10_000, relations=50_000, accepted=4_000, tasks=200_000, comments=400_000, unverified=300
+    ),
 }
 
 
@@ -74,7 +163,7 @@ class Programme:
     @classmethod
     def generate(cls, size: Size, seed: int = 7) -> Programme:
         """A deterministic programme of `size`."""
-        rng = random.Random(seed)
+        rng = random.Random(seed)  # noqa: S311 - reproducible data, not secrets
         now = dt.datetime.now(dt.UTC).replace(microsecond=0)
         programme = cls()
         for index in range(size.users):
@@ -89,7 +178,8 @@ class Programme:
                     "name": f"{first} {last}",
                     "email": f"{username}@{DOMAIN}",
                     "verified": index == 0 or index > size.unverified,
-                    "registered": now - dt.timedelta(days=rng.randint(1, 400), seconds=rng.randint(0, 86_399)),
+                    "registered": now
+                    - dt.timedelta(days=rng.randint(1, 400), seconds=rng.randint(0, 86_399)),
                     "bio": f"{rng.choice(JOBS)} who loves {rng.choice(SKILLS).lower()}.",
                     "location": rng.choice(PLACES),
                     "occupation": rng.choice(JOBS),
@@ -152,7 +242,9 @@ class Programme:
                     "number": relation["tasks"],
                     "description": rng.choice(TASKS),
                     "created": min(created, now),
-                    "completed": min(created + dt.timedelta(hours=rng.randint(1, 200)), now) if done else None,
+                    "completed": min(created + dt.timedelta(hours=rng.randint(1, 200)), now)
+                    if done
+                    else None,
                 }
             )
         for _ in range(size.comments):
@@ -169,7 +261,9 @@ CLEAR = """TRUNCATE mentorship.task_comments, mentorship.tasks, mentorship.relat
 
 async def load(conn: Any, programme: Programme, password: str, progress: Progress) -> int:
     """Replace the programme's tables (and the seeded accounts) with `programme`; rows written."""
-    total = len(programme.users) * 2 + len(programme.relations) + len(programme.tasks) + len(programme.comments)
+    total = (
+        len(programme.users) * 2 + len(programme.relations) + len(programme.tasks) + len(programme.comments)
+    )
     done = 0
     await conn.execute(CLEAR)
     await conn.execute("DELETE FROM accounts.users WHERE email LIKE $1", f"%@{DOMAIN}")
@@ -179,7 +273,13 @@ async def load(conn: Any, programme: Programme, password: str, progress: Progres
         schema_name="accounts",
         columns=["email", "display_name", "password_hash", "email_verified_at", "created_at"],
         records=[
-            (u["email"], u["name"], password_hash, u["registered"] if u["verified"] else None, u["registered"])
+            (
+                u["email"],
+                u["name"],
+                password_hash,
+                u["registered"] if u["verified"] else None,
+                u["registered"],
+            )
             for u in programme.users
         ],
     )
@@ -192,14 +292,36 @@ async def load(conn: Any, programme: Programme, password: str, progress: Progres
         "profiles",
         schema_name="mentorship",
         columns=[
-            "user_id", "username", "name", "terms_and_conditions_checked", "is_admin", "registration_date",
-            "bio", "location", "occupation", "organization", "skills", "interests", "need_mentoring",
+            "user_id",
+            "username",
+            "name",
+            "terms_and_conditions_checked",
+            "is_admin",
+            "registration_date",
+            "bio",
+            "location",
+            "occupation",
+            "organization",
+            "skills",
+            "interests",
+            "need_mentoring",
             "available_to_mentor",
         ],
         records=[
             (
-                ids[index], u["username"], u["name"], True, index == 0, u["registered"], u["bio"], u["location"],
-                u["occupation"], u["organization"], u["skills"], u["interests"], u["need_mentoring"],
+                ids[index],
+                u["username"],
+                u["name"],
+                True,
+                index == 0,
+                u["registered"],
+                u["bio"],
+                u["location"],
+                u["occupation"],
+                u["organization"],
+                u["skills"],
+                u["interests"],
+                u["need_mentoring"],
                 u["available_to_mentor"],
             )
             for index, u in enumerate(programme.users)
@@ -211,13 +333,31 @@ async def load(conn: Any, programme: Programme, password: str, progress: Progres
         "relations",
         schema_name="mentorship",
         columns=[
-            "id", "mentor_id", "mentee_id", "action_user_id", "creation_date", "accept_date", "start_date",
-            "end_date", "state", "notes", "next_task_number",
+            "id",
+            "mentor_id",
+            "mentee_id",
+            "action_user_id",
+            "creation_date",
+            "accept_date",
+            "start_date",
+            "end_date",
+            "state",
+            "notes",
+            "next_task_number",
         ],
         records=[
             (
-                position + 1, ids[r["mentor"]], ids[r["mentee"]], ids[r["sender"]], r["created"], r["accepted"],
-                r["accepted"], r["end"], r["state"], r["notes"], r["tasks"] + 1,
+                position + 1,
+                ids[r["mentor"]],
+                ids[r["mentee"]],
+                ids[r["sender"]],
+                r["created"],
+                r["accepted"],
+                r["accepted"],
+                r["end"],
+                r["state"],
+                r["notes"],
+                r["tasks"] + 1,
             )
             for position, r in enumerate(programme.relations)
         ],
@@ -230,8 +370,13 @@ async def load(conn: Any, programme: Programme, password: str, progress: Progres
         columns=["id", "relation_id", "number", "description", "is_done", "created_at", "completed_at"],
         records=[
             (
-                position + 1, t["relation"] + 1, t["number"], t["description"], t["completed"] is not None,
-                t["created"], t["completed"],
+                position + 1,
+                t["relation"] + 1,
+                t["number"],
+                t["description"],
+                t["completed"] is not None,
+                t["created"],
+                t["completed"],
             )
             for position, t in enumerate(programme.tasks)
         ],
@@ -251,6 +396,8 @@ async def load(conn: Any, programme: Programme, password: str, progress: Progres
             f"SELECT setval(pg_get_serial_sequence('mentorship.{table}', 'id'), "
             f"coalesce((SELECT max(id) FROM mentorship.{table}), 0) + 1, false)"
         )
-    await conn.execute("ANALYZE mentorship.profiles, mentorship.relations, mentorship.relation_parties, "
-                       "mentorship.tasks, mentorship.task_comments")
+    await conn.execute(
+        "ANALYZE mentorship.profiles, mentorship.relations, mentorship.relation_parties, "
+        "mentorship.tasks, mentorship.task_comments"
+    )
     return total
