@@ -109,9 +109,12 @@ async def send_request(conn: Connection, caller_id: int, data: dict[str, Any]) -
 
 LOCK_RELATION = """SELECT id, mentor_id, mentee_id, action_user_id, state
 FROM mentorship.relations WHERE id = $1 FOR UPDATE"""
-LOCK_PARTIES = """SELECT p.user_id,
-    EXISTS (SELECT FROM mentorship.relation_parties rp WHERE rp.user_id = p.user_id AND rp.state = 2) AS busy
-FROM mentorship.profiles p WHERE p.user_id = ANY($1::bigint[]) ORDER BY p.user_id FOR UPDATE OF p"""
+LOCK_PARTIES = (
+    "SELECT user_id FROM mentorship.profiles WHERE user_id = ANY($1::bigint[]) ORDER BY user_id FOR UPDATE"
+)
+# Run after the locks are held: a statement sees what committed before it started, so the check
+# cannot be part of the statement that waited for a lock.
+BUSY = "SELECT user_id FROM mentorship.relation_parties WHERE user_id = ANY($1::bigint[]) AND state = 2"
 SET_STATE = "UPDATE mentorship.relations SET state = $2 WHERE id = $1"
 ACCEPT = "UPDATE mentorship.relations SET state = 2, accept_date = now(), start_date = now() WHERE id = $1"
 
@@ -139,15 +142,14 @@ async def accept(conn: Connection, caller_id: int, relation_id: int) -> mail.Mai
         raise Forbidden(messages.CANT_ACCEPT_OWN)
     if not _involved(relation, caller_id):
         raise Forbidden(messages.CANT_ACCEPT_UNINVOLVED)
-    busy = {
-        row["user_id"]: row["busy"]
-        for row in await conn.fetch(LOCK_PARTIES, [relation["mentor_id"], relation["mentee_id"]])
-    }
-    if busy.get(caller_id):
+    parties = [relation["mentor_id"], relation["mentee_id"]]
+    await conn.fetch(LOCK_PARTIES, parties)
+    busy = {row["user_id"] for row in await conn.fetch(BUSY, parties)}
+    if caller_id in busy:
         raise Forbidden(messages.ALREADY_IN_RELATION)
     caller_is_mentor = relation["mentor_id"] == caller_id
     other = relation["mentee_id"] if caller_is_mentor else relation["mentor_id"]
-    if busy.get(other):
+    if other in busy:
         raise BadInput(messages.MENTEE_IN_RELATION if caller_is_mentor else messages.MENTOR_IN_RELATION)
     await conn.execute(ACCEPT, relation_id)
     sender = await members.find(conn, relation["action_user_id"])
