@@ -136,8 +136,9 @@ class TestRegistration:
         answer = await programme.client.post(f"{BASE}/register", json=body)
         assert (answer.status_code, answer.json()) == (201, {"message": messages.USER_CREATED})
         row = await db.fetchrow(
-            "SELECT u.email, u.email_verified_at, u.password_hash, p.name, p.need_mentoring, p.available_to_mentor "
-            "FROM mentorship.profiles p JOIN accounts.users u ON u.id = p.user_id WHERE p.username = $1",
+            "SELECT u.email, u.email_verified_at, u.password_hash, p.name, p.need_mentoring, "
+            "p.available_to_mentor FROM mentorship.profiles p JOIN accounts.users u ON u.id = p.user_id "
+            "WHERE p.username = $1",
             body["username"],
         )
         assert row["email"] == body["email"]

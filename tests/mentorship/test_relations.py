@@ -222,7 +222,7 @@ class TestTransitions:
     async def test_the_database_refuses_a_second_accepted_relation(
         self, programme: Programme, db: asyncpg.Connection
     ) -> None:
-        mentor, mentee, _ = await programme.pair()
+        mentor, _, _ = await programme.pair()
         other = await programme.person()
         relation_id = await db.fetchval(
             "INSERT INTO mentorship.relations (mentor_id, mentee_id, action_user_id, end_date, notes) "

@@ -43,15 +43,26 @@ def served(pg: PgServer) -> Iterator[tuple[schemathesis.BaseSchema, dict[str, st
         pg.migrate(url)
         asyncio.run(_prepare(url))
         app_settings = settings_for(
-            url, rate_limit_login="100000/minute", rate_limit_register="100000/minute", rate_limit_mail="100000/minute"
+            url,
+            rate_limit_login="100000/minute",
+            rate_limit_register="100000/minute",
+            rate_limit_mail="100000/minute",
         )
         with live_server(app_settings, (accounts.service, mentorship.service)) as base:
-            login = httpx.post(f"{base}/mentorship/login", json={"username": "ada_admin", "password": PASSWORD})
+            login = httpx.post(
+                f"{base}/mentorship/login", json={"username": "ada_admin", "password": PASSWORD}
+            )
             login.raise_for_status()
             headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
             schema = schemathesis.openapi.from_url(f"{base}/openapi.json")
             schema.config.checks.positive_data_acceptance.expected_statuses = [
-                "2xx", "400", "401", "403", "404", "409", "429",
+                "2xx",
+                "400",
+                "401",
+                "403",
+                "404",
+                "409",
+                "429",
             ]
             yield schema, headers
 
