@@ -473,6 +473,8 @@ CREATE TABLE mentorship.profiles (
     need_mentoring boolean DEFAULT false NOT NULL,
     available_to_mentor boolean DEFAULT false NOT NULL,
     deleted_at timestamp with time zone,
+    name_key text GENERATED ALWAYS AS (lower(name)) STORED,
+    username_key text GENERATED ALWAYS AS (lower(username)) STORED,
     CONSTRAINT profiles_check CHECK (((deleted_at IS NULL) OR (username IS NULL))),
     CONSTRAINT profiles_username_check CHECK ((username ~ '^[A-Za-z0-9_]{5,25}$'::text))
 );
@@ -1233,13 +1235,15 @@ CREATE INDEX profiles_admins_idx ON mentorship.profiles USING btree (user_id) WH
 
 CREATE INDEX profiles_interests_trgm ON mentorship.profiles USING gin (interests public.gin_trgm_ops);
 
-CREATE INDEX profiles_name_trgm ON mentorship.profiles USING gin (name public.gin_trgm_ops);
+CREATE INDEX profiles_live_idx ON mentorship.profiles USING btree (user_id) WHERE (deleted_at IS NULL);
+
+CREATE INDEX profiles_name_trgm ON mentorship.profiles USING gin (name_key public.gin_trgm_ops);
 
 CREATE INDEX profiles_skills_trgm ON mentorship.profiles USING gin (skills public.gin_trgm_ops);
 
 CREATE UNIQUE INDEX profiles_username_key ON mentorship.profiles USING btree (lower(username));
 
-CREATE INDEX profiles_username_trgm ON mentorship.profiles USING gin (username public.gin_trgm_ops);
+CREATE INDEX profiles_username_trgm ON mentorship.profiles USING gin (username_key public.gin_trgm_ops);
 
 CREATE INDEX relation_parties_relation_idx ON mentorship.relation_parties USING btree (relation_id);
 
