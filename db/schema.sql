@@ -9,8 +9,6 @@ CREATE SCHEMA core;
 
 CREATE SCHEMA mentorship;
 
-CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public;
-
 CREATE DOMAIN backups.label AS text
 	CONSTRAINT label_check CHECK (((VALUE ~ '^[A-Za-z0-9][A-Za-z0-9_.:-]*$'::text) AND (length(VALUE) <= 100)));
 
@@ -1233,17 +1231,9 @@ CREATE UNIQUE INDEX one_accepted_relation_per_user ON mentorship.relation_partie
 
 CREATE INDEX profiles_admins_idx ON mentorship.profiles USING btree (user_id) WHERE is_admin;
 
-CREATE INDEX profiles_interests_trgm ON mentorship.profiles USING gin (interests public.gin_trgm_ops);
-
 CREATE INDEX profiles_live_idx ON mentorship.profiles USING btree (user_id) WHERE (deleted_at IS NULL);
 
-CREATE INDEX profiles_name_trgm ON mentorship.profiles USING gin (name_key public.gin_trgm_ops);
-
-CREATE INDEX profiles_skills_trgm ON mentorship.profiles USING gin (skills public.gin_trgm_ops);
-
 CREATE UNIQUE INDEX profiles_username_key ON mentorship.profiles USING btree (lower(username));
-
-CREATE INDEX profiles_username_trgm ON mentorship.profiles USING gin (username_key public.gin_trgm_ops);
 
 CREATE INDEX relation_parties_relation_idx ON mentorship.relation_parties USING btree (relation_id);
 
