@@ -8,7 +8,10 @@ mentorship only, the daily jobs off):
 - login: sequential POST /mentorship/login, p50/p95 (one argon2id verification each);
 - GET /mentorship/dashboard, /home and /users?search=<term>: sequential requests, each as one of 50
   users picked at random among those with relations, p50/p95/p99;
-- GET /mentorship/users (first page, with X-Total-Count) at 16 connections: requests per second.
+- GET /mentorship/users (first page, with X-Total-Count) at 16 connections: requests per second;
+- for scale, the same sequential timing of GET /healthz and GET /accounts/v1/me, and each route's
+  SQL run directly on one connection (the database's share of the request);
+- the machine's load average, since the CPUs may be shared.
 Writes bench/results/mentorship.json.
 """
 
@@ -28,6 +31,7 @@ import httpx
 
 from bench.common import BENCH_DATA, DOCKYARD, load, record, served
 from dockyard.core import embedded
+from dockyard.mentorship import directory, overview
 from dockyard.mentorship.seed import PASSWORD
 
 WIDE_BUDGETS = {
@@ -62,6 +66,34 @@ async def _people(url: str, count: int) -> list[str]:
             count,
         )
         return [row["username"] for row in rows]
+    finally:
+        await conn.close()
+
+
+async def _sql_timings(url: str, usernames: list[str], rounds: int) -> dict[str, dict[str, float]]:
+    """Each route's statement on one connection (prepared, warm), p50/p95/p99."""
+    conn = await asyncpg.connect(url)
+    try:
+        ids = [
+            row["user_id"]
+            for row in await conn.fetch(
+                "SELECT user_id FROM mentorship.profiles WHERE username = ANY($1::text[])", usernames
+            )
+        ]
+        rng = random.Random(2)
+        timings: dict[str, list[float]] = {"dashboard": [], "home": [], "users_search": []}
+        for _ in range(rounds):
+            for name in timings:
+                user_id = rng.choice(ids)
+                began = time.perf_counter()
+                if name == "dashboard":
+                    await conn.fetchval(overview.DASHBOARD, user_id)
+                elif name == "home":
+                    await conn.fetchval(overview.HOME, user_id)
+                else:
+                    await directory.list_users(conn, user_id, directory.Search(search=rng.choice(SEARCHES)))
+                timings[name].append((time.perf_counter() - began) * 1000)
+        return {name: _percentiles(values[rounds // 10 :]) for name, values in timings.items()}
     finally:
         await conn.close()
 
@@ -101,6 +133,7 @@ def main() -> None:
         )
         seed_s = time.monotonic() - began
         people = asyncio.run(_people(url, 50))
+        sql = asyncio.run(_sql_timings(url, people, args.requests))
     finally:
         if server is not None:
             server.stop()
@@ -110,6 +143,8 @@ def main() -> None:
         "data": "bench (10,000 users, 50,000 relations, 200,000 tasks, 400,000 comments)"
     }
     results["seed_or_check_s"] = round(seed_s, 1)
+    results["sql_only"] = sql
+    results["load_average_before"] = os.getloadavg()
     with (
         served(args.workers, env={**WIDE_BUDGETS, "DATABASE_URL": url}) as base,
         httpx.Client(base_url=base) as client,
@@ -145,9 +180,19 @@ def main() -> None:
             for _ in range(args.requests)
         ]
         results["users_search"] = _percentiles(search)
+        results["baseline_healthz"] = _percentiles(
+            [_timed(client, "GET", "/healthz") for _ in range(args.requests)]
+        )
+        results["baseline_accounts_me"] = _percentiles(
+            [
+                _timed(client, "GET", "/accounts/v1/me", headers=rng.choice(tokens))
+                for _ in range(args.requests)
+            ]
+        )
         results["users_16_connections"] = load(
             f"{base}/mentorship/users", seconds=args.seconds, connections=16, headers=tokens[0]
         )
+    results["load_average_after"] = os.getloadavg()
     path = record("mentorship", results)
     p95 = {name: results[name]["p95_ms"] for name in ("dashboard", "home", "users_search", "login")}
     print(

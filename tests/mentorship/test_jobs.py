@@ -132,3 +132,31 @@ def test_slots() -> None:
     after = dt.datetime(2026, 5, 2, 23, 59, 30, tzinfo=dt.UTC)
     assert job.slot(before) == dt.datetime(2026, 5, 1, 23, 59, tzinfo=dt.UTC)
     assert job.slot(after) == dt.datetime(2026, 5, 2, 23, 59, tzinfo=dt.UTC)
+
+
+async def test_two_app_workers_with_the_scheduler_on(programme_db: str) -> None:
+    from dockyard import accounts, mentorship
+    from tests.support.app import app_client, settings_for
+
+    conn = await asyncpg.connect(programme_db)
+    try:
+        a, b = await _people(conn, 2)
+        relation_id = await _relation(conn, a, b, 2, "-1 day")
+        on = MentorshipSettings(_env_file=None, scheduler=True, scheduler_interval_s=0.2)  # type: ignore[call-arg]
+        services = (accounts.service, mentorship.service)
+        settings = settings_for(programme_db)
+        async with (
+            app_client(settings, services, service_settings=[on]),
+            app_client(settings, services, service_settings=[on]),
+        ):
+            for _ in range(50):
+                if await conn.fetchval("SELECT count(*) FROM mentorship.job_runs") == len(jobs.JOBS):
+                    break
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(0.5)  # more ticks of both workers
+        runs = await conn.fetch("SELECT job, rows FROM mentorship.job_runs ORDER BY job")
+        state = await conn.fetchval("SELECT state FROM mentorship.relations WHERE id = $1", relation_id)
+    finally:
+        await conn.close()
+    assert [(row["job"], row["rows"]) for row in runs] == [("complete_relations", 1), ("purge_unverified", 0)]
+    assert state == 5
