@@ -43,6 +43,7 @@ bench: $(STAMP) ## Run the benchmarks in bench/ and record results under bench/r
 	$(BIN)/python -m bench.migrations
 	$(BIN)/python -m bench.auth
 	$(BIN)/python -m bench.ihr
+	$(BIN)/python -m bench.mentorship
 
 db-init: $(STAMP) ## Create role and database when permitted, then migrate
 	$(BIN)/dockyard db init

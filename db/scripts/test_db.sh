@@ -62,9 +62,12 @@ if ! bash "$SCRIPTS_DIR/migrate_db.sh" status --check --database-url "$DATABASE_
 fi
 log "migrations ok ($(query_value 'SELECT count(*) FROM public.schema_migrations') applied)"
 
+# Objects of optional extensions are left out, so one schema file fits servers with and without
+# them: pg_trgm (the mentorship search's trigram indexes) is absent from the embedded server.
 live_schema() {
     "$(tool pg_dump)" --schema-only --no-owner --no-privileges --no-comments -d "$DATABASE_URL" |
-        sed -E -e '/^--/d' -e '/^SET /d' -e '/^SELECT pg_catalog\.set_config/d' -e '/^\\(un)?restrict /d' |
+        sed -E -e '/^--/d' -e '/^SET /d' -e '/^SELECT pg_catalog\.set_config/d' -e '/^\\(un)?restrict /d' \
+            -e '/pg_trgm|gin_trgm_ops/d' |
         cat -s | sed -e '1{/^$/d}'
 }
 

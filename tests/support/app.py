@@ -14,6 +14,7 @@ from dockyard.app import create_app
 from dockyard.backups.settings import BackupsSettings
 from dockyard.core.config import Settings
 from dockyard.core.services import Service, ServiceSettings
+from dockyard.mentorship.settings import MentorshipSettings
 
 TEST_JWT_SECRET = "test-secret-" + "x" * 40
 
@@ -37,7 +38,11 @@ def settings_for(database_url: str, **overrides: Any) -> Settings:
 def service_settings_for(*given: ServiceSettings) -> list[ServiceSettings]:
     """Services' settings for a test app: `given`, then the test defaults of the others."""
     # Tests change the backups catalog behind the app's back and read the overview right after.
-    defaults: list[ServiceSettings] = [BackupsSettings(_env_file=None, overview_cache_s=0)]  # type: ignore[call-arg]
+    # The mentorship daily jobs act on every relation of the shared test database; tests run them by hand.
+    defaults: list[ServiceSettings] = [
+        BackupsSettings(_env_file=None, overview_cache_s=0),  # type: ignore[call-arg]
+        MentorshipSettings(_env_file=None, scheduler=False),  # type: ignore[call-arg]
+    ]
     kinds = {type(item) for item in given}
     return [*given, *(item for item in defaults if type(item) not in kinds)]
 

@@ -453,3 +453,55 @@ LAST_SUPERUSER = (
     "This is the last active superuser; make another account a superuser first "
     "(`dockyard user create-superuser --email …`)."
 )
+
+
+# --- entry points for services that keep their own registration flow ---------------------------
+# (A service such as mentorship registers its users inside its own transaction and mails its own
+# verification link; these functions give it the account part without the accounts routes' mail.)
+
+
+async def create_account(conn: Connection, *, email: str, password_hash: str, display_name: str = "") -> int:
+    """Insert an unverified account in the caller's transaction; Conflict if the email is taken."""
+    email = normalise_email(email)
+    user = None
+    if await users.account_by_email(conn, email) is None:
+        user = await users.insert_new_user(
+            conn, email=email, username=None, display_name=display_name[:200], password_hash=password_hash
+        )
+    if user is None:
+        raise Conflict("An account with this email already exists; log in or reset the password.")
+    logger.log(NOTICE, "account registered", extra={"user_id": user["id"]})
+    return int(user["id"])
+
+
+async def issue_verification_token(conn: Connection, user_id: int, *, ttl: dt.timedelta) -> str:
+    """A new single-use email-verification token for the account (earlier unused ones retire)."""
+    return await _email_token(conn, user_id, "verify", ttl)
+
+
+async def use_verification_token(conn: Connection, token: str) -> tuple[int, bool] | None:
+    """Verify the token's account: (user id, True if verified now), or None for an unknown token.
+
+    A token already used answers (user id, False) while its account is verified, so following the
+    same link twice says "already confirmed"; a retired or expired token is unknown.
+    """
+    row = await tokens.verification_state(conn, token_hash=digest(token))
+    if row is None or (row["used"] and not row["verified"]):
+        return None
+    if row["used"]:
+        return row["user_id"], False
+    await tokens.use_email_token(conn, token_hash=digest(token), purpose="verify")
+    await users.mark_verified(conn, row["user_id"])
+    logger.log(NOTICE, "email verified", extra={"user_id": row["user_id"]})
+    return row["user_id"], not row["verified"]
+
+
+async def set_display_name(conn: Connection, user_id: int, display_name: str) -> None:
+    """Change the account's display name (cut to its 200-character limit)."""
+    await users.update_profile(conn, user_id, {"display_name": display_name[:200]})
+
+
+async def anonymise_account(conn: Connection, user_id: int) -> None:
+    """Anonymise the account in the caller's transaction, as delete_account does after its password check."""
+    await users.anonymise(conn, user_id)
+    logger.log(NOTICE, "account deleted (anonymised)", extra={"user_id": user_id})

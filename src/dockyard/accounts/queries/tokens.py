@@ -99,6 +99,20 @@ async def use_email_token(conn: Connection, *, token_hash: bytes, purpose: str) 
     return user_id
 
 
+VERIFICATION_STATE = """
+SELECT t.user_id, t.used_at IS NOT NULL AS used, u.email_verified_at IS NOT NULL AS verified
+FROM accounts.email_tokens t JOIN accounts.users u ON u.id = t.user_id
+WHERE t.token_hash = $1 AND t.purpose = 'verify' AND t.expires_at > now() AND u.deleted_at IS NULL
+FOR UPDATE OF t
+"""
+
+
+async def verification_state(conn: Connection, *, token_hash: bytes) -> asyncpg.Record | None:
+    """A live verification token's user, whether it was used and whether the address is verified."""
+    row: asyncpg.Record | None = await conn.fetchrow(VERIFICATION_STATE, token_hash)
+    return row
+
+
 RETIRE_RESET_TOKENS = """
 UPDATE accounts.email_tokens SET used_at = now() WHERE user_id = $1 AND purpose = 'reset' AND used_at IS NULL
 """

@@ -1,0 +1,2 @@
+-- pg_trgm stays: other schemas may use it.
+DROP SCHEMA mentorship CASCADE;
