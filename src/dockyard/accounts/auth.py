@@ -181,3 +181,16 @@ def require(permission: str) -> Callable[..., Awaitable[Principal]]:
 
 CurrentUser = Annotated[Principal, Depends(current_user)]
 OptionalUser = Annotated[Principal | None, Depends(optional_user)]
+
+
+async def authenticate(request: Request) -> Principal | None:
+    """The caller of a plain ASGI route, as `optional_user` finds it: None without credentials, 401 if bad."""
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, credential = header.partition(" ")
+    if scheme.lower() != "bearer" or not credential.strip():
+        raise Unauthorized("Send credentials as `Authorization: Bearer <token>`.")
+    principal = await _authenticate(request, credential.strip())
+    request.scope["dockyard.user_id"] = principal.user_id  # for the access log
+    return principal

@@ -28,6 +28,7 @@ KNOWN_SERVICES: dict[str, str] = {
     "accounts": "dockyard.accounts",
     "ihr": "dockyard.ihr",
     "backups": "dockyard.backups",
+    "gateway": "dockyard.gateway",
 }
 
 
