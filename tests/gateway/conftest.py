@@ -89,6 +89,18 @@ class People:
         )
         return Caller(user_id, {"Authorization": f"Bearer {token}"}, token_id)
 
+    async def token(self, user_id: int, scope: list[str] | None) -> dict[str, str]:
+        """The Authorization header of a new API token of the user, with `scope`."""
+        token = new_secret(API_TOKEN_PREFIX)
+        await self.db.execute(
+            "INSERT INTO accounts.api_tokens (user_id, name, token_hash, prefix, scope) VALUES ($1, 't', $2, $3, $4)",
+            user_id,
+            digest(token),
+            token[:10],
+            scope,
+        )
+        return {"Authorization": f"Bearer {token}"}
+
     async def group(self, *permissions: str) -> int:
         group_id: int = await self.db.fetchval(
             "INSERT INTO accounts.groups (name) VALUES ($1) RETURNING id", f"gw-{uuid.uuid4().hex[:10]}"
@@ -135,18 +147,18 @@ def feed_name(prefix: str = "t") -> str:
 class Lbasedb:
     """Direct access to the stand-in (not through the gateway), to prepare and inspect data."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, standin: StandIn) -> None:
         self.http = httpx.AsyncClient(base_url=url, timeout=60)
+        self.standin = standin
 
     async def feed(self, name: str, cols: dict[str, str], rows: dict[str, list[Any]] | None = None) -> str:
-        assert (await self.http.post("/feed", json={"name": name})).status_code == 201
+        """A new feed made in the stand-in's store (its loop is idle while the test sets up)."""
+        store = self.standin.store
+        store.feed_add(name)
         for col, datatype in cols.items():
-            answer = await self.http.post(
-                "/col", params={"feed": name}, json={"name": col, "datatype": datatype}
-            )
-            assert answer.status_code == 201, answer.text
+            store.col_add(name, col, datatype)
         if rows:
-            assert (await self.http.post("/data", params={"feed": name}, json=rows)).status_code == 204
+            store.data_push(name, rows)
         return name
 
     async def data(self, feed: str, cols: list[str], ix: int = 0, size: int | None = None) -> dict[str, Any]:
@@ -161,6 +173,6 @@ class Lbasedb:
 
 @pytest.fixture
 async def direct(lbasedb: tuple[str, StandIn]) -> AsyncIterator[Lbasedb]:
-    handle = Lbasedb(lbasedb[0])
+    handle = Lbasedb(*lbasedb)
     yield handle
     await handle.http.aclose()

@@ -215,7 +215,8 @@ def _actor(exchange: Exchange) -> dict[str, Any]:
     }
 
 
-def _upstream_headers(exchange: Exchange, **replace: str) -> dict[str, str]:
+def _upstream_headers(exchange: Exchange, *, with_body: bool, **replace: str) -> dict[str, str]:
+    """Headers for Lbasedb; without the body's own headers when the caller's body is not what is sent."""
     runtime = exchange.runtime
     assert runtime.upstream is not None
     sent = hop.upstream_request(
@@ -224,6 +225,9 @@ def _upstream_headers(exchange: Exchange, **replace: str) -> dict[str, str]:
         client=exchange.record.client,
         request_id=exchange.record.request_id,
     )
+    if not with_body:
+        sent.pop("content-length", None)
+        sent.pop("content-type", None)
     sent.update(replace)
     return sent
 
@@ -302,7 +306,7 @@ async def _schema_change(exchange: Exchange, op: Operation, query: Query) -> Non
         replace = {"content-type": "application/json", "content-length": str(len(payload))}
         if op.route == "POST /feed":
             exchange.record.feed = new_name
-    sent = _upstream_headers(exchange, **replace)
+    sent = _upstream_headers(exchange, with_body=payload is not None, **replace)
     async with runtime.upstream.request(op.method, _target(op, query), sent, payload) as response:
         exchange.record.upstream_status = response.status
         answer = await read_small(response, limit=runtime.settings.list_max_bytes)
@@ -344,9 +348,8 @@ async def _filtered_list(exchange: Exchange, op: Operation, query: Query, rights
     runtime = exchange.runtime
     assert runtime.upstream is not None
     await _drain_empty_body(exchange)
-    async with runtime.upstream.request(
-        op.method, _target(op, query), _upstream_headers(exchange)
-    ) as response:
+    sent = _upstream_headers(exchange, with_body=False)
+    async with runtime.upstream.request(op.method, _target(op, query), sent) as response:
         exchange.record.upstream_status = response.status
         listing = await read_small(response, limit=runtime.settings.list_max_bytes)
         encoded = response.headers.get("content-encoding")
@@ -410,7 +413,7 @@ async def _until_disconnect(exchange: Exchange, body: RequestBody, work: Corouti
 async def _exchange_bytes(exchange: Exchange, op: Operation, query: Query, body: RequestBody | None) -> None:
     upstream = exchange.runtime.upstream
     assert upstream is not None
-    sent = _upstream_headers(exchange)
+    sent = _upstream_headers(exchange, with_body=body is not None)
     try:
         async with upstream.request(op.method, _target(op, query), sent, body) as response:
             exchange.record.upstream_status = response.status
@@ -433,7 +436,8 @@ async def _check_every_column(exchange: Exchange, op: Operation, query: Query, r
     feed = feed_of(op, query)
     assert upstream is not None
     assert feed is not None
-    async with upstream.request("GET", f"/col?feed={feed}", _upstream_headers(exchange)) as response:
+    sent = _upstream_headers(exchange, with_body=False)
+    async with upstream.request("GET", f"/col?feed={feed}", sent) as response:
         listing = await read_small(response, limit=exchange.runtime.settings.list_max_bytes)
         status = response.status
     if status == 200:
