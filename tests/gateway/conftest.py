@@ -41,6 +41,7 @@ def gateway_settings(url: str | None, **overrides: Any) -> GatewaySettings:
 
 @pytest.fixture
 async def client(settings: Settings, lbasedb: tuple[str, StandIn]) -> AsyncIterator[AppClient]:
+    lbasedb[1].clear()  # no fault or record left by another test
     async with app_client(
         settings, (accounts.service, gateway.service), service_settings=[gateway_settings(lbasedb[0])]
     ) as client:

@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import aiohttp
+import yarl
 
 from dockyard.core.errors import DockyardError, GatewayTimeout
 from dockyard.gateway import metrics
@@ -63,8 +64,10 @@ class Upstream:
         response: aiohttp.ClientResponse | None = None
         try:
             with translated_errors(), metrics.UPSTREAM_LATENCY.labels(method).time():
+                # The target is the canonical query, sent as built: `col[]` stays literal (section 4.10).
+                url = yarl.URL(self.base_url + target, encoded=True)
                 response = await self.session.request(
-                    method, self.base_url + target, headers=headers, data=body, allow_redirects=False
+                    method, url, headers=headers, data=body, allow_redirects=False
                 )
             yield response
         finally:

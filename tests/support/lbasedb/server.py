@@ -68,6 +68,7 @@ class Received:
     body_complete: bool = False
     status: int | None = None  # None: no answer was sent (dropped)
     answer_complete: bool = False
+    peer_gone: bool = False  # the client closed the connection before the exchange ended
     at: float = field(default_factory=time.time)
 
     def header(self, name: str) -> str | None:
@@ -148,7 +149,7 @@ class StandIn:
 
         if path.startswith(CONTROL):
             body = await self._read_body(reader, lowered, record, limit=None)
-            await self._send(writer, self._control(method, path, bytes(body or b"")), {}, record)
+            await self._send(reader, writer, self._control(method, path, bytes(body or b"")), {}, record)
             return keep_alive
         self.received.append(record)
         if len(self.received) > 10_000:
@@ -157,18 +158,22 @@ class StandIn:
         declared = lowered.get("content-length")
         if "transfer-encoding" not in lowered and declared is not None and int(declared) > self.payload_limit:
             # actix refuses from the Content-Length, before reading (spec section 1)
-            await self._send(writer, self._too_large(method, path, int(declared)), {}, record)
+            await self._send(reader, writer, self._too_large(method, path, int(declared)), {}, record)
             return False
         body = await self._read_body(reader, lowered, record, limit=self.payload_limit)
         if body is None:
-            await self._send(writer, self._too_large(method, path, None), {}, record)
+            await self._send(reader, writer, self._too_large(method, path, None), {}, record)
             return False
         faults = self._faults_for(method, path)
         answer = self._answer(Request(method, path, query, lowered, body), faults)
         if answer is None:
             writer.transport.abort()
             return False
-        return await self._send(writer, answer, faults, record) and keep_alive
+        try:
+            return await self._send(reader, writer, answer, faults, record) and keep_alive
+        except ConnectionError as exc:
+            record.peer_gone = True
+            raise _ClientGone from exc
 
     async def _read_body(
         self, reader: asyncio.StreamReader, headers: dict[str, str], record: Received, *, limit: int | None
@@ -195,6 +200,7 @@ class StandIn:
                     while remaining:
                         piece = await reader.read(min(remaining, CHUNK))
                         if not piece:
+                            record.peer_gone = True
                             raise _ClientGone
                         take(piece)
                         remaining -= len(piece)
@@ -206,10 +212,12 @@ class StandIn:
                 while remaining:
                     piece = await reader.read(min(remaining, CHUNK))
                     if not piece:
+                        record.peer_gone = True
                         raise _ClientGone
                     take(piece)
                     remaining -= len(piece)
         except (asyncio.IncompleteReadError, ConnectionError) as exc:
+            record.peer_gone = True
             raise _ClientGone from exc
         record.body_sha256 = digest.hexdigest()
         record.body_complete = True
@@ -242,11 +250,22 @@ class StandIn:
             return None
 
     async def _send(
-        self, writer: asyncio.StreamWriter, answer: Answer, faults: dict[str, Fault], record: Received
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        answer: Answer,
+        faults: dict[str, Fault],
+        record: Received,
     ) -> bool:
         """Write the answer as the faults say; False when the connection must close."""
         if "delay" in faults:
-            await asyncio.sleep(faults["delay"].seconds)
+            # Wait, watching the connection: a client that gives up closes it (read returns b"").
+            try:
+                if not await asyncio.wait_for(reader.read(1), faults["delay"].seconds):
+                    record.peer_gone = True
+                    raise _ClientGone
+            except TimeoutError:
+                pass
         parts = answer.parts
         headers = [("date", formatdate(usegmt=True)), *answer.headers]
         if "gzip" in faults and parts:
