@@ -269,7 +269,7 @@ class StandIn:
         parts = answer.parts
         headers = [("date", formatdate(usegmt=True)), *answer.headers]
         if "gzip" in faults and parts:
-            parts = [gzip.compress(b"".join(bytes(part) for part in parts), compresslevel=1)]
+            parts = [gzip.compress(b"".join(bytes(part) for part in parts), compresslevel=1, mtime=0)]
             headers.append(("content-encoding", "gzip"))
         chunked = "chunked" in faults and answer.status not in (204, 304)
         if chunked:
