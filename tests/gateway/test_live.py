@@ -94,7 +94,9 @@ async def test_leaving_before_lbasedb_answers(
     assert standin.requests_to("/version")[-1].answer_complete is False
 
 
-async def test_leaving_mid_download(served: tuple[str, FastAPI], lbasedb: tuple[str, StandIn], people: People) -> None:
+async def test_leaving_mid_download(
+    served: tuple[str, FastAPI], lbasedb: tuple[str, StandIn], people: People
+) -> None:
     base, app = served
     standin = lbasedb[1]
     standin.clear()
@@ -110,7 +112,9 @@ async def test_leaving_mid_download(served: tuple[str, FastAPI], lbasedb: tuple[
     assert _last(standin, "GET", "/bytes").answer_complete is False
 
 
-async def test_leaving_mid_upload(served: tuple[str, FastAPI], lbasedb: tuple[str, StandIn], people: People) -> None:
+async def test_leaving_mid_upload(
+    served: tuple[str, FastAPI], lbasedb: tuple[str, StandIn], people: People
+) -> None:
     base, app = served
     standin = lbasedb[1]
     standin.clear()
@@ -184,16 +188,23 @@ async def test_64_mixed_callers_at_once(
                     digest.update(chunk)
             assert digest.hexdigest() == expected
         elif kind == 2:
-            answer = await http.post(f"/gateway/lbasedb/data?feed={own}", json={"v": [index]}, headers=caller.headers)
+            answer = await http.post(
+                f"/gateway/lbasedb/data?feed={own}", json={"v": [index]}, headers=caller.headers
+            )
             assert answer.status_code == 204, answer.text
         else:
-            refused = await http.patch(f"/gateway/lbasedb/data?feed={feed}&ix=0", json={"b": []}, headers=caller.headers)
+            refused = await http.patch(
+                f"/gateway/lbasedb/data?feed={feed}&ix=0", json={"b": []}, headers=caller.headers
+            )
             assert refused.status_code == 403
 
     limits = httpx.Limits(max_connections=64)
     async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as http:
         await asyncio.gather(*(one(index, http) for index in range(64)))
-    appended = sorted(v for own in own_feeds for v in standin.store.data_get(own, 0, standin.store.size_get(own), ["v"])["v"])
+    appended = sorted(
+        v
+        for own in own_feeds
+        for v in standin.store.data_get(own, 0, standin.store.size_get(own), ["v"])["v"]
+    )
     assert appended == sorted(index for index in range(64) if index % 4 == 2)
     await _eventually(lambda: _checked_out(app) == 0, "no upstream connection checked out")
-

@@ -55,7 +55,9 @@ async def test_smuggling_attempts_are_refused_and_nothing_reaches_lbasedb(
 ) -> None:
     feed, caller = reader
     for query, says in SMUGGLING:
-        answer = await client.get(f"/gateway/lbasedb{route}?{query.replace('{feed}', feed)}", headers=caller.headers)
+        answer = await client.get(
+            f"/gateway/lbasedb{route}?{query.replace('{feed}', feed)}", headers=caller.headers
+        )
         assert answer.status_code == 400, (query, answer.text)
         assert answer.json()["error"] == "invalid input parameter"
         assert says in answer.json()["detail"], (query, answer.json())
@@ -86,9 +88,9 @@ async def test_the_forwarded_query_is_the_canonical_one(
     url = f"/gateway/lbasedb/bytes?col%5B%5D=y&size=002&col%5b%5d=x&&ix=0&feed={feed}"
     answer = await client.get(url, headers=caller.headers)
     assert answer.status_code == 200
-    assert answer.content == (3).to_bytes(8, "little") + (4).to_bytes(8, "little") + bytes([1] + [0] * 7) + bytes(
-        [2] + [0] * 7
-    )
+    assert answer.content == (3).to_bytes(8, "little") + (4).to_bytes(8, "little") + bytes(
+        [1] + [0] * 7
+    ) + bytes([2] + [0] * 7)
     assert standin.received[-1].target == f"/bytes?feed={feed}&ix=0&size=2&col[]=y&col[]=x"
 
 
@@ -141,7 +143,9 @@ async def test_names_in_bodies_are_checked_as_lbasedb_checks_them(
     plain = await client.post("/gateway/lbasedb/feed", content=b'{"name": "a"}', headers=caller.headers)
     assert (plain.status_code, plain.text) == (400, "Content type error")
     broken = await client.post(
-        "/gateway/lbasedb/feed", content=b'{"name": ', headers={**caller.headers, "content-type": "application/json"}
+        "/gateway/lbasedb/feed",
+        content=b'{"name": ',
+        headers={**caller.headers, "content-type": "application/json"},
     )
     assert broken.status_code == 400
     assert broken.text.startswith("Json deserialize error")
@@ -167,7 +171,9 @@ async def test_framing_that_could_be_read_two_ways_is_refused(
     transport = client._transport
     assert isinstance(transport, httpx.ASGITransport)
     both = await client.post(
-        url, content=bytes(8), headers={**caller.headers, "transfer-encoding": "chunked", "content-length": "8"}
+        url,
+        content=bytes(8),
+        headers={**caller.headers, "transfer-encoding": "chunked", "content-length": "8"},
     )
     assert both.status_code == 400
     assert "not both" in both.json()["detail"]

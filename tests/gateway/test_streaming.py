@@ -48,7 +48,15 @@ async def test_requests_reach_lbasedb_without_credentials_or_hop_by_hop_headers(
     assert answer.status_code == 200
     seen = standin.received[-1]
     names = seen.header_names()
-    for name in ("authorization", "cookie", "x-private", "keep-alive", "proxy-authorization", "te", "upgrade"):
+    for name in (
+        "authorization",
+        "cookie",
+        "x-private",
+        "keep-alive",
+        "proxy-authorization",
+        "te",
+        "upgrade",
+    ):
         assert name not in names, name
     assert "origin" not in names
     assert seen.header("host") == direct.http.base_url.netloc.decode()
@@ -68,7 +76,15 @@ async def test_answers_lose_hop_by_hop_headers_and_cookies_never_reach_another_c
     standin.add_fault("cookie", path="/size")
     answer = await client.get(f"/gateway/lbasedb/size?feed={feed}", headers=first.headers)
     assert answer.json() == {"size": 2}
-    for name in ("connection", "x-hop", "keep-alive", "proxy-connection", "proxy-authenticate", "trailer", "upgrade"):
+    for name in (
+        "connection",
+        "x-hop",
+        "keep-alive",
+        "proxy-connection",
+        "proxy-authenticate",
+        "trailer",
+        "upgrade",
+    ):
         assert name not in answer.headers, name
     assert "set-cookie" not in answer.headers
     assert (await client.get(f"/gateway/lbasedb/size?feed={feed}", headers=second.headers)).status_code == 200
@@ -110,7 +126,9 @@ async def test_chunked_answers_arrive_whole(
 ) -> None:
     feed, caller = await _reader(people, direct, rows=1000)
     standin.add_fault("chunked", path="/bytes")
-    answer = await client.get(f"/gateway/lbasedb/bytes?feed={feed}&ix=0&size=1000&col[]=x", headers=caller.headers)
+    answer = await client.get(
+        f"/gateway/lbasedb/bytes?feed={feed}&ix=0&size=1000&col[]=x", headers=caller.headers
+    )
     assert answer.status_code == 200
     assert answer.content == b"".join(i.to_bytes(8, "little") for i in range(1000))
     assert "transfer-encoding" not in answer.headers or answer.headers["transfer-encoding"] == "chunked"
@@ -120,13 +138,17 @@ async def test_a_panicking_lbasedb_is_a_502(
     client: AppClient, people: People, direct: Lbasedb, standin: StandIn
 ) -> None:
     feed, caller = await _reader(people, direct)
-    answer = await client.patch(f"/gateway/lbasedb/data?feed={feed}&ix=0", json={"x": [1.5]}, headers=caller.headers)
+    answer = await client.patch(
+        f"/gateway/lbasedb/data?feed={feed}&ix=0", json={"x": [1.5]}, headers=caller.headers
+    )
     assert answer.status_code == 502
     assert answer.json()["error"] == "bad gateway"
     assert standin.received[-1].status is None  # it dropped the connection without answering
 
 
-async def test_a_slow_lbasedb_is_a_504(settings: Settings, lbasedb: tuple[str, StandIn], people: People) -> None:
+async def test_a_slow_lbasedb_is_a_504(
+    settings: Settings, lbasedb: tuple[str, StandIn], people: People
+) -> None:
     standin = lbasedb[1]
     standin.clear()
     standin.add_fault("delay", path="/version", seconds=2)
@@ -139,7 +161,9 @@ async def test_a_slow_lbasedb_is_a_504(settings: Settings, lbasedb: tuple[str, S
     standin.clear()
 
 
-async def test_an_unreachable_lbasedb_is_a_502_and_an_unset_one_a_503(settings: Settings, people: People) -> None:
+async def test_an_unreachable_lbasedb_is_a_502_and_an_unset_one_a_503(
+    settings: Settings, people: People
+) -> None:
     caller = await people.caller()
     closed = gateway_settings(f"http://127.0.0.1:{free_port()}")
     async with app_client(settings, (accounts.service, gateway.service), service_settings=[closed]) as client:

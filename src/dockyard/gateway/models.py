@@ -5,48 +5,60 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from dockyard.core.types import Count, Id
-from dockyard.gateway.rights import is_name, is_pattern
 
 LevelName = Literal["read", "append", "write", "admin"]
 
-
-def _pattern(value: str) -> str:
-    if not is_pattern(value):
-        raise ValueError("must be a feed name (e.g. sensors.t1), a dotted prefix (sensors.*) or *")
-    return value
+# Ids in JSON bodies stop at 2^53 - 1: past it a JSON number is not exact in many clients
+# (JavaScript's), and identity keys never get there.
+JsonId = Annotated[int, Field(ge=1, le=2**53 - 1)]
 
 
-def _column(value: str) -> str:
-    if not is_name(value):
-        raise ValueError("must be an Lbasedb column name (letters, digits, _ and dots), at most 256 bytes")
-    return value
+# Lbasedb's name pattern (names are stored in 256 bytes; the pattern allows ASCII only).
+NAME_REGEX = r"^[a-zA-Z_][a-zA-Z_0-9]*(\.[a-zA-Z_][a-zA-Z_0-9]*)*$"
+PATTERN_REGEX = r"^(\*|[a-zA-Z_][a-zA-Z_0-9]*(\.[a-zA-Z_][a-zA-Z_0-9]*)*(\.\*)?)$"
 
-
-FeedPattern = Annotated[str, Field(max_length=300, examples=["sensors.*"]), AfterValidator(_pattern)]
-Column = Annotated[str, Field(max_length=300), AfterValidator(_column)]
+FeedPattern = Annotated[
+    str,
+    Field(
+        max_length=258,
+        pattern=PATTERN_REGEX,
+        examples=["sensors.*"],
+        description="An exact feed name, a dotted prefix ending in `.*`, or `*`.",
+    ),
+]
+Name = Annotated[str, Field(max_length=256, pattern=NAME_REGEX, examples=["sensors.t1"])]
 Columns = Annotated[
-    list[Column] | None,
+    list[Name] | None,
     Field(max_length=1000, description="The only columns the grant covers; null: every column."),
 ]
 
 
-class GrantCreate(BaseModel):
-    """A new grant: a user or a group, a feed pattern, a level, optionally columns."""
+class UserGrantCreate(BaseModel):
+    """A new grant to a user: a feed pattern, a level, optionally columns."""
 
-    user_id: Id | None = None
-    group_id: Id | None = None
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: JsonId
     feed: FeedPattern
     level: LevelName
     columns: Columns = None
 
-    @model_validator(mode="after")
-    def _one_subject(self) -> GrantCreate:
-        if (self.user_id is None) == (self.group_id is None):
-            raise ValueError("give exactly one of user_id and group_id")
-        return self
+
+class GroupGrantCreate(BaseModel):
+    """A new grant to a group: a feed pattern, a level, optionally columns."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    group_id: JsonId
+    feed: FeedPattern
+    level: LevelName
+    columns: Columns = None
+
+
+GrantCreate = UserGrantCreate | GroupGrantCreate
 
 
 class GrantChange(BaseModel):
