@@ -94,7 +94,8 @@ class People:
         """The Authorization header of a new API token of the user, with `scope`."""
         token = new_secret(API_TOKEN_PREFIX)
         await self.db.execute(
-            "INSERT INTO accounts.api_tokens (user_id, name, token_hash, prefix, scope) VALUES ($1, 't', $2, $3, $4)",
+            "INSERT INTO accounts.api_tokens (user_id, name, token_hash, prefix, scope) "
+            "VALUES ($1, 't', $2, $3, $4)",
             user_id,
             digest(token),
             token[:10],

@@ -1,4 +1,4 @@
-"""The gateway served over real sockets: uvicorn in a thread (to look inside the app) or in a process (for RSS)."""
+"""The gateway over real sockets: uvicorn in a thread (to look inside the app) or a process (for RSS)."""
 
 from __future__ import annotations
 

@@ -75,7 +75,8 @@ async def test_purge_keeps_recent_records(migrated_db: str, db: asyncpg.Connecti
     marker = feed_name("purge")
     await db.execute(
         "INSERT INTO gateway.audit (at, method, route, feed, decision, status) "
-        "VALUES (now() - interval '400 days', 'GET', '/size', $1, 'allow', 200), (now(), 'GET', '/size', $1, 'allow', 200)",
+        "VALUES (now() - interval '400 days', 'GET', '/size', $1, 'allow', 200), "
+        "(now(), 'GET', '/size', $1, 'allow', 200)",
         marker,
     )
     dry = await dockyard(migrated_db, "audit", "purge", "--older-than-days", "365", "--dry-run")

@@ -1,4 +1,4 @@
-"""Section 3's operation table, case by case: every route and method × every level, by user and by group grant.
+"""Section 3's operation table, case by case: every route and method at every level, by user and group.
 
 For each operation a caller holds one level (or none) on a fresh feed; the operation must run
 (its Lbasedb success status) exactly when that level reaches the one the table requires, and be

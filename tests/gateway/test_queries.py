@@ -1,5 +1,5 @@
-"""Queries: what was checked is what runs. Smuggling attempts are refused before Lbasedb is contacted;
-accepted queries reach Lbasedb in the gateway's canonical form; Lbasedb's own answers pass through as they are.
+"""Queries: what was checked is what runs. Smuggling is refused before Lbasedb is contacted;
+accepted queries reach Lbasedb in the gateway's canonical form; Lbasedb's answers pass through as they are.
 """
 
 from __future__ import annotations

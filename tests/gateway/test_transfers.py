@@ -134,8 +134,9 @@ async def test_300_mb_up_and_down_byte_exact_with_flat_memory(
                         await asyncio.sleep(pause_s)
         assert (size, digest.hexdigest()) == (TOTAL, expected)
     del standin.store.feeds[feed]
-    print(  # noqa: T201 - the numbers are worth seeing in the test log
-        f"{label}: RSS growth upload {upload_rss.growth / MIB:.1f} MiB, download {download_rss.growth / MIB:.1f} MiB, "
+    print(
+        f"{label}: RSS growth upload {upload_rss.growth / MIB:.1f} MiB, "
+        f"download {download_rss.growth / MIB:.1f} MiB, "
         f"download {TOTAL / (time.monotonic() - began) / 1e6:.0f} MB/s"
     )
     assert upload_rss.growth < LIMIT
