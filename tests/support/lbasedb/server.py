@@ -18,6 +18,7 @@ import contextlib
 import gzip
 import hashlib
 import secrets
+import socket
 import time
 from dataclasses import asdict, dataclass, field
 from email.utils import formatdate
@@ -121,6 +122,9 @@ class StandIn:
 
     # the connection loop
     async def serve_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        sock = writer.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.open_connections += 1
         try:
             while await self._one_request(reader, writer):
@@ -293,10 +297,16 @@ class StandIn:
         head = f"HTTP/1.1 {answer.status} {reason}\r\n"
         head += "".join(f"{name}: {value}\r\n" for name, value in headers) + "\r\n"
         record.status = answer.status
-        writer.write(head.encode("latin-1"))
-        sent = 0
         abort = faults.get("abort")
         drip = faults.get("drip")
+        if not (chunked or abort or drip) and sum(len(part) for part in parts) <= CHUNK:
+            # A small answer leaves in one write, as actix sends it (no head-then-body stall).
+            writer.write(head.encode("latin-1") + b"".join(bytes(part) for part in parts))
+            await writer.drain()
+            record.answer_complete = True
+            return True
+        writer.write(head.encode("latin-1"))
+        sent = 0
         for part in parts:
             view = memoryview(part)
             step = drip.drip_bytes if drip else CHUNK
