@@ -7,8 +7,17 @@ CREATE SCHEMA backups;
 
 CREATE SCHEMA core;
 
+CREATE SCHEMA gateway;
+
 CREATE DOMAIN backups.label AS text
 	CONSTRAINT label_check CHECK (((VALUE ~ '^[A-Za-z0-9][A-Za-z0-9_.:-]*$'::text) AND (length(VALUE) <= 100)));
+
+CREATE TYPE gateway.level AS ENUM (
+    'read',
+    'append',
+    'write',
+    'admin'
+);
 
 CREATE FUNCTION backups.add_series() RETURNS trigger
     LANGUAGE plpgsql
@@ -40,6 +49,28 @@ BEGIN
       AND NOT EXISTS (SELECT 1 FROM backups.runs x
                       WHERE (x.section, x.type, x.datacenter) = (s.section, s.type, s.datacenter));
     RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION gateway.is_name(name text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN ((name ~ '^[a-zA-Z_][a-zA-Z_0-9]*(\.[a-zA-Z_][a-zA-Z_0-9]*)*$'::text) AND (octet_length(name) <= 256));
+
+CREATE FUNCTION gateway.are_names(names text[]) RETURNS boolean
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN (SELECT COALESCE(bool_and(COALESCE(gateway.is_name(name.name), false)), true) AS "coalesce" FROM unnest(are_names.names) name(name));
+
+CREATE FUNCTION gateway.audit_append_only() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        RAISE EXCEPTION 'gateway.audit is append-only' USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF OLD.at > now() - interval '1 day' THEN
+        RAISE EXCEPTION 'gateway.audit keeps every record at least a day' USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN OLD;
 END
 $$;
 
@@ -415,6 +446,63 @@ CREATE TABLE core.seed_runs (
     CONSTRAINT seed_runs_duration_ms_check CHECK ((duration_ms >= 0)),
     CONSTRAINT seed_runs_rows_check CHECK ((rows >= 0)),
     CONSTRAINT seed_runs_size_check CHECK ((size = ANY (ARRAY['demo'::text, 'bench'::text])))
+);
+
+CREATE TABLE gateway.audit (
+    id bigint NOT NULL,
+    at timestamp with time zone DEFAULT now() NOT NULL,
+    user_id bigint,
+    token_id bigint,
+    client text,
+    method text NOT NULL,
+    route text NOT NULL,
+    feed text,
+    cols text[],
+    ix bigint,
+    size bigint,
+    decision text NOT NULL,
+    reason text DEFAULT ''::text NOT NULL,
+    upstream_status smallint,
+    status smallint NOT NULL,
+    bytes_in bigint DEFAULT 0 NOT NULL,
+    bytes_out bigint DEFAULT 0 NOT NULL,
+    duration_ms real DEFAULT 0 NOT NULL,
+    request_id text,
+    change jsonb,
+    CONSTRAINT audit_decision_check CHECK ((decision = ANY (ARRAY['allow'::text, 'deny'::text])))
+);
+
+ALTER TABLE gateway.audit ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME gateway.audit_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE gateway.grants (
+    id bigint NOT NULL,
+    user_id bigint,
+    group_id bigint,
+    feed text NOT NULL,
+    level gateway.level NOT NULL,
+    columns text[],
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    created_by bigint,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT grants_check CHECK ((num_nonnulls(user_id, group_id) = 1)),
+    CONSTRAINT grants_columns_check CHECK (((cardinality(columns) <= 1000) AND gateway.are_names(columns))),
+    CONSTRAINT grants_feed_check CHECK (((feed = '*'::text) OR gateway.is_name(feed) OR ((feed ~~ '%.*'::text) AND gateway.is_name("left"(feed, '-2'::integer)))))
+);
+
+ALTER TABLE gateway.grants ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME gateway.grants_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
 );
 
 CREATE TABLE public.ihr_asn (
@@ -962,6 +1050,12 @@ ALTER TABLE ONLY backups.series
 ALTER TABLE ONLY core.seed_runs
     ADD CONSTRAINT seed_runs_pkey PRIMARY KEY (service, size);
 
+ALTER TABLE ONLY gateway.audit
+    ADD CONSTRAINT audit_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY gateway.grants
+    ADD CONSTRAINT grants_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY public.ihr_asn
     ADD CONSTRAINT ihr_asn_pkey PRIMARY KEY (number);
 
@@ -1070,6 +1164,18 @@ CREATE INDEX runs_series ON backups.runs USING btree (section, type, datacenter,
 CREATE INDEX runs_series_started ON backups.runs USING btree (section, type, datacenter, started_at DESC) WHERE (status <> 'scheduled'::text);
 
 CREATE INDEX runs_started ON backups.runs USING btree (started_at DESC);
+
+CREATE INDEX audit_at_idx ON gateway.audit USING btree (at, id);
+
+CREATE INDEX audit_feed_idx ON gateway.audit USING btree (feed, at);
+
+CREATE INDEX audit_user_idx ON gateway.audit USING btree (user_id, at);
+
+CREATE INDEX grants_feed_idx ON gateway.grants USING btree (feed);
+
+CREATE UNIQUE INDEX grants_group_key ON gateway.grants USING btree (group_id, feed, level) WHERE (group_id IS NOT NULL);
+
+CREATE UNIQUE INDEX grants_user_key ON gateway.grants USING btree (user_id, feed, level) WHERE (user_id IS NOT NULL);
 
 CREATE INDEX ihr_atlas_delay_alarms_endpoint_id ON public.ihr_atlas_delay_alarms USING btree (endpoint_id);
 
@@ -1245,6 +1351,8 @@ CREATE TRIGGER runs_clear_series AFTER TRUNCATE ON backups.runs FOR EACH STATEME
 
 CREATE TRIGGER runs_drop_empty_series AFTER DELETE ON backups.runs REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION backups.drop_empty_series();
 
+CREATE TRIGGER audit_append_only BEFORE DELETE OR UPDATE ON gateway.audit FOR EACH ROW EXECUTE FUNCTION gateway.audit_append_only();
+
 ALTER TABLE ONLY accounts.api_tokens
     ADD CONSTRAINT api_tokens_user_id_fkey FOREIGN KEY (user_id) REFERENCES accounts.users(id) ON DELETE CASCADE;
 
@@ -1292,6 +1400,15 @@ ALTER TABLE ONLY backups.restore_tests
 
 ALTER TABLE ONLY backups.runs
     ADD CONSTRAINT runs_retry_of_fkey FOREIGN KEY (retry_of) REFERENCES backups.runs(id);
+
+ALTER TABLE ONLY gateway.grants
+    ADD CONSTRAINT grants_created_by_fkey FOREIGN KEY (created_by) REFERENCES accounts.users(id) ON DELETE SET NULL;
+
+ALTER TABLE ONLY gateway.grants
+    ADD CONSTRAINT grants_group_id_fkey FOREIGN KEY (group_id) REFERENCES accounts.groups(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY gateway.grants
+    ADD CONSTRAINT grants_user_id_fkey FOREIGN KEY (user_id) REFERENCES accounts.users(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.ihr_atlas_delay_alarms
     ADD CONSTRAINT ihr_atlas_delay_alarms_endpoint_id_fkey FOREIGN KEY (endpoint_id) REFERENCES public.ihr_atlas_location(id) DEFERRABLE INITIALLY DEFERRED;
