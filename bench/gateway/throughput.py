@@ -2,7 +2,7 @@
 
 - `GET /version` requests per second (wrk, 64 connections), and the latency a request gains
   through the gateway (p50/p99 at one connection, `GET /version` and `GET /size`);
-- a 36 MB JSON `GET /data` (1M rows × 2 Float64, as in the system this replaces) and the same
+- a 36 MB JSON `GET /data` (1M rows of 2 Float64 columns, as in the system this replaces) and the same
   body sent back with `PATCH /data`;
 - 300 MB `GET /bytes` and `POST /bytes`, with the gateway worker's RSS growth while they pass.
 
@@ -53,7 +53,8 @@ async def _superuser_token(database_url: str) -> str:
         )
         token = new_secret(API_TOKEN_PREFIX)
         await conn.execute(
-            "INSERT INTO accounts.api_tokens (user_id, name, token_hash, prefix) VALUES ($1, 'bench', $2, $3)",
+            "INSERT INTO accounts.api_tokens (user_id, name, token_hash, prefix) "
+            "VALUES ($1, 'bench', $2, $3)",
             user_id,
             digest(token),
             token[:10],
@@ -260,9 +261,8 @@ def main() -> None:
     path = record(
         "gateway", {"results": results, "ratios_gateway_over_direct": ratios, "added_latency": added}
     )
-    print(
-        f"GET /version: direct {direct_rps:.0f} req/s, gateway {gateway_rps:.0f} req/s ({ratios['version_rps']:.0%})"
-    )
+    share = ratios["version_rps"]
+    print(f"GET /version: direct {direct_rps:.0f} req/s, gateway {gateway_rps:.0f} req/s ({share:.0%})")
     for name, value in ratios.items():
         print(f"  {name}: gateway/direct = {value:.0%}")
     print(f"  added latency: {added}")
