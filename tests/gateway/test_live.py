@@ -125,12 +125,41 @@ async def test_leaving_mid_upload(
     for _ in range(8):
         writer.write(bytes(1 << 20))
         await writer.drain()
-    await _eventually(lambda: bool(standin.requests_to("/bytes")), "the upload reached the stand-in")
+    # The body streams: Lbasedb has bytes of it while the caller is still sending.
+    await _eventually(
+        lambda: bool(standin.requests_to("/bytes")) and standin.requests_to("/bytes")[-1].body_bytes > 0,
+        "the upload's first bytes reached the stand-in",
+    )
     writer.transport.abort()
     await _eventually(lambda: _last(standin, "POST", "/bytes").peer_gone, "the stand-in saw the abort")
     await _eventually(lambda: _checked_out(app) == 0, "no upstream connection checked out")
     assert _last(standin, "POST", "/bytes").body_complete is False
     assert standin.store.size_get(feed) == ROWS  # nothing appended
+
+
+async def test_answers_stream_as_lbasedb_sends_them(
+    served: tuple[str, FastAPI], lbasedb: tuple[str, StandIn], people: People
+) -> None:
+    base, app = served
+    standin = lbasedb[1]
+    standin.clear()
+    feed, caller = await _big_feed(standin, people)
+    standin.add_fault("drip", path="/bytes", seconds=0.05, drip_bytes=64 << 10)
+    url = f"/gateway/lbasedb/bytes?feed={feed}&ix=0&size=64&col[]=b"
+    pieces: list[bytes] = []
+    complete_at_first_piece = True
+    async with (
+        httpx.AsyncClient(base_url=base, timeout=30) as http,
+        http.stream("GET", url, headers=caller.headers) as answer,
+    ):
+        async for chunk in answer.aiter_raw():
+            if not pieces:
+                # The caller holds Lbasedb's first piece while Lbasedb is still dripping the rest.
+                complete_at_first_piece = _last(standin, "GET", "/bytes").answer_complete
+            pieces.append(chunk)
+    assert complete_at_first_piece is False
+    assert b"".join(pieces) == BLOCK[: 64 * ROW]
+    await _eventually(lambda: _checked_out(app) == 0, "no upstream connection checked out")
 
 
 async def test_an_answer_cut_by_lbasedb_is_cut_for_the_caller_too(
