@@ -20,7 +20,7 @@ values = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     document=st.dictionaries(st.text(max_size=12), values, max_size=6),
     cuts=st.lists(st.integers(min_value=0, max_value=10_000), max_size=8),
