@@ -229,6 +229,11 @@ def main() -> None:
             results["version_rps"] = {
                 "direct": load(f"{lbasedb}/version", seconds=options.seconds, connections=64),
                 "gateway": load(f"{through}/version", seconds=options.seconds, connections=64, headers=auth),
+                # where the time goes: the app alone, and the gateway refusing before the database
+                "dockyard /healthz": load(f"{base}/healthz", seconds=options.seconds, connections=64),
+                "gateway without credentials (401)": load(
+                    f"{through}/version", seconds=options.seconds, connections=64
+                ),
             }
             results["latency_one_connection"] = {
                 f"{name} {route}": load(f"{url}{route}", seconds=5, connections=1, threads=1, headers=auth)

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import astuple, dataclass, field
 from typing import Any
 
@@ -122,6 +122,3 @@ class AuditWriter:
         async with db.primary.acquire(timeout=10) as conn:
             await queries.write_audit(conn, rows)
         metrics.AUDIT_WRITTEN.inc(len(rows))
-
-
-Flush = Callable[[], Awaitable[None]]

@@ -217,8 +217,5 @@ def purge(
         return await queries.purge_audit(conn, older_than_days=days, dry_run=dry_run)
 
     count = run_on_database(work)
-    typer.echo(
-        f"{count} audit record(s) older than {days} day(s) {'would be' if dry_run else ''} deleted".replace(
-            "  ", " "
-        )
-    )
+    verb = "would be deleted" if dry_run else "deleted"
+    typer.echo(f"{count} audit record(s) older than {days} day(s) {verb}")

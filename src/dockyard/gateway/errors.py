@@ -70,9 +70,5 @@ class BadGateway(DockyardError):
     status = 502
 
 
-class LengthRequired(DockyardError):
-    status = 411
-
-
 class UnsupportedMediaType(DockyardError):
     status = 415
