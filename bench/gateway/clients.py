@@ -159,7 +159,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--megabytes", type=int, default=300)
     options = parser.parse_args()
-    with standin_process() as base:
+    with standin_process() as (base, _):
         rows = load_bytes_feed(base, FEED, options.megabytes)
         assert rows * ROW == options.megabytes << 20
         results = uvloop.run(measure(base, options.seconds, options.megabytes, rows))

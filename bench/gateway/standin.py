@@ -16,8 +16,8 @@ ROW = 1024  # bytes per row of the bench feed's one Bytes[1024] column
 
 
 @contextmanager
-def standin_process() -> Iterator[str]:
-    """`python -m tests.support.lbasedb` on a free port until the block ends; yields its URL."""
+def standin_process() -> Iterator[tuple[str, int]]:
+    """`python -m tests.support.lbasedb` on a free port until the block ends; yields (URL, pid)."""
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "tests.support.lbasedb", "--port", str(port)], stdout=subprocess.DEVNULL
@@ -33,7 +33,7 @@ def standin_process() -> Iterator[str]:
                 if time.monotonic() > deadline or proc.poll() is not None:
                     raise RuntimeError("the stand-in did not start") from None
                 time.sleep(0.1)
-        yield base
+        yield base, proc.pid
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -205,6 +205,11 @@ async def big_bodies(
     return results
 
 
+def _cpu(pid: int) -> float:
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)
+
+
 def _rate(times: list[float], size: int) -> dict[str, float]:
     median = statistics.median(times)
     return {"seconds_median": round(median, 3), "mb_per_s": round(size / median / 1e6, 1)}
@@ -221,14 +226,28 @@ def main() -> None:
     token = asyncio.run(_superuser_token(database_url))
     auth = {"Authorization": f"Bearer {token}"}
     results: dict[str, Any] = {}
-    with standin_process() as lbasedb:
+    with standin_process() as (lbasedb, standin_pid):
         load_bytes_feed(lbasedb, BYTES_FEED, MEGABYTES)
         load_json_feed(lbasedb, JSON_FEED, JSON_ROWS)
         with gateway(database_url, lbasedb) as (base, pid):
             through = base + "/gateway/lbasedb"
+            direct_cpu = _cpu(standin_pid)
+            direct = load(f"{lbasedb}/version", seconds=options.seconds, connections=64)
+            direct_cpu = _cpu(standin_pid) - direct_cpu
+            gateway_cpu = (_cpu(pid), _cpu(standin_pid))
+            through_gateway = load(
+                f"{through}/version", seconds=options.seconds, connections=64, headers=auth
+            )
+            gateway_cpu = (_cpu(pid) - gateway_cpu[0], _cpu(standin_pid) - gateway_cpu[1])
+            # CPU seconds per request: what a request costs whatever else runs on the machine
+            results["cpu_ms_per_request"] = {
+                "direct: stand-in": round(direct_cpu / direct.requests * 1000, 3),
+                "gateway: gateway worker": round(gateway_cpu[0] / through_gateway.requests * 1000, 3),
+                "gateway: stand-in": round(gateway_cpu[1] / through_gateway.requests * 1000, 3),
+            }
             results["version_rps"] = {
-                "direct": load(f"{lbasedb}/version", seconds=options.seconds, connections=64),
-                "gateway": load(f"{through}/version", seconds=options.seconds, connections=64, headers=auth),
+                "direct": direct,
+                "gateway": through_gateway,
                 # where the time goes: the app alone, and the gateway refusing before the database
                 "dockyard /healthz": load(f"{base}/healthz", seconds=options.seconds, connections=64),
                 "gateway without credentials (401)": load(
@@ -264,13 +283,20 @@ def main() -> None:
         for route in ("/version", f"/size?feed={JSON_FEED}")
     }
     path = record(
-        "gateway", {"results": results, "ratios_gateway_over_direct": ratios, "added_latency": added}
+        "gateway",
+        {
+            "results": results,
+            "ratios_gateway_over_direct": ratios,
+            "added_latency": added,
+            "load_average_at_end": os.getloadavg(),
+        },
     )
     share = ratios["version_rps"]
     print(f"GET /version: direct {direct_rps:.0f} req/s, gateway {gateway_rps:.0f} req/s ({share:.0%})")
     for name, value in ratios.items():
         print(f"  {name}: gateway/direct = {value:.0%}")
     print(f"  added latency: {added}")
+    print(f"  CPU per /version request: {results['cpu_ms_per_request']}")
     print(f"recorded in {path}")
 
 

@@ -14,7 +14,7 @@ import contextlib
 import datetime as dt
 import logging
 from collections.abc import Callable
-from dataclasses import astuple, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from dockyard.core.db import Database
@@ -47,7 +47,12 @@ class AuditRecord:
     request_id: str | None = None
 
     def row(self) -> tuple[Any, ...]:
-        return astuple(self)
+        # Spelled out: dataclasses.astuple deep-copies every field, on every request.
+        return (
+            self.at, self.user_id, self.token_id, self.client, self.method, self.route, self.feed, self.cols,
+            self.ix, self.size, self.decision, self.reason, self.upstream_status, self.status, self.bytes_in,
+            self.bytes_out, self.duration_ms, self.request_id,
+        )  # fmt: skip
 
 
 class AuditWriter:
