@@ -17,7 +17,7 @@ class GatewaySettings(ServiceSettings):
 
     lbasedb_url: AnyHttpUrl | None = Field(
         default=None,
-        validation_alias=AliasChoices("LBASEDB_URL", "lbasedb_url"),
+        validation_alias=AliasChoices("LBASEDB_URL", "GATEWAY_LBASEDB_URL", "lbasedb_url"),
         description="Lbasedb's base URL (e.g. http://127.0.0.1:8080); unset: data routes answer 503.",
     )
     max_body: int = Field(
