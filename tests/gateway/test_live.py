@@ -72,7 +72,7 @@ async def _open(base: str, head: str) -> tuple[asyncio.StreamReader, asyncio.Str
 
 def _head(method: str, target: str, caller: Caller, extra: str = "") -> str:
     authorization = caller.headers["Authorization"]
-    return f"{method} {target} HTTP/1.1\r\nHost: test\r\nAuthorization: {authorization}\r\n{extra}\r\n"
+    return f"{method} {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {authorization}\r\n{extra}\r\n"
 
 
 def _last(standin: StandIn, method: str, path: str) -> Received:

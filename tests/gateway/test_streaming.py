@@ -43,6 +43,7 @@ async def test_requests_reach_lbasedb_without_credentials_or_hop_by_hop_headers(
             "Origin": "https://elsewhere.example",
             "Accept": "application/json",
             "X-Request-ID": "trace-me-42",
+            "X-Forwarded-For": "203.0.113.9",
         },
     )
     assert answer.status_code == 200

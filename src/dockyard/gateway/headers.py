@@ -2,10 +2,11 @@
 
 Hop-by-hop headers — the fixed list of RFC 9110 §7.6.1 and every header a `Connection` header
 names — never cross, in either direction. Requests carry only what Lbasedb reads (Content-Type,
-Content-Length, Accept, Accept-Encoding) plus `Host`, `Via`, `X-Forwarded-For` and the request
-id; the caller's `Authorization` and `Cookie` stay behind. Answers lose `Set-Cookie` (Lbasedb
-keeps no sessions, and a cookie from it would be scoped to Dockyard's origin), CORS headers (the
-app's own CORS layer owns them) and `Date`/`Server` (the server adds its own).
+Content-Length, Accept, Accept-Encoding) plus `Host`, `Via`, `X-Forwarded-For` (the caller's
+address as the app determined it) and the request id; the caller's `Authorization` and `Cookie`
+stay behind. Answers lose `Set-Cookie` (Lbasedb keeps no sessions, and a cookie from it would be
+scoped to Dockyard's origin), CORS headers (the app's own CORS layer owns them) and
+`Date`/`Server` (the server adds its own).
 """
 
 from __future__ import annotations
@@ -49,20 +50,17 @@ def upstream_request(
     """The headers sent to Lbasedb for a caller's request with these raw headers."""
     hop = connection_named(headers)
     sent: dict[str, str] = {}
-    forwarded_for: list[str] = []
     for raw_name, raw_value in headers:
         name = raw_name.decode("latin-1").lower()
-        if name == "x-forwarded-for":
-            forwarded_for.append(raw_value.decode("latin-1"))
         if name in hop or name not in FORWARDED_REQUEST or name in sent:
             continue
         sent[name] = raw_value.decode("latin-1")
-    if client:
-        forwarded_for.append(client)
     sent["host"] = host
     sent["via"] = VIA
-    if forwarded_for:
-        sent["x-forwarded-for"] = ", ".join(forwarded_for)
+    if client:
+        # The address the app determined (behind TRUSTED_PROXIES, the real caller's), not a chain
+        # the caller could have written itself.
+        sent["x-forwarded-for"] = client
     if request_id:
         sent["x-request-id"] = request_id
     # Never let the client library pick a compression the caller did not ask for (section 4.7).
