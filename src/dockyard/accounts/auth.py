@@ -241,3 +241,16 @@ SelfService = Annotated[Principal, Depends(require_self(SELF))]
 """The caller acting on their own account or personal data (API tokens need `accounts.self`)."""
 CredentialManager = Annotated[Principal, Depends(require_self(CREDENTIALS))]
 """The caller managing their sessions, API tokens or password (API tokens need `accounts.credentials`)."""
+
+
+async def authenticate(request: Request) -> Principal | None:
+    """The caller of a plain ASGI route, as `optional_user` finds it: None without credentials, 401 if bad."""
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, credential = header.partition(" ")
+    if scheme.lower() != "bearer" or not credential.strip():
+        raise Unauthorized("Send credentials as `Authorization: Bearer <token>`.")
+    principal = await _authenticate(request, credential.strip())
+    request.scope["dockyard.user_id"] = principal.user_id  # for the access log
+    return principal

@@ -29,6 +29,7 @@ KNOWN_SERVICES: dict[str, str] = {
     "ihr": "dockyard.ihr",
     "backups": "dockyard.backups",
     "mentorship": "dockyard.mentorship",
+    "gateway": "dockyard.gateway",
 }
 
 

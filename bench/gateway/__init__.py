@@ -1,0 +1,1 @@
+"""Benchmarks of the gateway service (bench/README.md, section "Gateway")."""
