@@ -136,6 +136,8 @@ def create_app(
         app.include_router(service.router, prefix=service.prefix)
         if service.error_style is not None:
             styles.register(service.prefix + "/", service.error_style)
+        for sub_prefix, style in service.error_styles.items():
+            styles.register(service.prefix + sub_prefix, style)
     app.openapi = exact_openapi(app, styles)  # type: ignore[method-assign]
 
     # add_middleware puts each new layer outside the previous ones: innermost first. The error
