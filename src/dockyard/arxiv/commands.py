@@ -17,6 +17,7 @@ from dockyard.arxiv.client import ArxivClient
 from dockyard.arxiv.legacy import load_legacy
 from dockyard.arxiv.models import SearchCreate
 from dockyard.arxiv.settings import ArxivSettings
+from dockyard.arxiv.syntax import QuerySyntaxError
 from dockyard.core.commands import CommandError, fail, print_json, run_on_database, run_with_database_url
 from dockyard.core.config import get_settings
 from dockyard.core.db import open_database

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from dockyard.arxiv import syntax
 from dockyard.core.types import Count, Id, Int
@@ -88,14 +88,12 @@ class SearchCreate(BaseModel):
     sort_by: SortBy = "relevance"
     sort_order: SortOrder = "descending"
 
-    _request: syntax.Request | None = PrivateAttr(default=None)
-
-    @model_validator(mode="after")
-    def _build(self) -> SearchCreate:
+    def request(self) -> syntax.Request:
+        """The search as it is sent: checked against what the schema cannot state (QuerySyntaxError)."""
         if self.query is not None and self.search_query is not None:
-            raise ValueError("give `query` or `search_query`, not both")
+            raise syntax.QuerySyntaxError("give `query` or `search_query`, not both")
         if self.query is None and self.search_query is None and not self.id_list:
-            raise ValueError("give `query`, `search_query` or `id_list`")
+            raise syntax.QuerySyntaxError("give `query`, `search_query` or `id_list`")
         node: syntax.Node | None = None
         if self.query is not None:
             node = _node(self.query)
@@ -105,24 +103,12 @@ class SearchCreate(BaseModel):
         ids = tuple(syntax.check_id(item.strip()) for item in self.id_list)
         wanted = self.max_results or (len(ids) if ids and node is None else 10)
         if self.start + wanted > syntax.MAX_RESULTS_TOTAL:
-            raise ValueError(
+            raise syntax.QuerySyntaxError(
                 f"start + max_results is {self.start + wanted}; arXiv serves at most "
                 f"{syntax.MAX_RESULTS_TOTAL} results of one query"
             )
-        self._request = syntax.Request(
-            syntax.render(node) if node is not None else "",
-            ids,
-            self.start,
-            wanted,
-            self.sort_by,
-            self.sort_order,
-        )
-        return self
-
-    def request(self) -> syntax.Request:
-        """The checked search as it is sent."""
-        assert self._request is not None
-        return self._request
+        rendered = syntax.render(node) if node is not None else ""
+        return syntax.Request(rendered, ids, self.start, wanted, self.sort_by, self.sort_order)
 
 
 class SearchRequestPublic(BaseModel):

@@ -237,6 +237,8 @@ def parse(text: str) -> Node:
                     raise QuerySyntaxError("a ')' closes a group that was never opened")
                 position += 1
                 return Group(first, tuple(rest))
+            if kind == "word" and match.group("word").upper() in OPERATORS and match.group("word") not in OPERATORS:
+                raise QuerySyntaxError(f"operators are written in capitals: {match.group('word').upper()}")
             if kind != "word" or match.group("word") not in OPERATORS:
                 raise QuerySyntaxError(
                     f"expected AND, OR or ANDNOT before {match.group(0).strip()!r} "
@@ -311,4 +313,4 @@ class Request:
             "sortBy": self.sort_by,
             "sortOrder": self.sort_order,
         }
-        return urlencode(params, safe=":,")
+        return urlencode(params, safe=":,/")

@@ -11,7 +11,8 @@ from dockyard.arxiv.models import SearchCreate, SearchJobPublic
 from dockyard.arxiv.service import spend_budget, start_search
 from dockyard.arxiv.settings import ArxivConfig
 from dockyard.core.db import ReadConn
-from dockyard.core.errors import NotFound
+from dockyard.arxiv.syntax import QuerySyntaxError
+from dockyard.core.errors import BadInput, NotFound
 from dockyard.core.openapi import errors
 from dockyard.core.responses import RawJSONResponse
 from dockyard.core.types import Id
@@ -42,8 +43,12 @@ async def create_search(
     """One slice (ARXIV_PAGE_SIZE results) runs now: 201 with the job `done` and its `query_id`.
     More runs as a job: 202 at once, then GET the job for its progress. Either way the whole search
     is stored in one transaction, or nothing is (a failed job says why)."""
+    try:
+        search = body.request()
+    except QuerySyntaxError as exc:
+        raise BadInput(f"The search cannot be sent to arXiv: {exc}.") from exc
     await spend_budget(request.app, settings, user_id=user.user_id)
-    started = await start_search(request.app, settings, body.request(), user_id=user.user_id)
+    started = await start_search(request.app, settings, search, user_id=user.user_id)
     async with request.app.state.db.primary.acquire() as conn:
         text = await queries.job_json(conn, job_id=started.job_id, stall_after_s=settings.stall_after_s)
     return RawJSONResponse(
