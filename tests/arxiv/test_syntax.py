@@ -22,7 +22,11 @@ def test_every_field_renders_a_word_and_a_phrase(field: str) -> None:
 def test_several_words_without_phrase_are_all_required() -> None:
     assert render(term("ti", "quantum criticality")) == "ti:quantum AND ti:criticality"
     nested = Group(term("au", "del_maestro"), (("AND", term("ti", "quantum criticality")),))
-    assert render(nested) == "au:del_maestro AND (ti:quantum AND ti:criticality)"
+    assert render(nested) == "au:del_maestro AND ti:quantum AND ti:criticality"
+    either = Group(term("au", "a"), (("OR", Group(term("au", "b"), (("OR", term("au", "c")),))),))
+    assert render(either) == "au:a OR au:b OR au:c"
+    mixed = Group(term("au", "a"), (("OR", Group(term("au", "b"), (("AND", term("au", "c")),))),))
+    assert render(mixed) == "au:a OR (au:b AND au:c)"
 
 
 def test_groups_keep_their_operators_and_nest_in_parentheses() -> None:

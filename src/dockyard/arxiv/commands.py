@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -94,9 +93,10 @@ def search(
     try:
         request = SearchCreate.model_validate(body).request()
     except ValidationError as exc:
-        raise fail(
-            "; ".join(error["msg"].removeprefix("Value error, ") for error in exc.errors()), 2
-        ) from exc
+        problems = (f"{'.'.join(map(str, error['loc']))}: {error['msg']}" for error in exc.errors())
+        raise fail("; ".join(problems), 2) from exc
+    except QuerySyntaxError as exc:
+        raise fail(str(exc), 2) from exc
     settings = ArxivSettings()
     err.print(f"[bold]search[/] {request.canonical()}", highlight=False)
 
@@ -110,7 +110,7 @@ def search(
                 job_id = await jobs.create(
                     conn, request=request, user_id=None, page_size=settings.page_size, worker=worker
                 )
-            with Progress(*columns, console=err, transient=not sys.stderr.isatty()) as bar:
+            with Progress(*columns, console=err) as bar:
                 task = bar.add_task(f"job {job_id}", total=len(request.slices(settings.page_size)))
 
                 def show(progress: jobs.Progress) -> None:

@@ -127,10 +127,35 @@ def render(node: Node, *, nested: bool = False) -> str:
         return f"{node.field}:[{node.start} TO {node.end}]"
     if not node.rest:
         return render(node.first, nested=nested)
+    node = _flatten(node)
     text = " ".join(
         [render(node.first, nested=True), *(f"{op} {render(item, nested=True)}" for op, item in node.rest)]
     )
     return f"({text})" if nested else text
+
+
+def _only_op(node: Node) -> str | None:
+    """The operator of a group joined by one AND or OR throughout, else None."""
+    if not isinstance(node, Group) or not node.rest:
+        return None
+    ops = {op for op, _ in node.rest}
+    return ops.pop() if len(ops) == 1 and ops <= {"AND", "OR"} else None
+
+
+def _flatten(node: Group) -> Group:
+    """`a AND (b AND c)` as `a AND b AND c`: the same query, one canonical text."""
+    op = _only_op(node)
+    if op is None:
+        return node
+    items: list[Node] = []
+    for item in (node.first, *(child for _, child in node.rest)):
+        if _only_op(item) == op:
+            assert isinstance(item, Group)
+            flat = _flatten(item)
+            items.extend((flat.first, *(child for _, child in flat.rest)))
+        else:
+            items.append(item)
+    return Group(items[0], tuple((op, item) for item in items[1:]))
 
 
 def check_size(node: Node) -> None:
