@@ -27,7 +27,7 @@ MAX_QUERY_CHARS = 2000
 MAX_RESULTS_TOTAL = 30_000  # arXiv's limit on start + max_results
 
 # A word of a term: no spaces, quotes, parentheses, brackets or colons (those are the syntax).
-WORD = re.compile(r"[^\s\"()\[\]:]+")
+WORD = re.compile(r"[^\s\"()\[\]:\x00-\x1f\x7f]+")
 PHRASE_TEXT = re.compile(r"[^\"\x00-\x1f\x7f]+")
 NEW_ID = re.compile(r"\d{4}\.\d{4,5}(?:v[1-9]\d{0,3})?")
 OLD_ID = re.compile(r"[a-z]+(?:-[a-z]+)*(?:\.[A-Z]{2})?/\d{7}(?:v[1-9]\d{0,3})?")
@@ -83,7 +83,8 @@ def term(field: str, value: str, *, phrase: bool = False) -> Node:
         if not WORD.fullmatch(word) or word in OPERATORS:
             raise QuerySyntaxError(
                 f"{word!r} cannot be searched as a word: quotes, parentheses, brackets and colons "
-                "are query syntax, and AND/OR/ANDNOT are operators (use a phrase)"
+                "are query syntax, control characters are not searchable, and AND/OR/ANDNOT are "
+                "operators (search those in a phrase)"
             )
     if len(words) == 1:
         return Term(field, words[0])

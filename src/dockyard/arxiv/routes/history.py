@@ -18,7 +18,7 @@ from dockyard.core.errors import NotFound
 from dockyard.core.like import contains_pattern
 from dockyard.core.openapi import errors
 from dockyard.core.responses import RawJSONResponse
-from dockyard.core.types import Id, Int
+from dockyard.core.types import Id
 
 router = APIRouter(prefix="/queries")
 
@@ -62,7 +62,9 @@ async def history(
     until: Annotated[datetime | None, Query(description="Before this time.")] = None,
     text: Annotated[str | None, Query(max_length=200, description="Part of the canonical query.")] = None,
     user: Annotated[Id | None, Query(description="Searches of this account id.")] = None,
-    status: Annotated[Int | None, Query(description="arXiv's HTTP status (200, or a legacy error).")] = None,
+    status: Annotated[
+        int | None, Query(ge=-32768, le=32767, description="arXiv's HTTP status (200, or a legacy error).")
+    ] = None,
     order: Annotated[str, Query(pattern="^(newest|oldest)$")] = "newest",
     limit: Limit = 50,
     offset: Offset = 0,
