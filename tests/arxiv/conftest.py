@@ -13,15 +13,15 @@ from typing import Any
 
 import asyncpg
 import pytest
-
-from dockyard import accounts, arxiv
-from dockyard.arxiv.settings import ArxivSettings
-from dockyard.core.config import Settings
 from tests.accounts.conftest import Accounts, accounts_settings, db, smtp
 from tests.support.app import AppClient, app_client
 from tests.support.arxiv import ArxivStandIn, arxiv_standin, generated_entry
 from tests.support.postgres import PgServer
 from tests.support.smtp import Inbox
+
+from dockyard import accounts, arxiv
+from dockyard.arxiv.settings import ArxivSettings
+from dockyard.core.config import Settings
 
 __all__ = ["db", "smtp"]
 
@@ -69,7 +69,9 @@ def arxiv_config(standin: ArxivStandIn) -> ArxivSettings:
 
 @pytest.fixture
 async def client(settings: Settings, arxiv_config: ArxivSettings) -> AsyncIterator[AppClient]:
-    async with app_client(settings, (accounts.service, arxiv.service), service_settings=[arxiv_config]) as client:
+    async with app_client(
+        settings, (accounts.service, arxiv.service), service_settings=[arxiv_config]
+    ) as client:
         yield client
 
 
@@ -98,7 +100,9 @@ def entries(count: int, *, first: int = 1, topic: str = "lattice") -> list[str]:
     return [generated_entry(number, topic=topic) for number in range(first, first + count)]
 
 
-async def wait_for_job(client: AppClient, job_id: int, *, states: tuple[str, ...] = ("done", "failed")) -> dict[str, Any]:
+async def wait_for_job(
+    client: AppClient, job_id: int, *, states: tuple[str, ...] = ("done", "failed")
+) -> dict[str, Any]:
     """Poll a search job until it reaches one of `states` (at most 30 s)."""
     for _ in range(300):
         answer = await client.get(f"/arxiv/api/v1/searches/{job_id}")

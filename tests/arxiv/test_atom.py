@@ -7,9 +7,9 @@ from xml.etree import ElementTree
 
 import feedparser
 import pytest
+from tests.support.arxiv.feeds import canonical, error_feed, feed, fixture_entries, generated_entry
 
 from dockyard.arxiv.atom import ArxivQueryError, AtomError, Author, parse_feed
-from tests.support.arxiv.feeds import canonical, error_feed, feed, fixture_entries, generated_entry
 
 
 def _feed() -> bytes:
@@ -27,7 +27,9 @@ def test_an_entry_with_everything() -> None:
     entry = parse_feed(_feed()).entries[0]
     assert (entry.arxiv_id, entry.version) == ("2103.04521", 2)
     assert entry.title == "Thermal conductivity of electrons in a strongly correlated lattice"
-    assert entry.abstract.startswith("We compute the electron thermal conductivity of a strongly correlated lattice")
+    assert entry.abstract.startswith(
+        "We compute the electron thermal conductivity of a strongly correlated lattice"
+    )
     assert "\n" not in entry.abstract
     assert entry.authors == (
         Author("Hanna Virtanen", ("University of Helsinki",)),
@@ -47,7 +49,7 @@ def test_an_entry_with_everything() -> None:
 
 
 def test_versions_non_ascii_and_old_ids() -> None:
-    first, second, german, old = parse_feed(_feed()).entries
+    _, second, german, old = parse_feed(_feed()).entries
     assert (second.arxiv_id, second.version, second.doi, second.journal_ref) == ("2103.04521", 1, None, None)
     assert german.title == (
         "Über die Quantisierung von Eichfeldern: Schrödinger-Funktionale und ihre Anwendungen — "
@@ -68,13 +70,18 @@ def test_zero_hits_is_an_empty_list() -> None:
 
 def test_the_error_entry_is_raised_with_arxivs_message() -> None:
     body = error_feed("incorrect id format for 1234.12345", query=canonical("", "1234.12345", 0, 10))
-    with pytest.raises(ArxivQueryError, match="incorrect id format for 1234.12345"):
+    with pytest.raises(ArxivQueryError, match=r"incorrect id format for 1234\.12345"):
         parse_feed(body)
 
 
 @pytest.mark.parametrize(
     "body",
-    [b"<html><body>Service Unavailable</body></html>", b"not xml at all", b"", b'<?xml version="1.0"?><rss/>'],
+    [
+        b"<html><body>Service Unavailable</body></html>",
+        b"not xml at all",
+        b"",
+        b'<?xml version="1.0"?><rss/>',
+    ],
 )
 def test_what_is_not_atom_is_refused(body: bytes) -> None:
     with pytest.raises(AtomError):
@@ -83,7 +90,8 @@ def test_what_is_not_atom_is_refused(body: bytes) -> None:
 
 def test_entities_are_not_expanded() -> None:
     hostile = b"""<?xml version="1.0"?>
-<!DOCTYPE feed [<!ENTITY a "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>
+<!DOCTYPE feed [<!ENTITY a "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa">
+ <!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>
 <feed xmlns="http://www.w3.org/2005/Atom"><title>&b;</title></feed>"""
     try:
         parsed = parse_feed(hostile)
@@ -98,10 +106,16 @@ def test_the_standard_library_reader_agrees() -> None:
 
 
 def test_feedparser_reads_the_same_papers() -> None:
-    body = feed([generated_entry(n) for n in range(1, 6)] + list(fixture_entries().values()),
-                query=canonical("all:x", "", 0, 10), total=9, start=0)
+    body = feed(
+        [generated_entry(n) for n in range(1, 6)] + list(fixture_entries().values()),
+        query=canonical("all:x", "", 0, 10),
+        total=9,
+        start=0,
+    )
     ours = parse_feed(body).entries
     theirs = feedparser.parse(body).entries
     assert [entry.title for entry in ours] == [" ".join(item.title.split()) for item in theirs]
-    assert [[a.name for a in entry.authors] for entry in ours] == [[a.name for a in item.authors] for item in theirs]
+    assert [[a.name for a in entry.authors] for entry in ours] == [
+        [a.name for a in item.authors] for item in theirs
+    ]
     assert [entry.journal_ref for entry in ours] == [item.get("arxiv_journal_ref") for item in theirs]

@@ -16,12 +16,6 @@ from typing import Any
 import asyncpg
 import bibtexparser
 import pytest
-
-from dockyard import accounts, arxiv
-from dockyard.arxiv import syntax
-from dockyard.arxiv.atom import parse_feed
-from dockyard.arxiv.seed import seed
-from dockyard.arxiv.store import store_search
 from tests.accounts.conftest import accounts_settings
 from tests.arxiv.conftest import arxiv_settings
 from tests.support.app import AppClient, app_client
@@ -29,6 +23,12 @@ from tests.support.arxiv import arxiv_standin
 from tests.support.arxiv.feeds import canonical, feed, fixture_entries
 from tests.support.postgres import PgServer
 from tests.support.smtp import Inbox
+
+from dockyard import accounts, arxiv
+from dockyard.arxiv import syntax
+from dockyard.arxiv.atom import parse_feed
+from dockyard.arxiv.seed import seed
+from dockyard.arxiv.store import store_search
 
 V1 = "/arxiv/api/v1"
 
@@ -38,15 +38,24 @@ async def _prepare(url: str) -> None:
     try:
         async with conn.transaction():
             await seed(conn, "demo", lambda done, total: None)
-            parsed = parse_feed(feed(list(fixture_entries().values()), query=canonical("all:x", "", 0, 10), total=4, start=0))
+            parsed = parse_feed(
+                feed(list(fixture_entries().values()), query=canonical("all:x", "", 0, 10), total=4, start=0)
+            )
             await store_search(
                 conn,
                 request=syntax.Request("all:electron", (), 0, 10),
                 ranked=list(enumerate(parsed.entries)),
-                total_results=4, status=200, from_cache=False, user_id=None, duration_ms=1,
+                total_results=4,
+                status=200,
+                from_cache=False,
+                user_id=None,
+                duration_ms=1,
             )
             # The demo searches all happened "now": spread them over days to filter by time.
-            await conn.execute("UPDATE arxiv.queries SET timestamp = 1704067200 + id * 86400, status = CASE WHEN id = 4 THEN 0 ELSE 200 END")
+            await conn.execute(
+                "UPDATE arxiv.queries "
+                "SET timestamp = 1704067200 + id * 86400, status = CASE WHEN id = 4 THEN 0 ELSE 200 END"
+            )
     finally:
         await conn.close()
 
@@ -63,7 +72,9 @@ def browse_db(pg: PgServer) -> Iterator[str]:
 async def client(browse_db: str, smtp: Inbox) -> AsyncIterator[AppClient]:
     with arxiv_standin() as standin:
         config = arxiv_settings(standin)
-        async with app_client(accounts_settings(browse_db, smtp), (accounts.service, arxiv.service), service_settings=[config]) as client:
+        async with app_client(
+            accounts_settings(browse_db, smtp), (accounts.service, arxiv.service), service_settings=[config]
+        ) as client:
             yield client
 
 
@@ -81,18 +92,33 @@ class TestHistory:
         first = page["results"][1]
         assert first["searched_at"] == "2024-01-05T00:00:00.000000Z"
         assert first["query"].startswith('search_query=ti:"perpetual motion"&id_list=&start=0')
-        assert [item["id"] for item in (await get(client, "/queries", order="oldest", offset=1, limit=2))["results"]] == [2, 3]
+        assert [
+            item["id"]
+            for item in (await get(client, "/queries", order="oldest", offset=1, limit=2))["results"]
+        ] == [2, 3]
 
     async def test_filters(self, client: AppClient) -> None:
-        assert [q["id"] for q in (await get(client, "/queries", since="2024-01-03T00:00:00Z", until="2024-01-05"))["results"]] == [3, 2]
-        assert [q["id"] for q in (await get(client, "/queries", since="2024-01-03T01:00:00+01:00", until="2024-01-03T00:00:01"))["results"]] == [2]
+        assert [
+            q["id"]
+            for q in (await get(client, "/queries", since="2024-01-03T00:00:00Z", until="2024-01-05"))[
+                "results"
+            ]
+        ] == [3, 2]
+        assert [
+            q["id"]
+            for q in (
+                await get(client, "/queries", since="2024-01-03T01:00:00+01:00", until="2024-01-03T00:00:01")
+            )["results"]
+        ] == [2]
         assert [q["id"] for q in (await get(client, "/queries", text="LOVELACE"))["results"]] == [2]
         assert (await get(client, "/queries", text="100%_"))["count"] == 0
         assert [q["id"] for q in (await get(client, "/queries", status=0))["results"]] == [4]
         assert (await get(client, "/queries", user=123456))["count"] == 0
 
     async def test_ndjson_and_files(self, client: AppClient) -> None:
-        answer = await client.get(V1 + "/queries", params={"format": "ndjson", "order": "oldest", "download": "true"})
+        answer = await client.get(
+            V1 + "/queries", params={"format": "ndjson", "order": "oldest", "download": "true"}
+        )
         assert answer.headers["content-type"] == "application/x-ndjson"
         assert answer.headers["content-disposition"] == "attachment; filename=queries.ndjson"
         lines = [json.loads(line) for line in answer.text.splitlines()]
@@ -104,7 +130,13 @@ class TestHistory:
         assert file.json()["count"] == 5
 
     async def test_bad_filters_are_422(self, client: AppClient) -> None:
-        for params in ({"since": "last week"}, {"limit": 0}, {"order": "random"}, {"user": 0}, {"format": "xml"}):
+        for params in (
+            {"since": "last week"},
+            {"limit": 0},
+            {"order": "random"},
+            {"user": 0},
+            {"format": "xml"},
+        ):
             answer = await client.get(V1 + "/queries", params=params)
             assert answer.status_code == 422, params
             assert answer.json()["errors"]
@@ -127,14 +159,21 @@ class TestPapers:
         assert [paper["arxiv_id"] for paper in last["results"]] == ["hep-ex/0307015"]
 
     async def test_filters(self, client: AppClient) -> None:
-        assert {p["arxiv_id"] for p in (await get(client, "/papers", author="weiß"))["results"]} == {"1907.01234"}
+        assert {p["arxiv_id"] for p in (await get(client, "/papers", author="weiß"))["results"]} == {
+            "1907.01234"
+        }
         assert (await get(client, "/papers", author="Kwame Mensah"))["count"] == 2
         assert (await get(client, "/papers", category="cs.LG"))["count"] == 5
         assert (await get(client, "/papers", category="physics.data-an"))["count"] == 7
         by_text = await get(client, "/papers", text="thermal conductivity")
-        assert [(p["arxiv_id"], p["version"]) for p in by_text["results"]] == [("2103.04521", 2), ("2103.04521", 1)]
+        assert [(p["arxiv_id"], p["version"]) for p in by_text["results"]] == [
+            ("2103.04521", 2),
+            ("2103.04521", 1),
+        ]
         assert (await get(client, "/papers", text='"error correction" -bosonic'))["count"] == 3
-        assert (await get(client, "/papers", published_from="2003-01-01", published_to="2004-01-01"))["count"] == 1
+        assert (await get(client, "/papers", published_from="2003-01-01", published_to="2004-01-01"))[
+            "count"
+        ] == 1
         assert (await get(client, "/papers", updated_from="2021-06-01T00:00:00Z"))["count"] >= 16
         ranked = await get(client, "/papers", query=5, order="rank")
         assert [p["rank"] for p in ranked["results"]] == [0, 1, 2, 3]
@@ -166,7 +205,9 @@ class TestPapers:
             ({"published_from": "soon"}, 422, "datetime"),
         ],
     )
-    async def test_bad_requests(self, client: AppClient, params: dict[str, Any], status: int, says: str) -> None:
+    async def test_bad_requests(
+        self, client: AppClient, params: dict[str, Any], status: int, says: str
+    ) -> None:
         answer = await client.get(V1 + "/papers", params=params)
         assert answer.status_code == status
         assert says in json.dumps(answer.json())
@@ -174,9 +215,18 @@ class TestPapers:
     async def test_one_paper_with_versions_and_queries(self, client: AppClient) -> None:
         latest = await get(client, "/papers/2103.04521")
         assert (latest["version"], latest["versions"]) == (2, [1, 2])
-        assert latest["queries"] == [{"id": 5, "searched_at": "2024-01-06T00:00:00.000000Z",
-                                      "query": latest["queries"][0]["query"], "rank": 0}]
-        assert latest["authors"][1] == {"name": "Kwame Mensah", "affiliations": ["KNUST", "Perimeter Institute"]}
+        assert latest["queries"] == [
+            {
+                "id": 5,
+                "searched_at": "2024-01-06T00:00:00.000000Z",
+                "query": latest["queries"][0]["query"],
+                "rank": 0,
+            }
+        ]
+        assert latest["authors"][1] == {
+            "name": "Kwame Mensah",
+            "affiliations": ["KNUST", "Perimeter Institute"],
+        }
         assert (await get(client, "/papers/2103.04521v1"))["version"] == 1
         assert (await get(client, "/papers/hep-ex/0307015"))["journal_ref"] == "Eur.Phys.J. C31 (2003) 17-29"
         missing = await client.get(V1 + "/papers/2103.04521v9")
@@ -208,7 +258,10 @@ class TestExports:
         assert not library.failed_blocks
         entries = library.entries
         assert [entry.key for entry in entries] == [
-            "arXiv_2103_04521v2", "arXiv_2103_04521v1", "arXiv_1907_01234v3", "arXiv_hep_ex_0307015v1",
+            "arXiv_2103_04521v2",
+            "arXiv_2103_04521v1",
+            "arXiv_1907_01234v3",
+            "arXiv_hep_ex_0307015v1",
         ]
         first = {field.key: field.value for field in entries[0].fields}
         assert first["author"] == "Hanna Virtanen and Kwame Mensah and Luis Ortega"
@@ -225,7 +278,9 @@ class TestExports:
         rows = list(csv.DictReader(io.StringIO(answer.text)))
         assert len(rows) == 5
         assert "rank" not in rows[0]
-        library = bibtexparser.parse_string((await client.get(V1 + "/papers/export", params={"format": "bibtex"})).text)
+        library = bibtexparser.parse_string(
+            (await client.get(V1 + "/papers/export", params={"format": "bibtex"})).text
+        )
         assert len(library.entries) == 20
         assert not library.failed_blocks
         assert (await client.get(V1 + "/papers/export", params={"order": "rank"})).status_code == 400

@@ -16,13 +16,13 @@ from typing import Any
 
 import asyncpg
 import pytest
-
-from dockyard import accounts, arxiv
 from tests.accounts.conftest import Accounts, accounts_settings
 from tests.arxiv.conftest import arxiv_settings, entries, wait_for_job
 from tests.support.app import AppClient, app_client
 from tests.support.arxiv import ArxivStandIn
 from tests.support.smtp import Inbox
+
+from dockyard import accounts, arxiv
 
 URL = "/arxiv/api/v1/searches"
 DOCKYARD = str(Path(sys.executable).parent / "dockyard")
@@ -38,10 +38,14 @@ async def own_conn(own_db: str) -> AsyncIterator[asyncpg.Connection]:
 
 
 @pytest.fixture
-async def runner_app(own_db: str, own_conn: asyncpg.Connection, smtp: Inbox, standin: ArxivStandIn) -> AsyncIterator[tuple[AppClient, dict[str, str]]]:
+async def runner_app(
+    own_db: str, own_conn: asyncpg.Connection, smtp: Inbox, standin: ArxivStandIn
+) -> AsyncIterator[tuple[AppClient, dict[str, str]]]:
     """An app on the test's own database with the job runner on and 10 results per arXiv call."""
     config = arxiv_settings(standin, runner=True, page_size=10)
-    async with app_client(accounts_settings(own_db, smtp), (accounts.service, arxiv.service), service_settings=[config]) as client:
+    async with app_client(
+        accounts_settings(own_db, smtp), (accounts.service, arxiv.service), service_settings=[config]
+    ) as client:
         users = Accounts(client, own_conn)
         _, headers = await users.bearer("searcher", groups=(await users.group("arxiv.search"),))
         yield client, headers
@@ -58,10 +62,18 @@ async def test_a_long_search_is_queued_then_stored_whole(
     assert answer.json()["slices_total"] == 4
     job = await wait_for_job(client, answer.json()["id"])
     assert (job["state"], job["slices_done"], job["slices_total"], job["entries_done"]) == ("done", 3, 3, 25)
-    assert [(c.params["start"], c.params["max_results"]) for c in standin.calls()] == [("0", "10"), ("10", "10"), ("20", "10")]
-    ranks = await own_conn.fetch("SELECT rank FROM arxiv.query_results WHERE query_id = $1 ORDER BY rank", job["query_id"])
+    assert [(c.params["start"], c.params["max_results"]) for c in standin.calls()] == [
+        ("0", "10"),
+        ("10", "10"),
+        ("20", "10"),
+    ]
+    ranks = await own_conn.fetch(
+        "SELECT rank FROM arxiv.query_results WHERE query_id = $1 ORDER BY rank", job["query_id"]
+    )
     assert [row["rank"] for row in ranks] == list(range(25))
-    papers = await client.get(f"/arxiv/api/v1/queries/{job['query_id']}/papers", params={"limit": 5, "offset": 20})
+    papers = await client.get(
+        f"/arxiv/api/v1/queries/{job['query_id']}/papers", params={"limit": 5, "offset": 20}
+    )
     assert papers.json()["count"] == 25
     assert [paper["rank"] for paper in papers.json()["results"]] == [20, 21, 22, 23, 24]
 
@@ -75,7 +87,12 @@ async def test_a_failure_in_the_middle_stores_nothing(
     answer = await client.post(URL, json={"search_query": "abs:gap", "max_results": 30}, headers=headers)
     assert answer.status_code == 202
     job = await wait_for_job(client, answer.json()["id"])
-    assert (job["state"], job["error_status"], job["slices_done"], job["query_id"]) == ("failed", 502, 1, None)
+    assert (job["state"], job["error_status"], job["slices_done"], job["query_id"]) == (
+        "failed",
+        502,
+        1,
+        None,
+    )
     assert "HTTP 500" in job["error"]
     for table in ("queries", "results", "papers", "query_results"):
         assert await own_conn.fetchval(f"SELECT count(*) FROM arxiv.{table}") == 0, table
@@ -87,13 +104,17 @@ async def test_the_runner_puts_unfinished_jobs_back_when_it_stops(
     standin.corpus["ti:slow"] = entries(20)
     standin.script.extend([None, ("slow", 3.0)])
     config = arxiv_settings(standin, runner=True, page_size=10)
-    async with app_client(accounts_settings(own_db, smtp), (accounts.service, arxiv.service), service_settings=[config]) as client:
+    async with app_client(
+        accounts_settings(own_db, smtp), (accounts.service, arxiv.service), service_settings=[config]
+    ) as client:
         users = Accounts(client, own_conn)
         _, headers = await users.bearer("searcher", groups=(await users.group("arxiv.search"),))
         answer = await client.post(URL, json={"search_query": "ti:slow", "max_results": 20}, headers=headers)
         job_id = answer.json()["id"]
         await wait_for_job(client, job_id, states=("running",))
-        while len(standin.calls()) < 2:
+        for _ in range(200):  # the second slice is on its way (and slow)
+            if len(standin.calls()) >= 2:
+                break
             await asyncio.sleep(0.05)
     row = await own_conn.fetchrow("SELECT state, worker FROM arxiv.search_jobs WHERE id = $1", job_id)
     assert (row["state"], row["worker"]) == ("queued", None)
@@ -115,11 +136,17 @@ def cli(own_db: str, standin: ArxivStandIn, *args: str, **env: str) -> subproces
         **env,
     }
     return subprocess.Popen(
-        [DOCKYARD, "arxiv", "search", *args], env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [DOCKYARD, "arxiv", "search", *args],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
-async def test_the_cli_searches_with_a_progress_bar(own_db: str, standin: ArxivStandIn, own_conn: asyncpg.Connection) -> None:
+async def test_the_cli_searches_with_a_progress_bar(
+    own_db: str, standin: ArxivStandIn, own_conn: asyncpg.Connection
+) -> None:
     standin.corpus["ti:lattice AND au:example"] = entries(15)
     process = cli(own_db, standin, "--title", "lattice", "--author", "example", "--max-results", "30")
     out, err = await asyncio.to_thread(process.communicate, timeout=60)
@@ -159,7 +186,9 @@ async def test_a_worker_that_dies_leaves_a_stalled_job(
         process.send_signal(signal.SIGKILL)
         await asyncio.to_thread(process.wait, 10)
     config = arxiv_settings(standin, stall_after_s=0.5)
-    async with app_client(accounts_settings(own_db, smtp), (accounts.service, arxiv.service), service_settings=[config]) as client:
+    async with app_client(
+        accounts_settings(own_db, smtp), (accounts.service, arxiv.service), service_settings=[config]
+    ) as client:
         await asyncio.sleep(0.6)
         job: dict[str, Any] = (await client.get("/arxiv/api/v1/searches/1")).json()
     assert (job["state"], job["slices_done"], job["query_id"]) == ("stalled", 1, None)

@@ -1,4 +1,4 @@
-"""The replaced system's data loads into schema arxiv and its routes answer as before (fixed where it was wrong)."""
+"""The replaced system's data loads into schema arxiv; its routes answer as before, fixed where wrong."""
 
 from __future__ import annotations
 
@@ -11,14 +11,14 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-
-from dockyard import accounts, arxiv
-from dockyard.arxiv.legacy import load_legacy
 from tests.accounts.conftest import Accounts, accounts_settings
 from tests.arxiv.conftest import arxiv_settings, entries
 from tests.support.app import AppClient, app_client
 from tests.support.arxiv import ArxivStandIn
 from tests.support.smtp import Inbox
+
+from dockyard import accounts, arxiv
+from dockyard.arxiv.legacy import load_legacy
 
 LEGACY_SQL = Path(__file__).parent / "fixtures" / "legacy_data.sql"
 FIRST_TWO = [
@@ -49,29 +49,40 @@ async def loaded(own_db: str) -> AsyncIterator[asyncpg.Connection]:
 
 
 @pytest.fixture
-async def legacy_client(own_db: str, loaded: asyncpg.Connection, smtp: Inbox, standin: ArxivStandIn) -> AsyncIterator[AppClient]:
+async def legacy_client(
+    own_db: str, loaded: asyncpg.Connection, smtp: Inbox, standin: ArxivStandIn
+) -> AsyncIterator[AppClient]:
     config = arxiv_settings(standin)
-    async with app_client(accounts_settings(own_db, smtp), (accounts.service, arxiv.service), service_settings=[config]) as client:
+    async with app_client(
+        accounts_settings(own_db, smtp), (accounts.service, arxiv.service), service_settings=[config]
+    ) as client:
         yield client
 
 
 async def test_the_data_loads_with_its_ids(loaded: asyncpg.Connection) -> None:
     rows = await loaded.fetch("SELECT id, query_id, timestamp, num_entries FROM arxiv.queries ORDER BY id")
-    assert [tuple(row) for row in rows] == [(1, 1, 1714561200, 2), (2, 2, 1714647600, 2), (7, 7, 1714734000, 1)]
+    assert [tuple(row) for row in rows] == [
+        (1, 1, 1714561200, 2),
+        (2, 2, 1714647600, 2),
+        (7, 7, 1714734000, 1),
+    ]
     title = await loaded.fetchval("SELECT title FROM arxiv.results WHERE result_number = 0 AND query_id = 1")
     assert title == "Reducing the dimensionality of data\n  with neural networks"
 
 
 async def test_the_queries_file_answers_as_before(legacy_client: AppClient) -> None:
     answer = await legacy_client.get(
-        "/arxiv/queries", params={"start_timestamp": "2024-05-01T00:00:00", "end_timestamp": "2024-05-02T23:59:59"}
+        "/arxiv/queries",
+        params={"start_timestamp": "2024-05-01T00:00:00", "end_timestamp": "2024-05-02T23:59:59"},
     )
     assert answer.status_code == 200
     assert answer.headers["content-disposition"] == "attachment; filename=query_data.json"
     assert answer.json() == FIRST_TWO
     everything = await legacy_client.get("/arxiv/queries", params={"start_timestamp": "2024-05-01T00:00:00"})
     assert [record["timestamp"] for record in everything.json()] == [
-        "2024-05-01T11:00:00", "2024-05-02T11:00:00", "2024-05-03T11:00:00",
+        "2024-05-01T11:00:00",
+        "2024-05-02T11:00:00",
+        "2024-05-03T11:00:00",
     ]
 
 
@@ -85,7 +96,8 @@ async def test_times_are_utc_unless_they_carry_an_offset(legacy_client: AppClien
 
 async def test_posting_the_range_answers_json(legacy_client: AppClient) -> None:
     answer = await legacy_client.post(
-        "/arxiv/queries", json={"start_timestamp": "2024-05-01T00:00:00", "end_timestamp": "2024-05-02T23:59:59"}
+        "/arxiv/queries",
+        json={"start_timestamp": "2024-05-01T00:00:00", "end_timestamp": "2024-05-02T23:59:59"},
     )
     assert answer.status_code == 200
     assert "content-disposition" not in answer.headers
@@ -100,7 +112,9 @@ async def test_posting_the_range_answers_json(legacy_client: AppClient) -> None:
         ({"start_timestamp": "2024-05-01T00:00:00", "end_timestamp": "2024-13-01"}, "end_timestamp must be"),
     ],
 )
-async def test_a_bad_range_is_400_in_the_old_shape(legacy_client: AppClient, params: dict[str, str], says: str) -> None:
+async def test_a_bad_range_is_400_in_the_old_shape(
+    legacy_client: AppClient, params: dict[str, str], says: str
+) -> None:
     answer = await legacy_client.get("/arxiv/queries", params=params)
     assert answer.status_code == 400
     assert answer.headers["content-type"] == "application/json"
@@ -114,8 +128,11 @@ async def test_results_page_in_a_stable_order(legacy_client: AppClient) -> None:
     first = await legacy_client.get("/arxiv/results", params={"page": 0, "items_per_page": 2})
     second = await legacy_client.get("/arxiv/results", params={"page": 1, "items_per_page": 2})
     assert first.json() == [
-        {"author": "Geoffrey Hinton, Ruslan Salakhutdinov",
-         "title": "Reducing the dimensionality of data\n  with neural networks", "journal": "Science 313 (2006) 504"},
+        {
+            "author": "Geoffrey Hinton, Ruslan Salakhutdinov",
+            "title": "Reducing the dimensionality of data\n  with neural networks",
+            "journal": "Science 313 (2006) 504",
+        },
         {"author": "Geoffrey Hinton", "title": "Deep belief nets", "journal": ""},
     ]
     assert [item["title"] for item in second.json()] == ["A result in Nature", "Another result"]
@@ -144,7 +161,9 @@ async def test_searching_answers_the_old_shape_and_takes_new_ids(
     assert (body["status"], body["num_results"], body["num_entries"]) == (200, 3, 2)
     assert isinstance(body["timestamp"], float)
     assert standin.calls()[0].params["search_query"] == "au:Hinton AND ti:deep AND ti:belief"
-    newest = await loaded.fetchrow("SELECT id, query_id, timestamp FROM arxiv.queries ORDER BY id DESC LIMIT 1")
+    newest = await loaded.fetchrow(
+        "SELECT id, query_id, timestamp FROM arxiv.queries ORDER BY id DESC LIMIT 1"
+    )
     assert newest["id"] == newest["query_id"] == 8  # past every legacy id and query id
     assert newest["timestamp"] == int(body["timestamp"])
     zero = await legacy_client.get("/arxiv/arxiv", params={"journal": "Nowhere"}, headers=headers)
@@ -152,7 +171,9 @@ async def test_searching_answers_the_old_shape_and_takes_new_ids(
     assert (zero.json()["num_results"], zero.json()["num_entries"]) == (0, 0)
     nothing = await legacy_client.get("/arxiv/arxiv", headers=headers)
     assert nothing.status_code == 400
-    assert nothing.json() == {"detail": "At least one search parameter must be provided (author, title or journal)."}
+    assert nothing.json() == {
+        "detail": "At least one search parameter must be provided (author, title or journal)."
+    }
 
 
 async def test_the_cli_loads_legacy_data(own_db: str) -> None:
@@ -160,14 +181,22 @@ async def test_the_cli_loads_legacy_data(own_db: str) -> None:
     done = await asyncio.to_thread(
         subprocess.run,
         [str(Path(sys.executable).parent / "dockyard"), "arxiv", "load-legacy", str(LEGACY_SQL)],
-        env=environment, capture_output=True, text=True, timeout=60, check=False,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "loaded 3 queries and 5 results"
     again = await asyncio.to_thread(
         subprocess.run,
         [str(Path(sys.executable).parent / "dockyard"), "arxiv", "load-legacy", str(LEGACY_SQL)],
-        env=environment, capture_output=True, text=True, timeout=60, check=False,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     # The dump's explicit ids are already taken: nothing of the second load is kept.
     assert again.returncode == 1

@@ -22,16 +22,16 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import CHECKS, load_all_checks
 from schemathesis.config import SchemathesisConfig
+from tests.support.app import settings_for
+from tests.support.arxiv import arxiv_standin
+from tests.support.live import live_server
+from tests.support.postgres import PgServer
 
 from dockyard import accounts, arxiv
 from dockyard.accounts.manage import create_superuser
 from dockyard.accounts.tokens import TokenSigner
 from dockyard.arxiv.seed import seed
 from dockyard.core.config import Settings
-from tests.support.app import settings_for
-from tests.support.arxiv import arxiv_standin
-from tests.support.live import live_server
-from tests.support.postgres import PgServer
 
 EXAMPLES = {GenerationMode.POSITIVE: 25, GenerationMode.NEGATIVE: 10}
 EMAIL = "fuzz-arxiv@example.org"
@@ -89,7 +89,11 @@ async def _prepare(url: str) -> int:
 
 @pytest.fixture(scope="module")
 def fuzzed(pg: PgServer) -> Iterator[Fuzzed]:
-    with pg.fresh_database("dy_arxiv_fuzz") as url, arxiv_standin() as standin, pytest.MonkeyPatch.context() as env:
+    with (
+        pg.fresh_database("dy_arxiv_fuzz") as url,
+        arxiv_standin() as standin,
+        pytest.MonkeyPatch.context() as env,
+    ):
         pg.migrate(url)
         superuser_id = asyncio.run(_prepare(url))
         for name, value in {**ENVIRONMENT, "ARXIV_API_URL": standin.url}.items():
@@ -125,7 +129,9 @@ def _all_checks() -> list[schemathesis.checks.CheckFunction]:
 @pytest.mark.parametrize("caller", ["anonymous", "superuser"])
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 @pytest.mark.parametrize(("method", "path"), _operations())
-def test_every_check_passes(fuzzed: Fuzzed, method: str, path: str, mode: GenerationMode, caller: str) -> None:
+def test_every_check_passes(
+    fuzzed: Fuzzed, method: str, path: str, mode: GenerationMode, caller: str
+) -> None:
     operation = fuzzed.schema[path][method]
     checks = _all_checks()
     statuses: set[int] = set()

@@ -7,14 +7,14 @@ from typing import Any
 
 import asyncpg
 import pytest
-
-from dockyard import accounts, arxiv
-from dockyard.core.config import Settings
 from tests.accounts.conftest import Accounts
 from tests.arxiv.conftest import arxiv_settings, entries
 from tests.support.app import AppClient, app_client
 from tests.support.arxiv import ArxivStandIn
 from tests.support.arxiv.feeds import fixture_entries
+
+from dockyard import accounts, arxiv
+from dockyard.core.config import Settings
 
 URL = "/arxiv/api/v1/searches"
 Auth = tuple[int, dict[str, str]]
@@ -31,7 +31,9 @@ class TestWhoMaySearch:
         assert answer.headers["content-type"] == "application/problem+json"
         assert standin.calls() == []
 
-    async def test_without_the_permission_is_403(self, client: AppClient, users: Accounts, standin: ArxivStandIn) -> None:
+    async def test_without_the_permission_is_403(
+        self, client: AppClient, users: Accounts, standin: ArxivStandIn
+    ) -> None:
         _, headers = await users.bearer("reader")
         answer = await client.post(URL, json={"search_query": "all:electron"}, headers=headers)
         assert answer.status_code == 403
@@ -49,18 +51,34 @@ class TestOneSlice:
         assert answer.status_code == 201, answer.text
         job = answer.json()
         assert answer.headers["location"] == f"/arxiv/api/v1/searches/{job['id']}"
-        assert (job["state"], job["slices_done"], job["entries_done"], job["total_results"]) == ("done", 1, 4, 4)
+        assert (job["state"], job["slices_done"], job["entries_done"], job["total_results"]) == (
+            "done",
+            1,
+            4,
+            4,
+        )
         query = await db.fetchrow("SELECT * FROM arxiv.queries WHERE id = $1", job["query_id"])
         assert query["query_id"] == query["id"]
-        assert (query["status"], query["num_results"], query["num_entries"], query["user_id"]) == (200, 4, 4, user_id)
-        assert query["query"] == f"search_query=ti:{word}&id_list=&start=0&max_results=10&sortBy=relevance&sortOrder=descending"
+        assert (query["status"], query["num_results"], query["num_entries"], query["user_id"]) == (
+            200,
+            4,
+            4,
+            user_id,
+        )
+        assert (
+            query["query"]
+            == f"search_query=ti:{word}&id_list=&start=0&max_results=10&sortBy=relevance&sortOrder=descending"
+        )
         ranks = await db.fetch(
             "SELECT qr.rank, p.arxiv_id, p.version, p.title FROM arxiv.query_results qr "
             "JOIN arxiv.papers p ON p.id = qr.paper_id WHERE qr.query_id = $1 ORDER BY qr.rank",
             query["id"],
         )
         assert [(r["rank"], r["arxiv_id"], r["version"]) for r in ranks] == [
-            (0, "2103.04521", 2), (1, "2103.04521", 1), (2, "1907.01234", 3), (3, "hep-ex/0307015", 1),
+            (0, "2103.04521", 2),
+            (1, "2103.04521", 1),
+            (2, "1907.01234", 3),
+            (3, "hep-ex/0307015", 1),
         ]
         legacy = await db.fetch(
             "SELECT result_number, author, title, journal FROM arxiv.results WHERE query_id = $1 ORDER BY id",
@@ -76,18 +94,35 @@ class TestOneSlice:
         self, client: AppClient, searcher: Auth, standin: ArxivStandIn, word: str
     ) -> None:
         _, headers = searcher
-        body = {"query": {"op": "AND", "items": [{"field": "au", "value": word}, {"field": "ti", "value": "quantum criticality", "phrase": True}]},
-                "start": 5, "max_results": 3, "sort_by": "submittedDate", "sort_order": "ascending"}
+        body = {
+            "query": {
+                "op": "AND",
+                "items": [
+                    {"field": "au", "value": word},
+                    {"field": "ti", "value": "quantum criticality", "phrase": True},
+                ],
+            },
+            "start": 5,
+            "max_results": 3,
+            "sort_by": "submittedDate",
+            "sort_order": "ascending",
+        }
         answer = await client.post(URL, json=body, headers=headers)
         assert answer.status_code == 201, answer.text
         (call,) = standin.calls()
         assert call.params == {
-            "search_query": f'au:{word} AND ti:"quantum criticality"', "id_list": "", "start": "5",
-            "max_results": "3", "sortBy": "submittedDate", "sortOrder": "ascending",
+            "search_query": f'au:{word} AND ti:"quantum criticality"',
+            "id_list": "",
+            "start": "5",
+            "max_results": "3",
+            "sortBy": "submittedDate",
+            "sortOrder": "ascending",
         }
         assert "ops@dockyard.example" in call.headers["user-agent"]
         assert call.headers["user-agent"].startswith("Dockyard/")
-        assert answer.json()["canonical"].startswith(f'search_query=au:{word} AND ti:"quantum criticality"&id_list=&start=5')
+        assert answer.json()["canonical"].startswith(
+            f'search_query=au:{word} AND ti:"quantum criticality"&id_list=&start=5'
+        )
 
     async def test_zero_hits_is_200_with_nothing_stored_but_the_query(
         self, client: AppClient, searcher: Auth, standin: ArxivStandIn, db: asyncpg.Connection, word: str
@@ -106,11 +141,15 @@ class TestOneSlice:
         self, client: AppClient, searcher: Auth, standin: ArxivStandIn, db: asyncpg.Connection
     ) -> None:
         _, headers = searcher
-        answer = await search(client, headers, id_list=["2103.04521v1", "1907.01234"], max_results=2, sort_by="lastUpdatedDate")
+        answer = await search(
+            client, headers, id_list=["2103.04521v1", "1907.01234"], max_results=2, sort_by="lastUpdatedDate"
+        )
         assert answer.status_code == 201, answer.text
         found = await db.fetch(
-            "SELECT p.arxiv_id, p.version FROM arxiv.query_results qr JOIN arxiv.papers p ON p.id = qr.paper_id "
-            "WHERE qr.query_id = $1 ORDER BY rank", answer.json()["query_id"],
+            "SELECT p.arxiv_id, p.version FROM arxiv.query_results qr "
+            "JOIN arxiv.papers p ON p.id = qr.paper_id "
+            "WHERE qr.query_id = $1 ORDER BY rank",
+            answer.json()["query_id"],
         )
         assert [(row["arxiv_id"], row["version"]) for row in found] == [("2103.04521", 1), ("1907.01234", 3)]
         assert standin.calls()[0].params["id_list"] == "2103.04521v1,1907.01234"
@@ -136,8 +175,12 @@ class TestRefusedBeforeCalling:
         assert standin.calls() == []
 
     async def test_malformed_bodies_are_422(self, client: AppClient, searcher: Auth) -> None:
-        for body in ({"search_query": "all:x", "max_results": 0}, {"search_query": "all:x", "sort_by": "title"},
-                     {"query": {"field": "xx", "value": "a"}}, {"search_query": "all:x", "extra": 1}):
+        for body in (
+            {"search_query": "all:x", "max_results": 0},
+            {"search_query": "all:x", "sort_by": "title"},
+            {"query": {"field": "xx", "value": "a"}},
+            {"search_query": "all:x", "extra": 1},
+        ):
             answer = await client.post(URL, json=body, headers=searcher[1])
             assert answer.status_code == 422, body
             assert answer.json()["errors"]
@@ -155,7 +198,9 @@ class TestArxivFailures:
         assert len(standin.calls()) == 1  # not retried
         assert await db.fetchval("SELECT count(*) FROM arxiv.papers") == papers_before
         assert await db.fetchval("SELECT count(*) FROM arxiv.papers WHERE title = 'Error'") == 0
-        job = await db.fetchrow("SELECT state, error, error_status FROM arxiv.search_jobs WHERE canonical LIKE $1", f"%jr:{word}%")
+        job = await db.fetchrow(
+            "SELECT state, error, error_status FROM arxiv.search_jobs WHERE canonical LIKE $1", f"%jr:{word}%"
+        )
         assert (job["state"], job["error_status"]) == ("failed", 400)
         assert "max_results must be an integer" in job["error"]
 
@@ -189,7 +234,9 @@ class TestArxivFailures:
         assert answer.status_code == 503
         assert answer.headers["retry-after"] == "60"
         assert "arXiv is busy (HTTP 503, 3 attempts)" in answer.json()["detail"]
-        assert await db.fetchval("SELECT count(*) FROM arxiv.queries WHERE search_query = $1", f"co:{word}") == 0
+        assert (
+            await db.fetchval("SELECT count(*) FROM arxiv.queries WHERE search_query = $1", f"co:{word}") == 0
+        )
 
     async def test_empty_pages_after_every_retry_are_502(
         self, client: AppClient, searcher: Auth, standin: ArxivStandIn, word: str
@@ -229,7 +276,9 @@ def users_factory(settings: Settings, db: asyncpg.Connection, standin: ArxivStan
         else:
             config = arxiv_settings(standin, timeout_s=0.3, retries=0)
             standin.script.append(("slow", 1.0))
-        async with app_client(settings, (accounts.service, arxiv.service), service_settings=[config]) as client:
+        async with app_client(
+            settings, (accounts.service, arxiv.service), service_settings=[config]
+        ) as client:
             users = Accounts(client, db)
             _, headers = await users.bearer("searcher", groups=(await users.group("arxiv.search"),))
             answer = await search(client, headers, search_query=f"all:{word}")
@@ -305,6 +354,8 @@ class TestBudgetAndConcurrency:
         assert standin.most_in_flight == 1
         assert calls[1].at - calls[0].at >= 0.3
         # Both found the same two papers: stored once, ranked twice.
-        ids = await db.fetch("SELECT DISTINCT paper_id FROM arxiv.query_results WHERE query_id = ANY($1::bigint[])",
-                             [first.json()["query_id"], second.json()["query_id"]])
+        ids = await db.fetch(
+            "SELECT DISTINCT paper_id FROM arxiv.query_results WHERE query_id = ANY($1::bigint[])",
+            [first.json()["query_id"], second.json()["query_id"]],
+        )
         assert len(ids) == 2

@@ -48,11 +48,17 @@ def test_date_ranges_are_gmt_minutes() -> None:
     ("raw", "canonical"),
     [
         ("au:del_maestro+AND+ti:checkerboard", "au:del_maestro AND ti:checkerboard"),
-        ("au:del_maestro ANDNOT (ti:checkerboard OR ti:Pyrochlore)", "au:del_maestro ANDNOT (ti:checkerboard OR ti:Pyrochlore)"),
+        (
+            "au:del_maestro ANDNOT (ti:checkerboard OR ti:Pyrochlore)",
+            "au:del_maestro ANDNOT (ti:checkerboard OR ti:Pyrochlore)",
+        ),
         ('au:del_maestro AND ti:"quantum  criticality"', 'au:del_maestro AND ti:"quantum criticality"'),
         ("  cat:hep-th   AND  all:electron ", "cat:hep-th AND all:electron"),
         ("((cat:hep-th))", "cat:hep-th"),
-        ("abs:gap AND lastUpdatedDate:[202001010000+TO+202012312359]", "abs:gap AND lastUpdatedDate:[202001010000 TO 202012312359]"),
+        (
+            "abs:gap AND lastUpdatedDate:[202001010000+TO+202012312359]",
+            "abs:gap AND lastUpdatedDate:[202001010000 TO 202012312359]",
+        ),
         ("co:accepted OR jr:Nature OR rn:CERN-TH-2003", "co:accepted OR jr:Nature OR rn:CERN-TH-2003"),
         ("au:Müller", "au:Müller"),
     ],
@@ -95,7 +101,9 @@ def test_oversized_queries_are_refused() -> None:
 
 
 def test_the_url_escapes_spaces_parentheses_and_quotes() -> None:
-    request = Request('au:del_maestro ANDNOT (ti:"quantum criticality")', ("2101.00001", "hep-ex/0307015v1"), 20, 10)
+    request = Request(
+        'au:del_maestro ANDNOT (ti:"quantum criticality")', ("2101.00001", "hep-ex/0307015v1"), 20, 10
+    )
     assert request.query_string() == (
         "search_query=au:del_maestro+ANDNOT+%28ti:%22quantum+criticality%22%29"
         "&id_list=2101.00001,hep-ex/0307015v1&start=20&max_results=10&sortBy=relevance&sortOrder=descending"
@@ -114,7 +122,9 @@ def test_date_ranges_are_encoded_with_brackets() -> None:
     )
 
 
-@pytest.mark.parametrize("good", ["2101.00001", "2101.0001v12", "hep-ex/0307015", "math.GT/0309136v2", "cond-mat/0207270v1"])
+@pytest.mark.parametrize(
+    "good", ["2101.00001", "2101.0001v12", "hep-ex/0307015", "math.GT/0309136v2", "cond-mat/0207270v1"]
+)
 def test_arxiv_ids_are_checked(good: str) -> None:
     assert syntax.check_id(good) == good
 
@@ -139,9 +149,18 @@ def test_the_search_body_builds_every_form() -> None:
                 "op": "AND",
                 "items": [
                     {"field": "au", "value": "del_maestro"},
-                    {"op": "OR", "items": [{"field": "ti", "value": "quantum criticality", "phrase": True},
-                                           {"field": "abs", "value": "checkerboard"}]},
-                    {"field": "submittedDate", "from": "2020-01-01T00:00:00Z", "to": "2020-12-31T23:59:00+00:00"},
+                    {
+                        "op": "OR",
+                        "items": [
+                            {"field": "ti", "value": "quantum criticality", "phrase": True},
+                            {"field": "abs", "value": "checkerboard"},
+                        ],
+                    },
+                    {
+                        "field": "submittedDate",
+                        "from": "2020-01-01T00:00:00Z",
+                        "to": "2020-12-31T23:59:00+00:00",
+                    },
                 ],
             },
             "id_list": ["2101.00001"],
@@ -169,7 +188,16 @@ def test_the_search_body_builds_every_form() -> None:
         ({"search_query": "all:x", "start": 29_000, "max_results": 2000}, "at most 30000"),
         ({"id_list": ["nope"]}, "not an arXiv identifier"),
         ({"query": {"field": "ti", "value": 'say "hi"'}}, "cannot be searched as a word"),
-        ({"query": {"field": "submittedDate", "from": "2021-01-01T00:00:00Z", "to": "2020-01-01T00:00:00Z"}}, "starts"),
+        (
+            {
+                "query": {
+                    "field": "submittedDate",
+                    "from": "2021-01-01T00:00:00Z",
+                    "to": "2020-01-01T00:00:00Z",
+                }
+            },
+            "starts",
+        ),
     ],
 )
 def test_search_bodies_the_schema_cannot_refuse_are_explained(body: dict[str, object], says: str) -> None:
@@ -177,14 +205,24 @@ def test_search_bodies_the_schema_cannot_refuse_are_explained(body: dict[str, ob
         SearchCreate.model_validate(body).request()
 
 
-WORDS = st.from_regex(r"[A-Za-z][A-Za-z0-9_.\-]{0,8}", fullmatch=True).filter(lambda w: w not in syntax.OPERATORS)
-TERMS = st.builds(lambda f, w: syntax.Term(f, w), st.sampled_from(syntax.FIELDS), WORDS) | st.builds(
-    lambda f, ws: syntax.Term(f, " ".join(ws), phrase=True), st.sampled_from(syntax.FIELDS), st.lists(WORDS, min_size=2, max_size=3)
+WORDS = st.from_regex(r"[A-Za-z][A-Za-z0-9_.\-]{0,8}", fullmatch=True).filter(
+    lambda w: w not in syntax.OPERATORS
 )
-DATES = st.datetimes(min_value=datetime(1991, 1, 1), max_value=datetime(2099, 1, 1)).map(lambda d: d.replace(tzinfo=UTC))
+TERMS = st.builds(lambda f, w: syntax.Term(f, w), st.sampled_from(syntax.FIELDS), WORDS) | st.builds(
+    lambda f, ws: syntax.Term(f, " ".join(ws), phrase=True),
+    st.sampled_from(syntax.FIELDS),
+    st.lists(WORDS, min_size=2, max_size=3),
+)
+DATES = st.datetimes(min_value=datetime(1991, 1, 1), max_value=datetime(2099, 1, 1)).map(
+    lambda d: d.replace(tzinfo=UTC)
+)
 RANGES = st.builds(
-    lambda field, a, b: syntax.date_range(field, syntax.date_digits(min(a, b)), syntax.date_digits(max(a, b))),
-    st.sampled_from(syntax.DATE_FIELDS), DATES, DATES,
+    lambda field, a, b: syntax.date_range(
+        field, syntax.date_digits(min(a, b)), syntax.date_digits(max(a, b))
+    ),
+    st.sampled_from(syntax.DATE_FIELDS),
+    DATES,
+    DATES,
 )
 TREES = st.recursive(
     TERMS | RANGES,

@@ -48,7 +48,8 @@ WHERE key = $1 AND fetched_at > clock_timestamp() - make_interval(secs => $2)
 """
 REMEMBER = """
 INSERT INTO arxiv.api_cache (key, fetched_at, status, body) VALUES ($1, clock_timestamp(), $2, $3)
-ON CONFLICT (key) DO UPDATE SET fetched_at = excluded.fetched_at, status = excluded.status, body = excluded.body
+ON CONFLICT (key) DO UPDATE
+SET fetched_at = excluded.fetched_at, status = excluded.status, body = excluded.body
 """
 FORGET_OLD = "DELETE FROM arxiv.api_cache WHERE fetched_at < clock_timestamp() - make_interval(secs => $1)"
 WAIT_S = """

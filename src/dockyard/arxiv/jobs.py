@@ -14,6 +14,7 @@ in the cache for whoever takes them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import os
@@ -46,7 +47,8 @@ RETURNING id
 """
 CLAIM_NEXT = """
 UPDATE arxiv.search_jobs SET state = 'running', worker = $1, started_at = now(), heartbeat_at = now()
-WHERE id = (SELECT id FROM arxiv.search_jobs WHERE state = 'queued' ORDER BY id FOR UPDATE SKIP LOCKED LIMIT 1)
+WHERE id = (SELECT id FROM arxiv.search_jobs WHERE state = 'queued'
+            ORDER BY id FOR UPDATE SKIP LOCKED LIMIT 1)
 RETURNING id, user_id, request
 """
 PROGRESS = """
@@ -291,10 +293,8 @@ class Runner:
             except DockyardError as exc:  # the database is away: try again at the next poll
                 logger.warning("arxiv.runner.claim_failed", extra={"error": exc.detail})
             self._wake.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.settings.job_poll_s)
-            except TimeoutError:
-                pass
 
     async def _run(self, job: Job) -> None:
         try:

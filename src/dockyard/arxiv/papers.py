@@ -185,7 +185,10 @@ def export_sql(papers: PaperFilter, *, order: PaperOrder) -> tuple[str, list[obj
         raise BadInput("`order=rank` needs `query` (a rank is a position in one query's results)")
     found = papers.filters()
     rank = "qr.rank, " if papers.query_id is not None else ""
-    sql = f"SELECT {rank}{EXPORT_COLUMNS} FROM {papers.source()} WHERE {found.where()} ORDER BY {ORDER_INNER[order]}"
+    sql = (
+        f"SELECT {rank}{EXPORT_COLUMNS} FROM {papers.source()} WHERE {found.where()} "
+        f"ORDER BY {ORDER_INNER[order]}"
+    )
     return sql, found.values
 
 

@@ -263,7 +263,11 @@ def parse(text: str) -> Node:
                     raise QuerySyntaxError("a ')' closes a group that was never opened")
                 position += 1
                 return Group(first, tuple(rest))
-            if kind == "word" and match.group("word").upper() in OPERATORS and match.group("word") not in OPERATORS:
+            if (
+                kind == "word"
+                and match.group("word").upper() in OPERATORS
+                and match.group("word") not in OPERATORS
+            ):
                 raise QuerySyntaxError(f"operators are written in capitals: {match.group('word').upper()}")
             if kind != "word" or match.group("word") not in OPERATORS:
                 raise QuerySyntaxError(

@@ -78,7 +78,11 @@ class ArxivStandIn:
             time.sleep(action[1])
             action = None
         if isinstance(action, int):
-            return action, b"<html><body>Too busy</body></html>", {"Content-Type": "text/html", "Retry-After": "0"}
+            return (
+                action,
+                b"<html><body>Too busy</body></html>",
+                {"Content-Type": "text/html", "Retry-After": "0"},
+            )
         if action == "garbage":
             return 200, b"<html><body>Maintenance</body></html>", {"Content-Type": "text/html"}
         if search_query in self.errors:
@@ -102,15 +106,22 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         standin = self.server.standin
         arrived = time.time()
-        params = {key: values[0] for key, values in parse_qs(urlsplit(self.path).query, keep_blank_values=True).items()}
+        params = {
+            key: values[0]
+            for key, values in parse_qs(urlsplit(self.path).query, keep_blank_values=True).items()
+        }
         with standin.lock:
-            standin.received.append(Received(arrived, params, {k.lower(): v for k, v in self.headers.items()}))
+            standin.received.append(
+                Received(arrived, params, {k.lower(): v for k, v in self.headers.items()})
+            )
             standin.in_flight += 1
             standin.most_in_flight = max(standin.most_in_flight, standin.in_flight)
         try:
             status, body, headers = standin.answer(params)
             self.send_response(status)
-            self.send_header("Content-Type", headers.pop("Content-Type", "application/atom+xml; charset=utf-8"))
+            self.send_header(
+                "Content-Type", headers.pop("Content-Type", "application/atom+xml; charset=utf-8")
+            )
             self.send_header("Content-Length", str(len(body)))
             for name, value in headers.items():
                 self.send_header(name, value)

@@ -41,7 +41,7 @@ The method is new.
 </summary>
     <author>
       <name>Author {number % 97} Example</name>
-      <arxiv:affiliation xmlns:arxiv="http://arxiv.org/schemas/atom">Institute {number % 13}</arxiv:affiliation>
+      <arxiv:affiliation xmlns:arxiv="http://arxiv.org/schemas/atom">Inst. {number % 13}</arxiv:affiliation>
     </author>
     <author>
       <name>Second Author {number % 31}</name>

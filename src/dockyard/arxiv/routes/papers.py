@@ -73,7 +73,7 @@ async def list_papers(
     ] = None,
     count: Annotated[bool, Query(description="Include the total (skip it for speed).")] = True,
 ) -> Response:
-    """Newest first by default (then by id: a stable order); pages by `offset` with the total, or by `cursor`."""
+    """Newest first by default, then by id (a stable order); by `offset` with the total, or by `cursor`."""
     body = await papers.papers_json(
         conn, wanted, order=order, limit=limit, offset=offset, cursor=cursor, with_count=count
     )

@@ -10,8 +10,8 @@ from dockyard.arxiv.auth import Searcher
 from dockyard.arxiv.models import SearchCreate, SearchJobPublic
 from dockyard.arxiv.service import spend_budget, start_search
 from dockyard.arxiv.settings import ArxivConfig
-from dockyard.core.db import ReadConn
 from dockyard.arxiv.syntax import QuerySyntaxError
+from dockyard.core.db import ReadConn
 from dockyard.core.errors import BadInput, NotFound
 from dockyard.core.openapi import errors
 from dockyard.core.responses import RawJSONResponse

@@ -1,4 +1,4 @@
-"""The bench data set: 1,000,000 stored results (20,000 searches × 50) over 200,000 papers, in SQL."""
+"""The bench data set: 1,000,000 stored results (20,000 searches of 50) over 200,000 papers, in SQL."""
 
 from __future__ import annotations
 
@@ -14,14 +14,16 @@ PER_SEARCH = 50
 # falling like a power law, as words in titles and abstracts do.
 VOCABULARY = """
 SELECT array_agg(w ORDER BY n) FROM (
-    SELECT n, CASE WHEN n <= array_length(base, 1) THEN base[n] ELSE base[1 + n % array_length(base, 1)] || n END AS w
+    SELECT n, CASE WHEN n <= array_length(base, 1) THEN base[n]
+                   ELSE base[1 + n % array_length(base, 1)] || n END AS w
     FROM generate_series(1, 5000) n,
          (SELECT string_to_array('quantum model field energy network learning data graph neural spin '
             'galaxy dark matter black hole entropy lattice gauge theory symmetry boundary phase transition '
             'topological superconducting qubit error correction code decoding optimal algorithm bound '
             'random matrix stochastic process inference bayesian estimation language transformer attention '
             'diffusion flow fluid turbulence plasma magnetic star planet orbit cosmology inflation neutrino '
-            'collider hadron detector measurement protein cell gene sequence market price risk', ' ') AS base) b
+            'collider hadron detector measurement protein cell gene sequence market price risk', ' ')
+            AS base) b
 ) v
 """
 
@@ -30,7 +32,8 @@ WITH vocab AS (SELECT ($1::text[]) AS w)
 INSERT INTO arxiv.papers (arxiv_id, version, title, abstract, authors, author_names, categories,
                           primary_category, doi, journal_ref, comment, published, updated, abs_url, pdf_url)
 SELECT id, version, title, abstract,
-       jsonb_build_array(jsonb_build_object('name', a1, 'affiliations', jsonb_build_array('Institute ' || (g % 300))),
+       jsonb_build_array(jsonb_build_object('name', a1,
+                                            'affiliations', jsonb_build_array('Institute ' || (g % 300))),
                          jsonb_build_object('name', a2, 'affiliations', '[]'::jsonb)),
        a1 || ', ' || a2, ARRAY[cat], cat,
        CASE WHEN g % 3 = 0 THEN '10.5555/bench.' || g END,
@@ -60,7 +63,8 @@ INSERT INTO arxiv.queries (timestamp, status, num_results, num_entries, query, s
                            sort_by, sort_order, start, max_results, from_cache, duration_ms)
 SELECT extract(epoch FROM now() - interval '365 days' + (s::float8 / $1) * interval '365 days')::bigint,
        200, 50 + (s * 7919) % 5000, $2,
-       'search_query=' || q || '&id_list=&start=0&max_results=' || $2 || '&sortBy=relevance&sortOrder=descending',
+       'search_query=' || q || '&id_list=&start=0&max_results=' || $2
+           || '&sortBy=relevance&sortOrder=descending',
        q, '{}', 'relevance', 'descending', 0, $2, s % 5 = 0, 3000 + s % 900
 FROM (SELECT s, (ARRAY['ti', 'abs', 'all', 'au'])[1 + s % 4] || ':word' || (s % 2000) AS q
       FROM generate_series(1, $1) s) g
@@ -75,7 +79,9 @@ FROM generate_series($1, $2) q, generate_series(0, $4 - 1) r
 GENERATE_RESULTS = """
 INSERT INTO arxiv.results (query_id, timestamp, result_number, author, title, journal)
 SELECT qr.query_id, q.timestamp, qr.rank, p.author_names, p.title, coalesce(p.journal_ref, '')
-FROM arxiv.query_results qr JOIN arxiv.queries q ON q.id = qr.query_id JOIN arxiv.papers p ON p.id = qr.paper_id
+FROM arxiv.query_results qr
+JOIN arxiv.queries q ON q.id = qr.query_id
+JOIN arxiv.papers p ON p.id = qr.paper_id
 WHERE qr.query_id BETWEEN $1 AND $2
 ORDER BY qr.query_id, qr.rank
 """
