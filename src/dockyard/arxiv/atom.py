@@ -116,53 +116,72 @@ def split_id(url: str) -> tuple[str, int | None]:
     return found.group("id"), int(found.group("version"))
 
 
+# Tags compared in the walk below: one pass over each entry's children, no path lookups.
+ID, TITLE, SUMMARY, PUBLISHED, UPDATED = (f"{ATOM}{name}" for name in ("id", "title", "summary", "published", "updated"))
+AUTHOR, NAME, LINK, CATEGORY = f"{ATOM}author", f"{ATOM}name", f"{ATOM}link", f"{ATOM}category"
+PRIMARY, AFFILIATION = f"{ARXIV}primary_category", f"{ARXIV}affiliation"
+DOI, JOURNAL_REF, COMMENT = f"{ARXIV}doi", f"{ARXIV}journal_ref", f"{ARXIV}comment"
+
+
+def _author(node: Any) -> Author:
+    name = ""
+    affiliations = []
+    for child in node:
+        if child.tag == NAME:
+            name = normalise(child.text)
+        elif child.tag == AFFILIATION and child.text:
+            affiliations.append(normalise(child.text))
+    return Author(name, tuple(affiliations))
+
+
 def _entry(node: Any) -> Entry:
-    url = normalise(node.findtext(f"{ATOM}id"))
+    """One entry, read in a single pass over its children."""
+    found: dict[str, Any] = {}
+    authors: list[Author] = []
+    categories: list[str] = []
+    links: dict[str, str] = {}
+    for child in node:
+        tag = child.tag
+        if tag == AUTHOR:
+            authors.append(_author(child))
+        elif tag == CATEGORY:
+            term = child.get("term")
+            if term:
+                categories.append(term)
+        elif tag == LINK:
+            key = "alternate" if child.get("rel") == "alternate" else child.get("title") or ""
+            links.setdefault(key, child.get("href") or "")
+        elif tag == PRIMARY:
+            found[tag] = child.get("term")
+        else:
+            found[tag] = child.text
+    url = normalise(found.get(ID))
     arxiv_id, version = split_id(url)
-    abs_url = pdf_url = doi_url = None
-    for link in node.iterfind(f"{ATOM}link"):
-        rel, title, href = link.get("rel"), link.get("title"), link.get("href")
-        if rel == "alternate":
-            abs_url = href
-        elif title == "pdf":
-            pdf_url = href
-        elif title == "doi":
-            doi_url = href
-    if version is None and abs_url:
-        version = split_id(abs_url)[1]
-    authors = tuple(
-        Author(
-            normalise(author.findtext(f"{ATOM}name")),
-            tuple(normalise(aff.text) for aff in author.iterfind(f"{ARXIV}affiliation") if aff.text),
-        )
-        for author in node.iterfind(f"{ATOM}author")
-    )
-    primary = node.find(f"{ARXIV}primary_category")
+    if version is None and links.get("alternate"):
+        version = split_id(links["alternate"])[1]
     return Entry(
         arxiv_id=arxiv_id,
         version=version or 1,
-        title=normalise(node.findtext(f"{ATOM}title")),
-        abstract=normalise(node.findtext(f"{ATOM}summary")),
-        authors=authors,
-        categories=tuple(
-            term for category in node.iterfind(f"{ATOM}category") if (term := category.get("term"))
-        ),
-        primary_category=primary.get("term") if primary is not None else None,
-        doi=_optional(node.findtext(f"{ARXIV}doi")),
-        journal_ref=_optional(node.findtext(f"{ARXIV}journal_ref")),
-        comment=_optional(node.findtext(f"{ARXIV}comment")),
-        published=_when(node.findtext(f"{ATOM}published")),
-        updated=_when(node.findtext(f"{ATOM}updated")),
-        abs_url=abs_url or url or None,
-        pdf_url=pdf_url,
-        doi_url=doi_url,
+        title=normalise(found.get(TITLE)),
+        abstract=normalise(found.get(SUMMARY)),
+        authors=tuple(authors),
+        categories=tuple(categories),
+        primary_category=found.get(PRIMARY),
+        doi=_optional(found.get(DOI)),
+        journal_ref=_optional(found.get(JOURNAL_REF)),
+        comment=_optional(found.get(COMMENT)),
+        published=_when(found.get(PUBLISHED)),
+        updated=_when(found.get(UPDATED)),
+        abs_url=links.get("alternate") or url or None,
+        pdf_url=links.get("pdf"),
+        doi_url=links.get("doi"),
     )
 
 
 def _is_error(node: Any) -> bool:
-    if "/api/errors" in (node.findtext(f"{ATOM}id") or ""):
+    if "/api/errors" in (node.findtext(ID) or ""):
         return True
-    return normalise(node.findtext(f"{ATOM}title")) == "Error" and node.find(f"{ATOM}category") is None
+    return normalise(node.findtext(TITLE)) == "Error" and node.find(CATEGORY) is None
 
 
 def parse_feed(body: bytes, *, xml: Callable[[bytes], Any] = lxml_fromstring) -> Feed:
@@ -174,7 +193,7 @@ def parse_feed(body: bytes, *, xml: Callable[[bytes], Any] = lxml_fromstring) ->
     if root.tag != f"{ATOM}feed":
         raise AtomError(f"the answer is not an Atom feed (its root is {root.tag!r})")
     nodes = root.findall(f"{ATOM}entry")
-    for node in nodes:
+    for node in nodes[:1] if len(nodes) == 1 else ():  # an error answer has exactly one entry
         if _is_error(node):
             message = normalise(node.findtext(f"{ATOM}summary")) or "arXiv refused the query"
             raise ArxivQueryError(message)

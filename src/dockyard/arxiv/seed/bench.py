@@ -45,10 +45,11 @@ FROM (
     SELECT g,
            to_char(1001 + g / 99999, 'FM0000') || '.' || to_char(g % 99999, 'FM00000') AS id,
            1 + g % 3 AS version,
-           (SELECT string_agg(w[1 + floor(power(random(), 3) * array_length(w, 1))::int], ' ')
-              FROM generate_series(1, 6 + g % 6)) AS title,
-           (SELECT string_agg(w[1 + floor(power(random(), 3) * array_length(w, 1))::int], ' ')
-              FROM generate_series(1, 60 + g % 40)) AS abstract,
+           -- `k * 0` ties each aggregate to its own generate_series (else it would be the outer query's).
+           (SELECT string_agg(w[1 + k * 0 + floor(power(random(), 3) * array_length(w, 1))::int], ' ')
+              FROM generate_series(1, 6 + g % 6) k) AS title,
+           (SELECT string_agg(w[1 + k * 0 + floor(power(random(), 3) * array_length(w, 1))::int], ' ')
+              FROM generate_series(1, 60 + g % 40) k) AS abstract,
            'Author' || (g % 5000) || ' Surname' || (g % 977) AS a1,
            'Author' || (g % 3001) || ' Surname' || (g % 499) AS a2,
            (ARRAY['hep-th', 'quant-ph', 'cs.LG', 'astro-ph.CO', 'math.PR', 'cond-mat.str-el',

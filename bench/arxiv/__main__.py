@@ -1,0 +1,277 @@
+"""The arxiv service: reading and storing a 2,000-entry answer, and reads over 1,000,000 stored results.
+
+    DATABASE_URL=… python -m bench.arxiv [--runs 7] [--requests 200] [--skip-reads]
+
+1. Parse: the same 2,000-entry Atom page (5 MB) read by lxml, by the standard library's
+   ElementTree (the same walk) and by feedparser (its entries turned into the same records);
+   median wall and CPU time of `--runs` runs. The service keeps the fastest.
+2. Parse + store: that page read and stored as one search (query row, 2,000 papers, ranks and
+   legacy rows in one transaction) in a scratch database, with papers new each run and with papers
+   already stored.
+3. Reads: DATABASE_URL is given the bench data set when it has fewer than 1,000,000 stored results
+   (`dockyard db seed --size bench --service arxiv`); Dockyard serves SERVICES=accounts,arxiv with
+   one worker and each route below is called `--requests` times, one at a time, with random
+   parameters: p50/p95/max in ms.
+
+Writes bench/results/arxiv.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import secrets
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+from xml.etree import ElementTree
+
+import asyncpg
+import httpx
+from bench.arxiv.page import feedparser_entries, page
+from bench.common import DOCKYARD, record, served
+
+from dockyard.arxiv import syntax
+from dockyard.arxiv.atom import parse_feed
+from dockyard.arxiv.store import store_search
+from dockyard.core.dburl import with_database
+
+RESULTS_WANTED = 1_000_000
+WORDS = [
+    "quantum",
+    "field",
+    "network",
+    "spin",
+    "boundary",
+    "qubit",
+    "inflation",
+    "protein",
+    "word417",
+    "word2903",
+]
+
+
+def _timed(work: Callable[[], Any], runs: int) -> dict[str, float]:
+    walls, cpus = [], []
+    for _ in range(runs):
+        wall, cpu = time.perf_counter(), time.process_time()
+        work()
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.process_time() - cpu)
+    return {
+        "median_s": round(statistics.median(walls), 3),
+        "min_s": round(min(walls), 3),
+        "cpu_median_s": round(statistics.median(cpus), 3),
+    }
+
+
+def measure_parsers(runs: int) -> dict[str, dict[str, float]]:
+    """Median times of the three readers on the same 2,000-entry page."""
+    body = page(2000)
+    found = {
+        "lxml": _timed(lambda: parse_feed(body), runs),
+        "ElementTree": _timed(lambda: parse_feed(body, xml=ElementTree.fromstring), runs),
+        "feedparser": _timed(lambda: feedparser_entries(body), max(1, runs // 2)),
+    }
+    for name, times in found.items():
+        print(
+            f"parse 2,000 entries ({len(body) / 1e6:.1f} MB) with {name}: median {times['median_s']} s "
+            f"(CPU {times['cpu_median_s']} s)"
+        )
+    return found
+
+
+async def _store(url: str, runs: int) -> dict[str, Any]:
+    conn = await asyncpg.connect(url)
+    try:
+        new, known = [], []
+        for run in range(runs):
+            for fresh, into in ((True, new), (False, known)):
+                body = page(2000, offset=run if fresh else 0)
+                began = time.perf_counter()
+                feed = await asyncio.to_thread(parse_feed, body)
+                async with conn.transaction():
+                    await store_search(
+                        conn,
+                        request=syntax.Request("all:quantum", (), 0, 2000),
+                        ranked=list(enumerate(feed.entries)),
+                        total_results=feed.total_results,
+                        status=200,
+                        from_cache=False,
+                        user_id=None,
+                        duration_ms=0,
+                    )
+                into.append(time.perf_counter() - began)
+        return {
+            "new papers: median_s": round(statistics.median(new[1:] or new), 3),
+            "known papers: median_s": round(statistics.median(known[1:] or known), 3),
+            "runs": runs,
+        }
+    finally:
+        await conn.close()
+
+
+def measure_store(admin_url: str, runs: int) -> dict[str, Any]:
+    """Parse + store of 2,000 entries in a scratch database (created and dropped here)."""
+    name = f"dy_arxiv_store_{uuid.uuid4().hex[:8]}"
+    psql = ["psql", "-X", "-q", "-d", admin_url, "-c"]
+    subprocess.run([*psql, f'CREATE DATABASE "{name}"'], check=True)
+    url = with_database(admin_url, name)
+    try:
+        env = {**os.environ, "DATABASE_URL": url}
+        subprocess.run([DOCKYARD, "db", "migrate"], env=env, check=True, capture_output=True)
+        found = asyncio.run(_store(url, runs))
+    finally:
+        subprocess.run([*psql, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'], check=True)
+    print(
+        f"parse + store 2,000 entries: new papers {found['new papers: median_s']} s, "
+        f"known papers {found['known papers: median_s']} s (median of {runs})"
+    )
+    return found
+
+
+async def _stored_results(url: str) -> int | None:
+    conn = await asyncpg.connect(url)
+    try:
+        return int(await conn.fetchval("SELECT count(*) FROM arxiv.query_results"))
+    except (asyncpg.UndefinedTableError, asyncpg.InvalidSchemaNameError):
+        return None
+    finally:
+        await conn.close()
+
+
+def prepare(env: dict[str, str]) -> int:
+    """Migrate and seed the bench data set when needed; the number of stored results."""
+    stored = asyncio.run(_stored_results(env["DATABASE_URL"]))
+    if stored is None:
+        subprocess.run([DOCKYARD, "db", "migrate"], env=env, check=True, capture_output=True)
+    if not stored or stored < RESULTS_WANTED:
+        subprocess.run(
+            [DOCKYARD, "db", "seed", "--size", "bench", "--service", "arxiv", "--force"], env=env, check=True
+        )
+    stored = asyncio.run(_stored_results(env["DATABASE_URL"]))
+    assert stored is not None
+    return stored
+
+
+def _routes(rng: random.Random) -> dict[str, Callable[[], tuple[str, dict[str, Any]]]]:
+    day = 86400
+    now = int(time.time())
+    return {
+        "papers: newest first, page 1 with count": lambda: ("/arxiv/api/v1/papers", {"limit": 50}),
+        "papers: newest first, random page with count": lambda: (
+            "/arxiv/api/v1/papers",
+            {"limit": 50, "offset": rng.randrange(0, 5000, 50)},
+        ),
+        "papers: by category with count": lambda: (
+            "/arxiv/api/v1/papers",
+            {"category": rng.choice(["hep-th", "cs.LG", "q-fin.RM"]), "limit": 50},
+        ),
+        "papers: by author": lambda: (
+            "/arxiv/api/v1/papers",
+            {"author": f"Author{rng.randrange(5000)}", "limit": 50},
+        ),
+        "papers: published range, cursor page (no count)": lambda: (
+            "/arxiv/api/v1/papers",
+            {"published_from": f"{rng.randrange(2000, 2023)}-01-01", "limit": 50, "count": "false"},
+        ),
+        "papers of one query (rank order)": lambda: (
+            f"/arxiv/api/v1/queries/{rng.randrange(1, 20_001)}/papers",
+            {"limit": 50},
+        ),
+        "history: newest first with count": lambda: ("/arxiv/api/v1/queries", {"limit": 50}),
+        "history: time range with count": lambda: (
+            "/arxiv/api/v1/queries",
+            {
+                "since": _iso(now - rng.randrange(30, 360) * day),
+                "until": _iso(now - rng.randrange(0, 30) * day),
+                "limit": 50,
+            },
+        ),
+        "history: text filter with count": lambda: (
+            "/arxiv/api/v1/queries",
+            {"text": f"word{rng.randrange(2000)}", "limit": 50},
+        ),
+        "full text: one word with count": lambda: (
+            "/arxiv/api/v1/papers",
+            {"text": rng.choice(WORDS), "limit": 50},
+        ),
+        "full text: one word, no count": lambda: (
+            "/arxiv/api/v1/papers",
+            {"text": rng.choice(WORDS), "limit": 50, "count": "false"},
+        ),
+        "full text: two words and a phrase, with count": lambda: (
+            "/arxiv/api/v1/papers",
+            {"text": f'"{rng.choice(WORDS)} {rng.choice(WORDS)}" {rng.choice(WORDS)}', "limit": 50},
+        ),
+        "legacy results page 2,000 (offset 20,000)": lambda: ("/arxiv/results", {"page": 2000}),
+    }
+
+
+def _iso(unix: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(unix))
+
+
+def measure_reads(env: dict[str, str], requests: int) -> dict[str, Any]:
+    rng = random.Random(7)
+    found: dict[str, Any] = {}
+    with (
+        served(1, env={"SERVICES": "accounts,arxiv", "ARXIV_RUNNER": "false", **env}) as base,
+        httpx.Client(base_url=base, timeout=60) as client,
+    ):
+        for label, make in _routes(rng).items():
+            for _ in range(5):  # warm-up
+                path, params = make()
+                client.get(path, params=params).raise_for_status()
+            timings = []
+            for _ in range(requests):
+                path, params = make()
+                began = time.perf_counter()
+                answer = client.get(path, params=params)
+                timings.append((time.perf_counter() - began) * 1000)
+                answer.raise_for_status()
+            timings.sort()
+            found[label] = {
+                "requests": requests,
+                "p50_ms": round(statistics.median(timings), 1),
+                "p95_ms": round(timings[int(len(timings) * 0.95) - 1], 1),
+                "max_ms": round(timings[-1], 1),
+            }
+            print(
+                f"{label}: p50 {found[label]['p50_ms']} ms, p95 {found[label]['p95_ms']} ms, max {found[label]['max_ms']} ms"
+            )
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--skip-reads", action="store_true")
+    args = parser.parse_args()
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        sys.exit("set DATABASE_URL to the database to measure (it gets the arxiv bench data set)")
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "JWT_SECRET": os.environ.get("JWT_SECRET") or secrets.token_urlsafe(48),
+    }
+    result: dict[str, Any] = {"parse": measure_parsers(args.runs)}
+    result["parse_and_store"] = measure_store(with_database(url, "postgres"), args.runs)
+    if not args.skip_reads:
+        result["stored_results"] = prepare(env)
+        result["reads"] = measure_reads(env, args.requests)
+    print(f"recorded {record('arxiv', result)}")
+
+
+if __name__ == "__main__":
+    main()
