@@ -244,7 +244,8 @@ def measure_reads(env: dict[str, str], requests: int) -> dict[str, Any]:
                 "max_ms": round(timings[-1], 1),
             }
             print(
-                f"{label}: p50 {found[label]['p50_ms']} ms, p95 {found[label]['p95_ms']} ms, max {found[label]['max_ms']} ms"
+                f"{label}: p50 {found[label]['p50_ms']} ms, p95 {found[label]['p95_ms']} ms, "
+                f"max {found[label]['max_ms']} ms"
             )
     return found
 

@@ -7,7 +7,11 @@ from typing import Any
 
 from dockyard.arxiv.atom import Author, Entry, normalise, split_id
 
-WORDS = ["quantum", "lattice", "gauge", "field", "spectral", "gap", "entropy", "neural", "network", "learning", "galaxy", "cluster", "dark", "matter", "topological", "phase", "transition", "boundary", "symmetry", "stochastic", "inference", "bound", "algorithm"]
+WORDS = (
+    *("quantum", "lattice", "gauge", "field", "spectral", "gap", "entropy", "neural", "network"),
+    *("learning", "galaxy", "cluster", "dark", "matter", "topological", "phase", "transition"),
+    *("boundary", "symmetry", "stochastic", "inference", "bound", "algorithm"),
+)
 
 
 def entry(number: int, *, offset: int) -> str:
@@ -54,7 +58,7 @@ def entry(number: int, *, offset: int) -> str:
     <category term="hep-th" scheme="http://arxiv.org/schemas/atom"/>
     <category term="gr-qc" scheme="http://arxiv.org/schemas/atom"/>
   </entry>
-"""
+"""  # noqa: E501
 
 
 def page(count: int = 2000, *, offset: int = 0) -> bytes:

@@ -117,7 +117,8 @@ def split_id(url: str) -> tuple[str, int | None]:
 
 
 # Tags compared in the walk below: one pass over each entry's children, no path lookups.
-ID, TITLE, SUMMARY, PUBLISHED, UPDATED = (f"{ATOM}{name}" for name in ("id", "title", "summary", "published", "updated"))
+ID, TITLE, SUMMARY = f"{ATOM}id", f"{ATOM}title", f"{ATOM}summary"
+PUBLISHED, UPDATED = f"{ATOM}published", f"{ATOM}updated"
 AUTHOR, NAME, LINK, CATEGORY = f"{ATOM}author", f"{ATOM}name", f"{ATOM}link", f"{ATOM}category"
 PRIMARY, AFFILIATION = f"{ARXIV}primary_category", f"{ARXIV}affiliation"
 DOI, JOURNAL_REF, COMMENT = f"{ARXIV}doi", f"{ARXIV}journal_ref", f"{ARXIV}comment"
