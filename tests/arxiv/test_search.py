@@ -359,3 +359,21 @@ class TestBudgetAndConcurrency:
             [first.json()["query_id"], second.json()["query_id"]],
         )
         assert len(ids) == 2
+
+
+async def test_a_paper_arxiv_describes_anew_is_updated_not_duplicated(
+    client: AppClient, searcher: Auth, standin: ArxivStandIn, db: asyncpg.Connection, word: str
+) -> None:
+    (entry,) = entries(1, first=7000 + int(word[1:7], 16) % 90000)
+    standin.corpus[f"ti:{word}"] = [entry]
+    assert (await search(client, searcher[1], search_query=f"ti:{word}")).status_code == 201
+    later = entry.replace(
+        "</summary>",
+        '</summary>\n    <arxiv:journal_ref xmlns:arxiv="http://arxiv.org/schemas/atom">'
+        "J. Later 1 (2025) 2</arxiv:journal_ref>",
+    )
+    standin.corpus[f"abs:{word}"] = [later]
+    assert (await search(client, searcher[1], search_query=f"abs:{word}")).status_code == 201
+    arxiv_id = entry.split("/abs/")[1].split("v1<")[0]
+    rows = await db.fetch("SELECT journal_ref FROM arxiv.papers WHERE arxiv_id = $1", arxiv_id)
+    assert [row["journal_ref"] for row in rows] == ["J. Later 1 (2025) 2"]

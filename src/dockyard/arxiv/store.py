@@ -35,26 +35,37 @@ PAPER_FIELDS = (
     "published, updated, abs_url, pdf_url, doi_url"
 )
 
-# Sorted so that concurrent searches lock shared papers in the same order (no deadlock).
-UPSERT_PAPERS = f"""
-INSERT INTO arxiv.papers AS p (arxiv_id, version, {PAPER_FIELDS})
+# Only papers not stored yet are inserted: a generated tsvector is computed for every row offered to
+# an INSERT, conflicting or not, and it is most of the cost of storing a page. Sorted so that
+# concurrent searches take shared papers in the same order.
+INSERT_PAPERS = f"""
+INSERT INTO arxiv.papers (arxiv_id, version, {PAPER_FIELDS})
 SELECT DISTINCT ON (arxiv_id, version) arxiv_id, version, {PAPER_FIELDS}
 FROM jsonb_to_recordset($1::jsonb) AS e({ENTRY_COLUMNS})
+WHERE NOT EXISTS (SELECT 1 FROM arxiv.papers p WHERE p.arxiv_id = e.arxiv_id AND p.version = e.version)
 ORDER BY arxiv_id, version, rank DESC
-ON CONFLICT (arxiv_id, version) DO UPDATE
-SET ({PAPER_FIELDS}) = (
-    excluded.title, excluded.abstract, excluded.authors, excluded.author_names, excluded.categories,
-    excluded.primary_category, excluded.doi, excluded.journal_ref, excluded.comment, excluded.published,
-    excluded.updated, excluded.abs_url, excluded.pdf_url, excluded.doi_url)
-WHERE (p.{PAPER_FIELDS.replace(", ", ", p.")}) IS DISTINCT FROM (
-    excluded.title, excluded.abstract, excluded.authors, excluded.author_names, excluded.categories,
-    excluded.primary_category, excluded.doi, excluded.journal_ref, excluded.comment, excluded.published,
-    excluded.updated, excluded.abs_url, excluded.pdf_url, excluded.doi_url)
+ON CONFLICT (arxiv_id, version) DO NOTHING
 """
+
+# A paper arXiv describes differently now (a journal reference or DOI added later) is rewritten.
+UPDATE_PAPERS = f"""
+UPDATE arxiv.papers p
+SET ({PAPER_FIELDS}) = (
+    e.title, e.abstract, e.authors, e.author_names, e.categories, e.primary_category, e.doi,
+    e.journal_ref, e.comment, e.published, e.updated, e.abs_url, e.pdf_url, e.doi_url)
+FROM (SELECT DISTINCT ON (arxiv_id, version) * FROM jsonb_to_recordset($1::jsonb) AS e({ENTRY_COLUMNS})
+      ORDER BY arxiv_id, version, rank DESC) e
+WHERE p.arxiv_id = e.arxiv_id AND p.version = e.version
+  AND (p.{PAPER_FIELDS.replace(", ", ", p.")}) IS DISTINCT FROM (
+    e.title, e.abstract, e.authors, e.author_names, e.categories, e.primary_category, e.doi,
+    e.journal_ref, e.comment, e.published, e.updated, e.abs_url, e.pdf_url, e.doi_url)
+"""
+
+RANK_COLUMNS = "rank int, arxiv_id text, version int, title text, author_names text, journal_ref text"
 
 # The ranks of the rich model, and the legacy rows (result_number counts from this search's first).
 INSERT_RANKS = f"""
-WITH e AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS e({ENTRY_COLUMNS})),
+WITH e AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS e({RANK_COLUMNS})),
 ranks AS (
     INSERT INTO arxiv.query_results (query_id, rank, paper_id)
     SELECT $2, e.rank, p.id FROM e JOIN arxiv.papers p USING (arxiv_id, version)
@@ -75,6 +86,23 @@ class Stored:
     entries: int
     total_results: int
     status: int
+
+
+def ranks_json(ranked: Sequence[tuple[int, Entry]]) -> bytes:
+    """What the ranks and the legacy rows need of each (rank, entry), as JSON."""
+    return orjson.dumps(
+        [
+            {
+                "rank": rank,
+                "arxiv_id": entry.arxiv_id,
+                "version": entry.version,
+                "title": entry.title,
+                "author_names": ", ".join(author.name for author in entry.authors),
+                "journal_ref": entry.journal_ref,
+            }
+            for rank, entry in ranked
+        ]
+    )
 
 
 def entries_json(ranked: Sequence[tuple[int, Entry]]) -> bytes:
@@ -137,8 +165,8 @@ async def store_search(
     assert row is not None
     if ranked:
         document = entries_json(ranked).decode()
-        await conn.execute(UPSERT_PAPERS, document)
-        await conn.execute(
-            INSERT_RANKS, document, row["id"], row["query_id"], row["timestamp"], request.start
-        )
+        await conn.execute(INSERT_PAPERS, document)
+        await conn.execute(UPDATE_PAPERS, document)
+        ranks = ranks_json(ranked).decode()
+        await conn.execute(INSERT_RANKS, ranks, row["id"], row["query_id"], row["timestamp"], request.start)
     return Stored(row["id"], row["query_id"], row["timestamp"], len(ranked), total_results, status)
