@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -13,7 +14,7 @@ from dockyard.arxiv import papers, queries
 from dockyard.arxiv.export import EXTENSIONS, MEDIA_TYPES, ExportFormat, bibtex_chunks, csv_chunks
 from dockyard.arxiv.models import PaperList, QueryList, QueryPublic
 from dockyard.arxiv.papers import PaperFilter, PaperOrder
-from dockyard.core.db import ReadConn
+from dockyard.core.db import Connection, ReadConn, translated_errors
 from dockyard.core.errors import NotFound
 from dockyard.core.like import contains_pattern
 from dockyard.core.openapi import errors
@@ -82,17 +83,11 @@ async def history(
     ascending = order == "oldest"
     headers = {"Content-Disposition": f"attachment; filename=queries.{format.value}"} if download else {}
     if format is HistoryFormat.ndjson:
-        explicit = "limit" in request.query_params
-        pool = request.app.state.db.read_pool()
-
-        async def lines() -> object:
-            async with pool.acquire() as stream_conn:
-                async for line in queries.history_lines(
-                    stream_conn, wanted, ascending=ascending, limit=limit if explicit else None
-                ):
-                    yield line
-
-        return StreamingResponse(lines(), media_type=NDJSON, headers=headers)  # type: ignore[arg-type]
+        most = limit if "limit" in request.query_params else None
+        lines = await held_stream(
+            request, lambda held: queries.history_lines(held, wanted, ascending=ascending, limit=most)
+        )
+        return StreamingResponse(lines, media_type=NDJSON, headers=headers)
     body = await queries.history_json(conn, wanted, ascending=ascending, limit=limit, offset=offset)
     return RawJSONResponse(body, headers=headers)
 
@@ -143,26 +138,39 @@ EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def export_response(
+async def held_stream(
+    request: Request, produce: Callable[[Connection], AsyncIterator[bytes]]
+) -> AsyncIterator[bytes]:
+    """`produce` on a read connection taken now, so an outage is a 503 before anything is sent;
+    the connection goes back to the pool when the stream ends, however it ends."""
+    pool = request.app.state.db.read_pool()
+    with translated_errors():
+        conn = await pool.acquire()
+
+    async def stream() -> AsyncIterator[bytes]:
+        try:
+            async for chunk in produce(conn):
+                yield chunk
+        finally:
+            await pool.release(conn)
+
+    return stream()
+
+
+async def export_response(
     request: Request, wanted: PaperFilter, *, order: PaperOrder, format: ExportFormat, name: str
 ) -> StreamingResponse:
     """The papers matching `wanted` streamed as a `format` file called `name`."""
     papers.export_sql(wanted, order=order)  # refuses a bad combination before the stream starts
-    pool = request.app.state.db.read_pool()
 
-    async def chunks() -> object:
-        async with pool.acquire() as conn:
-            batches = papers.export_rows(conn, wanted, order=order)
-            rendered = (
-                csv_chunks(batches, with_rank=wanted.query_id is not None)
-                if format is ExportFormat.csv
-                else bibtex_chunks(batches)
-            )
-            async for chunk in rendered:
-                yield chunk
+    def render(conn: Connection) -> AsyncIterator[bytes]:
+        batches = papers.export_rows(conn, wanted, order=order)
+        if format is ExportFormat.csv:
+            return csv_chunks(batches, with_rank=wanted.query_id is not None)
+        return bibtex_chunks(batches)
 
     return StreamingResponse(
-        chunks(),  # type: ignore[arg-type]
+        await held_stream(request, render),
         media_type=MEDIA_TYPES[format],
         headers={"Content-Disposition": f"attachment; filename={name}.{EXTENSIONS[format]}"},
     )
@@ -179,7 +187,7 @@ async def export_query(
 ) -> StreamingResponse:
     """In arXiv's order; the CSV starts with the `rank` column."""
     await _exists(conn, query_id)
-    return export_response(
+    return await export_response(
         request,
         PaperFilter(query_id=query_id),
         order=PaperOrder.rank,

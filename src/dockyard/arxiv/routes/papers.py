@@ -93,7 +93,7 @@ async def export_papers(
     format: ExportFormat = ExportFormat.csv,
 ) -> StreamingResponse:
     """Every paper matching the filters, streamed."""
-    return export_response(request, wanted, order=order, format=format, name="papers")
+    return await export_response(request, wanted, order=order, format=format, name="papers")
 
 
 @router.get(

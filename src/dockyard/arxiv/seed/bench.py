@@ -50,14 +50,15 @@ FROM (
     SELECT g,
            to_char(1001 + g / 99999, 'FM0000') || '.' || to_char(g % 99999, 'FM00000') AS id,
            1 + g % 3 AS version,
-           array_to_string(b[1 + (g * 7919) % 99000 : (g * 7919) % 99000 + 6 + g % 6], ' ') AS title,
-           array_to_string(b[1 + (g * 104729) % 99000 : (g * 104729) % 99000 + 60 + g % 40], ' ') AS abstract,
+           array_to_string(b[1 + t : t + 6 + g % 6], ' ') AS title,
+           array_to_string(b[1 + a : a + 60 + g % 40], ' ') AS abstract,
            'Author' || (g % 5000) || ' Surname' || (g % 977) AS a1,
            'Author' || (g % 3001) || ' Surname' || (g % 499) AS a2,
            (ARRAY['hep-th', 'quant-ph', 'cs.LG', 'astro-ph.CO', 'math.PR', 'cond-mat.str-el',
                   'q-bio.GN', 'q-fin.RM'])[1 + g % 8] AS cat,
            timestamptz '2000-01-01' + (g::float8 / $2) * interval '24 years' AS published
-    FROM generate_series(1, $2::int) g, bag
+    FROM generate_series(1, $2::int) g, bag,
+         LATERAL (SELECT ((g::bigint * 7919) % 99000)::int AS t, ((g::bigint * 104729) % 99000)::int AS a) o
 ) p
 """
 
