@@ -22,7 +22,7 @@ from dockyard.accounts.tokens import TokenSigner
 from dockyard.core import embedded, health, metrics, pages
 from dockyard.core.config import Settings, get_settings
 from dockyard.core.db import Database, install_db_error_handlers, open_database
-from dockyard.core.errors import ErrorStyles, install_error_handlers
+from dockyard.core.errors import ErrorStyles, ServiceUnavailable, install_error_handlers
 from dockyard.core.http import (
     ErrorBoundaryMiddleware,
     GZipMiddleware,
@@ -82,7 +82,7 @@ async def _sync_permissions(db: Database, services: Sequence[Service]) -> None:
             await permissions.sync(conn, declared)
     except (asyncpg.UndefinedTableError, asyncpg.InvalidSchemaNameError):
         logger.warning("permissions not synced: the accounts schema is missing; run `dockyard db migrate`")
-    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError, ServiceUnavailable) as exc:
         logger.warning("permissions not synced: database unavailable", extra={"error": str(exc)})
 
 
