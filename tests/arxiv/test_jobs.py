@@ -193,3 +193,30 @@ async def test_a_worker_that_dies_leaves_a_stalled_job(
         job: dict[str, Any] = (await client.get("/arxiv/api/v1/searches/1")).json()
     assert (job["state"], job["slices_done"], job["query_id"]) == ("stalled", 1, None)
     assert await own_conn.fetchval("SELECT count(*) FROM arxiv.queries") == 0
+
+
+async def test_two_runners_take_each_queued_job_once(
+    own_db: str, own_conn: asyncpg.Connection, smtp: Inbox, standin: ArxivStandIn
+) -> None:
+    for topic in ("a", "b", "c", "d"):
+        standin.corpus[f"ti:{topic}"] = entries(15, first=100 * ord(topic), topic=topic)
+    config = arxiv_settings(standin, runner=True, page_size=10, job_poll_s=0.1)
+    app_settings = accounts_settings(own_db, smtp)
+    services = (accounts.service, arxiv.service)
+    async with (
+        app_client(app_settings, services, service_settings=[config]) as first,
+        app_client(app_settings, services, service_settings=[config]) as second,
+    ):
+        users = Accounts(first, own_conn)
+        _, headers = await users.bearer("searcher", groups=(await users.group("arxiv.search"),))
+        answers = [
+            await client.post(URL, json={"search_query": f"ti:{topic}", "max_results": 20}, headers=headers)
+            for client, topic in zip((first, second, first, second), "abcd", strict=True)
+        ]
+        jobs = [await wait_for_job(first, answer.json()["id"]) for answer in answers]
+    assert [job["state"] for job in jobs] == ["done"] * 4
+    runners = {first.app.state.arxiv_runner.worker, second.app.state.arxiv_runner.worker}
+    taken = await own_conn.fetch("SELECT worker FROM arxiv.search_jobs")
+    assert {row["worker"] for row in taken} <= runners
+    assert await own_conn.fetchval("SELECT count(*) FROM arxiv.queries") == 4
+    assert len(standin.calls()) == 8  # two slices per job, each fetched once
