@@ -86,16 +86,16 @@ async def history_json(
 ) -> str:
     """One page of recorded queries and the total matching, as JSON `{count, results}`."""
     found = history.filters()
+    where = found.where()
     limit_at, offset_at = f"${len(found.values) + 1}", f"${len(found.values) + 2}"
+    # The page is cut before its JSON is built, and counted apart (an index-only count).
     sql = f"""
-    SELECT json_build_object('count', coalesce(max(total), 0),
-                             'results', coalesce(json_agg(item ORDER BY n), '[]'))
-    FROM (
-        SELECT {QUERY_JSON} AS item, count(*) OVER () AS total,
-               row_number() OVER (ORDER BY {_order(ascending)}) AS n
-        FROM arxiv.queries q WHERE {found.where()}
-        ORDER BY {_order(ascending)} LIMIT {limit_at} OFFSET {offset_at}
-    ) page"""
+    SELECT json_build_object(
+        'count', (SELECT count(*) FROM arxiv.queries q WHERE {where}),
+        'results', coalesce((
+            SELECT json_agg({QUERY_JSON} ORDER BY {_order(ascending)})
+            FROM (SELECT * FROM arxiv.queries q WHERE {where}
+                  ORDER BY {_order(ascending)} LIMIT {limit_at} OFFSET {offset_at}) q), '[]'))"""
     text: str = await conn.fetchval(sql, *found.values, limit, offset)
     return text
 

@@ -71,9 +71,12 @@ async def list_papers(
     cursor: Annotated[
         str | None, Query(max_length=40, description="`next_cursor` of the previous page.")
     ] = None,
-    count: Annotated[bool, Query(description="Include the total (skip it for speed).")] = True,
+    count: Annotated[
+        bool, Query(description="Also count every match (exact; costs a pass over all matches).")
+    ] = False,
 ) -> Response:
-    """Newest first by default, then by id (a stable order); by `offset` with the total, or by `cursor`."""
+    """Newest first by default, then by id (a stable order); page by `next_cursor`, or by `offset`
+    with `count=true` for the total."""
     body = await papers.papers_json(
         conn, wanted, order=order, limit=limit, offset=offset, cursor=cursor, with_count=count
     )
