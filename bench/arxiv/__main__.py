@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import secrets
@@ -35,10 +36,11 @@ from xml.etree import ElementTree
 import asyncpg
 import httpx
 from bench.arxiv.page import feedparser_entries, page
-from bench.common import DOCKYARD, record, served
+from bench.common import DOCKYARD, RESULTS, record, served
 
-from dockyard.arxiv import syntax
+from dockyard.arxiv import papers, queries, syntax
 from dockyard.arxiv.atom import parse_feed
+from dockyard.arxiv.papers import PaperFilter, PaperOrder
 from dockyard.arxiv.store import store_search
 from dockyard.core.dburl import with_database
 
@@ -275,6 +277,67 @@ def measure_reads(env: dict[str, str], requests: int) -> dict[str, Any]:
     return found
 
 
+async def _in_database(url: str, requests: int) -> dict[str, Any]:
+    """The same reads as SQL calls on one connection (no HTTP, no server process): the database's share."""
+    rng = random.Random(11)
+    conn = await asyncpg.connect(url, server_settings={"random_page_cost": "1.1", "jit": "off"})
+    cases: dict[str, Callable[[], Any]] = {
+        "browse: papers newest first": lambda: papers.papers_json(
+            conn, PaperFilter(), order=PaperOrder.newest, limit=50, offset=0, cursor=None, with_count=False
+        ),
+        "browse: papers by category": lambda: papers.papers_json(
+            conn,
+            PaperFilter(category=rng.choice(["hep-th", "cs.LG", "q-fin.RM"])),
+            order=PaperOrder.newest,
+            limit=50,
+            offset=0,
+            cursor=None,
+            with_count=False,
+        ),
+        "browse: papers of one query, rank order, with count": lambda: papers.papers_json(
+            conn,
+            PaperFilter(query_id=rng.randrange(1, 20_001)),
+            order=PaperOrder.rank,
+            limit=50,
+            offset=0,
+            cursor=None,
+            with_count=True,
+        ),
+        "history: newest first, with count": lambda: queries.history_json(
+            conn, queries.HistoryFilter(), ascending=False, limit=50, offset=0
+        ),
+        "full text: one word": lambda: papers.papers_json(
+            conn,
+            PaperFilter(text=rng.choice(WORDS)),
+            order=PaperOrder.newest,
+            limit=50,
+            offset=0,
+            cursor=None,
+            with_count=False,
+        ),
+    }
+    found: dict[str, Any] = {}
+    try:
+        for label, call in cases.items():
+            timings = []
+            for _ in range(requests):
+                began = time.perf_counter()
+                await call()
+                timings.append((time.perf_counter() - began) * 1000)
+            timings.sort()
+            found[label] = {
+                "calls": requests,
+                "p50_ms": round(statistics.median(timings), 1),
+                "p95_ms": round(timings[int(len(timings) * 0.95) - 1], 1),
+            }
+            print(
+                f"in the database, {label}: p50 {found[label]['p50_ms']} ms, p95 {found[label]['p95_ms']} ms"
+            )
+    finally:
+        await conn.close()
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -282,6 +345,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--skip-reads", action="store_true")
+    parser.add_argument("--reads-only", action="store_true", help="keep the last parse results")
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL")
     if not url:
@@ -292,10 +356,16 @@ def main() -> None:
         "JWT_SECRET": os.environ.get("JWT_SECRET") or secrets.token_urlsafe(48),
     }
     result: dict[str, Any] = {"load_average_1m_at_start": os.getloadavg()[0]}
-    result["parse"] = measure_parsers(args.runs)
-    result["parse_and_store"] = measure_store(with_database(url, "postgres"), args.runs)
+    previous = RESULTS / "arxiv.json"
+    if args.reads_only and previous.exists():
+        kept = json.loads(previous.read_text())
+        result |= {key: kept[key] for key in ("parse", "parse_and_store") if key in kept}
+    else:
+        result["parse"] = measure_parsers(args.runs)
+        result["parse_and_store"] = measure_store(with_database(url, "postgres"), args.runs)
     if not args.skip_reads:
         result["stored_results"] = prepare(env)
+        result["reads_in_database"] = asyncio.run(_in_database(url, args.requests))
         result["reads"] = measure_reads(env, args.requests)
     print(f"recorded {record('arxiv', result)}")
 

@@ -1,9 +1,10 @@
 """The arxiv service's SQL for papers: browse with filters, one paper, a query's papers, exports.
 
-Browsing is ordered by publication time then id, both ways stable; a page comes with the total
-(`count`) or, for deep reading, with a cursor (`next_cursor`: the last row's publication time in
-microseconds and its id) that continues in one index probe. Text search uses the `search_text`
-tsvector (titles weigh more than abstracts) and authors the `author_text` one, both under GIN.
+Browsing is ordered by publication time then id, both ways stable; a page comes with a cursor
+(`next_cursor`: the last row's publication time in microseconds and its id) that continues in one
+index probe, and with the exact total when asked (`count`: a pass over every match, so opt-in).
+Text search uses the `search_text` tsvector (titles weigh more than abstracts) and authors the
+`author_text` one, both under GIN.
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ from dockyard.arxiv.queries import Filters, utc
 from dockyard.core.db import Connection
 from dockyard.core.errors import BadInput
 
-PAPER_JSON = f"""json_build_object(
+PAPER_FIELDS = f"""
     'id', p.id, 'arxiv_id', p.arxiv_id, 'version', p.version, 'title', p.title, 'abstract', p.abstract,
     'authors', p.authors, 'categories', p.categories, 'primary_category', p.primary_category,
     'doi', p.doi, 'journal_ref', p.journal_ref, 'comment', p.comment,
     'published', {utc("p.published")}, 'updated', {utc("p.updated")},
     'abs_url', p.abs_url, 'pdf_url', p.pdf_url, 'doi_url', p.doi_url,
-    'first_seen_at', {utc("p.first_seen_at")})"""
+    'first_seen_at', {utc("p.first_seen_at")}"""
+PAPER_JSON = f"json_build_object({PAPER_FIELDS})"
 
 CURSOR = re.compile(r"(-?\d{1,18})\.(\d{1,19})")
 
@@ -138,7 +140,7 @@ async def papers_json(
                             THEN (array_agg(cursor ORDER BY n))[{size_at}] END,
         'results', coalesce(json_agg(item ORDER BY n) FILTER (WHERE n <= {size_at}), '[]'))::text
     FROM (
-        SELECT {PAPER_JSON}::jsonb || jsonb_build_object('rank', p.rank) AS item,
+        SELECT json_build_object({PAPER_FIELDS}, 'rank', p.rank) AS item,
                (extract(epoch FROM p.published) * 1000000)::bigint || '.' || p.id AS cursor,
                row_number() OVER (ORDER BY {ORDER_OUTER[order]}) AS n
         FROM (SELECT {PAPER_COLUMNS}, {rank} AS rank FROM {papers.source()} WHERE {page.where()}
