@@ -3,21 +3,22 @@
 
 CREATE SCHEMA accounts;
 
+CREATE SCHEMA arxiv;
+
 CREATE SCHEMA backups;
 
 CREATE SCHEMA core;
 
-CREATE SCHEMA gateway;
-
 CREATE DOMAIN backups.label AS text
 	CONSTRAINT label_check CHECK (((VALUE ~ '^[A-Za-z0-9][A-Za-z0-9_.:-]*$'::text) AND (length(VALUE) <= 100)));
 
-CREATE TYPE gateway.level AS ENUM (
-    'read',
-    'append',
-    'write',
-    'admin'
-);
+CREATE FUNCTION arxiv.query_id_from_id() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    NEW.query_id := coalesce(NEW.query_id, NEW.id);
+    RETURN NEW;
+END $$;
 
 CREATE FUNCTION backups.add_series() RETURNS trigger
     LANGUAGE plpgsql
@@ -49,28 +50,6 @@ BEGIN
       AND NOT EXISTS (SELECT 1 FROM backups.runs x
                       WHERE (x.section, x.type, x.datacenter) = (s.section, s.type, s.datacenter));
     RETURN NULL;
-END
-$$;
-
-CREATE FUNCTION gateway.is_name(name text) RETURNS boolean
-    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-    RETURN ((name ~ '^[a-zA-Z_][a-zA-Z_0-9]*(\.[a-zA-Z_][a-zA-Z_0-9]*)*$'::text) AND (octet_length(name) <= 256));
-
-CREATE FUNCTION gateway.are_names(names text[]) RETURNS boolean
-    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-    RETURN (SELECT COALESCE(bool_and(COALESCE(gateway.is_name(name.name), false)), true) AS "coalesce" FROM unnest(are_names.names) name(name));
-
-CREATE FUNCTION gateway.audit_append_only() RETURNS trigger
-    LANGUAGE plpgsql
-    AS $$
-BEGIN
-    IF TG_OP = 'UPDATE' THEN
-        RAISE EXCEPTION 'gateway.audit is append-only' USING ERRCODE = 'insufficient_privilege';
-    END IF;
-    IF OLD.at > now() - interval '1 day' THEN
-        RAISE EXCEPTION 'gateway.audit keeps every record at least a day' USING ERRCODE = 'insufficient_privilege';
-    END IF;
-    RETURN OLD;
 END
 $$;
 
@@ -213,6 +192,144 @@ ALTER TABLE accounts.users ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     NO MINVALUE
     NO MAXVALUE
     CACHE 1
+);
+
+CREATE TABLE arxiv.api_cache (
+    key text NOT NULL,
+    fetched_at timestamp with time zone DEFAULT now() NOT NULL,
+    status smallint NOT NULL,
+    body bytea NOT NULL
+);
+
+CREATE TABLE arxiv.papers (
+    id bigint NOT NULL,
+    arxiv_id text NOT NULL,
+    version integer NOT NULL,
+    title text NOT NULL,
+    abstract text NOT NULL,
+    authors jsonb NOT NULL,
+    author_names text NOT NULL,
+    categories text[] NOT NULL,
+    primary_category text,
+    doi text,
+    journal_ref text,
+    comment text,
+    published timestamp with time zone,
+    updated timestamp with time zone,
+    abs_url text,
+    pdf_url text,
+    doi_url text,
+    first_seen_at timestamp with time zone DEFAULT now() NOT NULL,
+    search_text tsvector GENERATED ALWAYS AS ((setweight(to_tsvector('english'::regconfig, title), 'A'::"char") || setweight(to_tsvector('english'::regconfig, abstract), 'B'::"char"))) STORED,
+    author_text tsvector GENERATED ALWAYS AS (to_tsvector('simple'::regconfig, author_names)) STORED,
+    CONSTRAINT papers_arxiv_id_check CHECK ((length(arxiv_id) <= 64)),
+    CONSTRAINT papers_version_check CHECK ((version >= 1))
+);
+
+CREATE SEQUENCE arxiv.papers_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE arxiv.papers_id_seq OWNED BY arxiv.papers.id;
+
+CREATE TABLE arxiv.queries (
+    id bigint NOT NULL,
+    query_id bigint,
+    "timestamp" bigint,
+    status smallint,
+    num_results integer,
+    num_entries integer,
+    query text,
+    user_id bigint,
+    search_query text,
+    id_list text[],
+    sort_by text,
+    sort_order text,
+    start integer,
+    max_results integer,
+    from_cache boolean,
+    duration_ms integer,
+    CONSTRAINT queries_max_results_check CHECK ((max_results >= 0)),
+    CONSTRAINT queries_sort_by_check CHECK ((sort_by = ANY (ARRAY['relevance'::text, 'lastUpdatedDate'::text, 'submittedDate'::text]))),
+    CONSTRAINT queries_sort_order_check CHECK ((sort_order = ANY (ARRAY['ascending'::text, 'descending'::text]))),
+    CONSTRAINT queries_start_check CHECK ((start >= 0))
+);
+
+CREATE SEQUENCE arxiv.queries_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE arxiv.queries_id_seq OWNED BY arxiv.queries.id;
+
+CREATE TABLE arxiv.query_results (
+    query_id bigint NOT NULL,
+    rank integer NOT NULL,
+    paper_id bigint NOT NULL,
+    CONSTRAINT query_results_rank_check CHECK ((rank >= 0))
+);
+
+CREATE TABLE arxiv.results (
+    id bigint NOT NULL,
+    query_id bigint,
+    "timestamp" bigint,
+    result_number integer,
+    author text,
+    title text,
+    journal text
+);
+
+CREATE SEQUENCE arxiv.results_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE arxiv.results_id_seq OWNED BY arxiv.results.id;
+
+CREATE TABLE arxiv.search_jobs (
+    id bigint NOT NULL,
+    user_id bigint,
+    request jsonb NOT NULL,
+    canonical text NOT NULL,
+    state text DEFAULT 'queued'::text NOT NULL,
+    slices_total integer NOT NULL,
+    slices_done integer DEFAULT 0 NOT NULL,
+    entries_done integer DEFAULT 0 NOT NULL,
+    total_results integer,
+    error text,
+    error_status smallint,
+    query_id bigint,
+    worker text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    started_at timestamp with time zone,
+    finished_at timestamp with time zone,
+    heartbeat_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT search_jobs_entries_done_check CHECK ((entries_done >= 0)),
+    CONSTRAINT search_jobs_slices_done_check CHECK ((slices_done >= 0)),
+    CONSTRAINT search_jobs_slices_total_check CHECK ((slices_total >= 1)),
+    CONSTRAINT search_jobs_state_check CHECK ((state = ANY (ARRAY['queued'::text, 'running'::text, 'done'::text, 'failed'::text])))
+);
+
+CREATE SEQUENCE arxiv.search_jobs_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE arxiv.search_jobs_id_seq OWNED BY arxiv.search_jobs.id;
+
+CREATE TABLE arxiv.upstream_clock (
+    id boolean DEFAULT true NOT NULL,
+    last_call_at timestamp with time zone DEFAULT '1970-01-01 00:00:00+00'::timestamp with time zone NOT NULL,
+    CONSTRAINT upstream_clock_id_check CHECK (id)
 );
 
 CREATE TABLE backups.alert_events (
@@ -446,63 +563,6 @@ CREATE TABLE core.seed_runs (
     CONSTRAINT seed_runs_duration_ms_check CHECK ((duration_ms >= 0)),
     CONSTRAINT seed_runs_rows_check CHECK ((rows >= 0)),
     CONSTRAINT seed_runs_size_check CHECK ((size = ANY (ARRAY['demo'::text, 'bench'::text])))
-);
-
-CREATE TABLE gateway.audit (
-    id bigint NOT NULL,
-    at timestamp with time zone DEFAULT now() NOT NULL,
-    user_id bigint,
-    token_id bigint,
-    client text,
-    method text NOT NULL,
-    route text NOT NULL,
-    feed text,
-    cols text[],
-    ix bigint,
-    size bigint,
-    decision text NOT NULL,
-    reason text DEFAULT ''::text NOT NULL,
-    upstream_status smallint,
-    status smallint NOT NULL,
-    bytes_in bigint DEFAULT 0 NOT NULL,
-    bytes_out bigint DEFAULT 0 NOT NULL,
-    duration_ms real DEFAULT 0 NOT NULL,
-    request_id text,
-    change jsonb,
-    CONSTRAINT audit_decision_check CHECK ((decision = ANY (ARRAY['allow'::text, 'deny'::text])))
-);
-
-ALTER TABLE gateway.audit ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
-    SEQUENCE NAME gateway.audit_id_seq
-    START WITH 1
-    INCREMENT BY 1
-    NO MINVALUE
-    NO MAXVALUE
-    CACHE 1
-);
-
-CREATE TABLE gateway.grants (
-    id bigint NOT NULL,
-    user_id bigint,
-    group_id bigint,
-    feed text NOT NULL,
-    level gateway.level NOT NULL,
-    columns text[],
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    created_by bigint,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT grants_check CHECK ((num_nonnulls(user_id, group_id) = 1)),
-    CONSTRAINT grants_columns_check CHECK (((cardinality(columns) <= 1000) AND gateway.are_names(columns))),
-    CONSTRAINT grants_feed_check CHECK (((feed = '*'::text) OR gateway.is_name(feed) OR ((feed ~~ '%.*'::text) AND gateway.is_name("left"(feed, '-2'::integer)))))
-);
-
-ALTER TABLE gateway.grants ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
-    SEQUENCE NAME gateway.grants_id_seq
-    START WITH 1
-    INCREMENT BY 1
-    NO MINVALUE
-    NO MAXVALUE
-    CACHE 1
 );
 
 CREATE TABLE public.ihr_asn (
@@ -934,6 +994,14 @@ CREATE TABLE public.schema_migrations (
     applied_by text DEFAULT CURRENT_USER NOT NULL
 );
 
+ALTER TABLE ONLY arxiv.papers ALTER COLUMN id SET DEFAULT nextval('arxiv.papers_id_seq'::regclass);
+
+ALTER TABLE ONLY arxiv.queries ALTER COLUMN id SET DEFAULT nextval('arxiv.queries_id_seq'::regclass);
+
+ALTER TABLE ONLY arxiv.results ALTER COLUMN id SET DEFAULT nextval('arxiv.results_id_seq'::regclass);
+
+ALTER TABLE ONLY arxiv.search_jobs ALTER COLUMN id SET DEFAULT nextval('arxiv.search_jobs_id_seq'::regclass);
+
 ALTER TABLE ONLY public.ihr_atlas_delay ALTER COLUMN id SET DEFAULT nextval('public.ihr_atlas_delay_id_seq'::regclass);
 
 ALTER TABLE ONLY public.ihr_atlas_delay_alarms ALTER COLUMN id SET DEFAULT nextval('public.ihr_atlas_delay_alarms_id_seq'::regclass);
@@ -1008,6 +1076,30 @@ ALTER TABLE ONLY accounts.user_groups
 ALTER TABLE ONLY accounts.users
     ADD CONSTRAINT users_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY arxiv.api_cache
+    ADD CONSTRAINT api_cache_pkey PRIMARY KEY (key);
+
+ALTER TABLE ONLY arxiv.papers
+    ADD CONSTRAINT papers_arxiv_id_version_key UNIQUE (arxiv_id, version);
+
+ALTER TABLE ONLY arxiv.papers
+    ADD CONSTRAINT papers_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY arxiv.queries
+    ADD CONSTRAINT queries_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY arxiv.query_results
+    ADD CONSTRAINT query_results_pkey PRIMARY KEY (query_id, rank);
+
+ALTER TABLE ONLY arxiv.results
+    ADD CONSTRAINT results_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY arxiv.search_jobs
+    ADD CONSTRAINT search_jobs_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY arxiv.upstream_clock
+    ADD CONSTRAINT upstream_clock_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY backups.alert_events
     ADD CONSTRAINT alert_events_pkey PRIMARY KEY (id);
 
@@ -1049,12 +1141,6 @@ ALTER TABLE ONLY backups.series
 
 ALTER TABLE ONLY core.seed_runs
     ADD CONSTRAINT seed_runs_pkey PRIMARY KEY (service, size);
-
-ALTER TABLE ONLY gateway.audit
-    ADD CONSTRAINT audit_pkey PRIMARY KEY (id);
-
-ALTER TABLE ONLY gateway.grants
-    ADD CONSTRAINT grants_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY public.ihr_asn
     ADD CONSTRAINT ihr_asn_pkey PRIMARY KEY (number);
@@ -1145,6 +1231,30 @@ CREATE UNIQUE INDEX users_email_key ON accounts.users USING btree (lower(email))
 
 CREATE UNIQUE INDEX users_username_key ON accounts.users USING btree (lower(username));
 
+CREATE INDEX api_cache_fetched ON arxiv.api_cache USING btree (fetched_at);
+
+CREATE INDEX idx_query_query_id ON arxiv.queries USING btree (query_id);
+
+CREATE INDEX idx_query_timestamp ON arxiv.queries USING btree ("timestamp", id);
+
+CREATE INDEX idx_result_query_id ON arxiv.results USING btree (query_id, result_number);
+
+CREATE INDEX idx_result_timestamp ON arxiv.results USING btree ("timestamp");
+
+CREATE INDEX papers_author_text ON arxiv.papers USING gin (author_text);
+
+CREATE INDEX papers_categories ON arxiv.papers USING gin (categories);
+
+CREATE INDEX papers_published ON arxiv.papers USING btree (published DESC, id DESC);
+
+CREATE INDEX papers_search_text ON arxiv.papers USING gin (search_text);
+
+CREATE INDEX queries_user ON arxiv.queries USING btree (user_id, "timestamp", id) WHERE (user_id IS NOT NULL);
+
+CREATE INDEX query_results_paper ON arxiv.query_results USING btree (paper_id, query_id);
+
+CREATE INDEX search_jobs_open ON arxiv.search_jobs USING btree (id) WHERE (state = ANY (ARRAY['queued'::text, 'running'::text]));
+
 CREATE INDEX alert_events_alert ON backups.alert_events USING btree (alert_id, at);
 
 CREATE UNIQUE INDEX alerts_one_open ON backups.alerts USING btree (section, type, datacenter, rule) WHERE (resolved_at IS NULL);
@@ -1164,18 +1274,6 @@ CREATE INDEX runs_series ON backups.runs USING btree (section, type, datacenter,
 CREATE INDEX runs_series_started ON backups.runs USING btree (section, type, datacenter, started_at DESC) WHERE (status <> 'scheduled'::text);
 
 CREATE INDEX runs_started ON backups.runs USING btree (started_at DESC);
-
-CREATE INDEX audit_at_idx ON gateway.audit USING btree (at, id);
-
-CREATE INDEX audit_feed_idx ON gateway.audit USING btree (feed, at);
-
-CREATE INDEX audit_user_idx ON gateway.audit USING btree (user_id, at);
-
-CREATE INDEX grants_feed_idx ON gateway.grants USING btree (feed);
-
-CREATE UNIQUE INDEX grants_group_key ON gateway.grants USING btree (group_id, feed, level) WHERE (group_id IS NOT NULL);
-
-CREATE UNIQUE INDEX grants_user_key ON gateway.grants USING btree (user_id, feed, level) WHERE (user_id IS NOT NULL);
 
 CREATE INDEX ihr_atlas_delay_alarms_endpoint_id ON public.ihr_atlas_delay_alarms USING btree (endpoint_id);
 
@@ -1345,13 +1443,13 @@ CREATE INDEX ihr_user_monitoredasn_asn_idx ON public.ihr_user_monitoredasn USING
 
 CREATE TRIGGER ihr_user_erase_on_account_delete AFTER UPDATE OF deleted_at ON accounts.users FOR EACH ROW WHEN (((old.deleted_at IS NULL) AND (new.deleted_at IS NOT NULL))) EXECUTE FUNCTION public.ihr_user_erase();
 
+CREATE TRIGGER queries_query_id BEFORE INSERT ON arxiv.queries FOR EACH ROW EXECUTE FUNCTION arxiv.query_id_from_id();
+
 CREATE TRIGGER runs_add_series AFTER INSERT ON backups.runs REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION backups.add_series();
 
 CREATE TRIGGER runs_clear_series AFTER TRUNCATE ON backups.runs FOR EACH STATEMENT EXECUTE FUNCTION backups.clear_series();
 
 CREATE TRIGGER runs_drop_empty_series AFTER DELETE ON backups.runs REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION backups.drop_empty_series();
-
-CREATE TRIGGER audit_append_only BEFORE DELETE OR UPDATE ON gateway.audit FOR EACH ROW EXECUTE FUNCTION gateway.audit_append_only();
 
 ALTER TABLE ONLY accounts.api_tokens
     ADD CONSTRAINT api_tokens_user_id_fkey FOREIGN KEY (user_id) REFERENCES accounts.users(id) ON DELETE CASCADE;
@@ -1377,6 +1475,21 @@ ALTER TABLE ONLY accounts.user_groups
 ALTER TABLE ONLY accounts.user_groups
     ADD CONSTRAINT user_groups_user_id_fkey FOREIGN KEY (user_id) REFERENCES accounts.users(id) ON DELETE CASCADE;
 
+ALTER TABLE ONLY arxiv.queries
+    ADD CONSTRAINT queries_user_id_fkey FOREIGN KEY (user_id) REFERENCES accounts.users(id) ON DELETE SET NULL;
+
+ALTER TABLE ONLY arxiv.query_results
+    ADD CONSTRAINT query_results_paper_id_fkey FOREIGN KEY (paper_id) REFERENCES arxiv.papers(id);
+
+ALTER TABLE ONLY arxiv.query_results
+    ADD CONSTRAINT query_results_query_id_fkey FOREIGN KEY (query_id) REFERENCES arxiv.queries(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY arxiv.search_jobs
+    ADD CONSTRAINT search_jobs_query_id_fkey FOREIGN KEY (query_id) REFERENCES arxiv.queries(id) ON DELETE SET NULL;
+
+ALTER TABLE ONLY arxiv.search_jobs
+    ADD CONSTRAINT search_jobs_user_id_fkey FOREIGN KEY (user_id) REFERENCES accounts.users(id) ON DELETE SET NULL;
+
 ALTER TABLE ONLY backups.alert_events
     ADD CONSTRAINT alert_events_alert_id_fkey FOREIGN KEY (alert_id) REFERENCES backups.alerts(id) ON DELETE CASCADE;
 
@@ -1400,15 +1513,6 @@ ALTER TABLE ONLY backups.restore_tests
 
 ALTER TABLE ONLY backups.runs
     ADD CONSTRAINT runs_retry_of_fkey FOREIGN KEY (retry_of) REFERENCES backups.runs(id);
-
-ALTER TABLE ONLY gateway.grants
-    ADD CONSTRAINT grants_created_by_fkey FOREIGN KEY (created_by) REFERENCES accounts.users(id) ON DELETE SET NULL;
-
-ALTER TABLE ONLY gateway.grants
-    ADD CONSTRAINT grants_group_id_fkey FOREIGN KEY (group_id) REFERENCES accounts.groups(id) ON DELETE CASCADE;
-
-ALTER TABLE ONLY gateway.grants
-    ADD CONSTRAINT grants_user_id_fkey FOREIGN KEY (user_id) REFERENCES accounts.users(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.ihr_atlas_delay_alarms
     ADD CONSTRAINT ihr_atlas_delay_alarms_endpoint_id_fkey FOREIGN KEY (endpoint_id) REFERENCES public.ihr_atlas_location(id) DEFERRABLE INITIALLY DEFERRED;

@@ -23,7 +23,7 @@ from dockyard.core import embedded, health, metrics, pages
 from dockyard.core.bodylimit import BodyLimitMiddleware
 from dockyard.core.config import Settings, get_settings
 from dockyard.core.db import Database, install_db_error_handlers, open_database
-from dockyard.core.errors import ErrorStyles, install_error_handlers
+from dockyard.core.errors import ErrorStyles, ServiceUnavailable, install_error_handlers
 from dockyard.core.http import (
     ErrorBoundaryMiddleware,
     GZipMiddleware,
@@ -84,7 +84,7 @@ async def _sync_permissions(db: Database, services: Sequence[Service]) -> None:
             await permissions.sync(conn, declared)
     except (asyncpg.UndefinedTableError, asyncpg.InvalidSchemaNameError):
         logger.warning("permissions not synced: the accounts schema is missing; run `dockyard db migrate`")
-    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError, ServiceUnavailable) as exc:
         logger.warning("permissions not synced: database unavailable", extra={"error": str(exc)})
 
 
@@ -140,6 +140,8 @@ def create_app(
         app.include_router(service.router, prefix=service.prefix)
         if service.error_style is not None:
             styles.register(service.prefix + "/", service.error_style)
+        for sub_prefix, style in service.error_styles.items():
+            styles.register(service.prefix + sub_prefix, style)
     app.openapi = exact_openapi(app, styles)  # type: ignore[method-assign]
 
     # add_middleware puts each new layer outside the previous ones: innermost first. The error

@@ -30,6 +30,7 @@ KNOWN_SERVICES: dict[str, str] = {
     "backups": "dockyard.backups",
     "mentorship": "dockyard.mentorship",
     "gateway": "dockyard.gateway",
+    "arxiv": "dockyard.arxiv",
 }
 
 
@@ -85,6 +86,9 @@ class Service:
     links: Sequence[Link] = ()
     # How errors under `prefix` are rendered (None: RFC 9457 problem+json).
     error_style: ErrorStyle | None = None
+    # Other styles for parts of the service, by path prefix under `prefix` (e.g. legacy routes
+    # keeping an old contract beside a problem+json API); the longest matching prefix wins.
+    error_styles: Mapping[str, ErrorStyle] = field(default_factory=dict)
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None
     seeder: Seeder | None = None
     tags: Sequence[str] = field(default_factory=tuple)
