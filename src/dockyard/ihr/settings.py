@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from fastapi import Depends
 from pydantic import Field
 
-from dockyard.core.services import ServiceSettings, service_settings_config
+from dockyard.core.services import ServiceSettings, service_settings_config, settings_dependency
 
 
 class IhrSettings(ServiceSettings):
@@ -17,3 +20,6 @@ class IhrSettings(ServiceSettings):
         ge=0,
         description="Keep small IHR list pages in Redis this long (0: no response cache; needs REDIS_URL).",
     )
+
+
+IhrConfig = Annotated[IhrSettings, Depends(settings_dependency(IhrSettings))]

@@ -1,0 +1,194 @@
+"""Stage 3: the answer to a list request — DRF's envelope, links, caching headers, errors.
+
+`answer` is the whole request: the format check, the plan (stage 1), the rows (stage 2, `queries`)
+and the response. A small page is one body with an ETag; a large one is streamed from the cursor.
+Errors are DRF's bodies with `Content-Type: application/json`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+import asyncpg
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from dockyard.core.config import Settings
+from dockyard.core.db import Database
+from dockyard.ihr import plan, queries
+from dockyard.ihr.cache import PageCache, cache_key
+from dockyard.ihr.endpoint import Caching, Endpoint
+from dockyard.ihr.plan import FilterErrors, InvalidPage, ParseError, Plan, plan_for
+
+CONTENT_TYPE = "application/json"
+
+
+def absolute_base(request: Request) -> str:
+    """`scheme://host/path` of the request, as the client (behind a proxy) sent it."""
+    headers = request.headers
+    scheme = headers.get("x-forwarded-proto", "").split(",")[0].strip() or request.url.scheme
+    host = (
+        headers.get("x-forwarded-host", "").split(",")[0].strip() or headers.get("host") or request.url.netloc
+    )
+    return f"{scheme}://{host}{request.url.path}"
+
+
+def page_link(request: Request, page: int | None) -> str:
+    """The URL of `page` keeping every other parameter (DRF: sorted, re-encoded; page 1 has none)."""
+    pairs = [
+        (key, value) for key, value in parse_qsl(request.url.query, keep_blank_values=True) if key != "page"
+    ]
+    grouped: dict[str, list[str]] = {}
+    for key, value in pairs:
+        grouped.setdefault(key, []).append(value)
+    if page is not None:
+        grouped["page"] = [str(page)]
+    query = urlencode(sorted(grouped.items()), doseq=True)
+    base = absolute_base(request)
+    return f"{base}?{query}" if query else base
+
+
+def envelope_head(request: Request, count: int, page: int, rows_before: int) -> bytes:
+    """`{"count":…,"next":…,"previous":…,"results":[` for `page`."""
+    has_next = rows_before + plan.PAGE_SIZE < count
+    next_url = page_link(request, page + 1) if has_next else None
+    previous_url = None if page == 1 else page_link(request, None if page == 2 else page - 1)
+    return (
+        b'{"count":'
+        + str(count).encode()
+        + b',"next":'
+        + orjson.dumps(next_url)
+        + b',"previous":'
+        + orjson.dumps(previous_url)
+        + b',"results":['
+    )
+
+
+def cache_control(endpoint: Endpoint, planned: Plan) -> int:
+    """The legacy max-age in seconds: long for explicit windows over a week old, where the view set it."""
+    seconds = endpoint.caching.value
+    if endpoint.history_cache is not None and planned.old_window is not None:
+        seconds = Caching.HISTORY.value if planned.old_window else endpoint.history_cache.value
+    return seconds
+
+
+def etag_for(body: bytes) -> str:
+    """A strong ETag of a page body."""
+    return '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
+
+
+def _not_modified(request: Request, etag: str) -> bool:
+    wanted = request.headers.get("if-none-match")
+    if not wanted:
+        return False
+    return wanted.strip() == "*" or etag in [tag.strip().removeprefix("W/") for tag in wanted.split(",")]
+
+
+def _page_response(request: Request, body: bytes, headers: dict[str, str]) -> Response:
+    etag = etag_for(body)
+    headers["ETag"] = etag
+    if _not_modified(request, etag):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=CONTENT_TYPE, headers=headers)
+
+
+async def respond(
+    request: Request,
+    endpoint: Endpoint,
+    planned: Plan,
+    db: Database,
+    settings: Settings,
+    cache: PageCache | None = None,
+) -> Response:
+    """Answer a planned request: one query for a small page, a streamed body for a large one."""
+    max_age = cache_control(endpoint, planned)
+    headers = {"Cache-Control": f"max-age={max_age}", "Vary": "Accept"}
+    key = cache_key(request, absolute_base(request)) if cache is not None else ""
+    if cache is not None:
+        cached = await cache.get(key)
+        if cached is not None:
+            return _page_response(request, cached, headers)
+    wait_s = settings.db_acquire_timeout_s
+    page = planned.page
+    if page == -1:
+        pool = await db.stateless_read_pool()
+        total = await queries.count_rows(pool, endpoint=endpoint, planned=planned, wait_s=wait_s)
+        page = max(1, -(-total // plan.PAGE_SIZE))
+    offset = (page - 1) * plan.PAGE_SIZE
+    pool = await db.stateless_read_pool()
+    text, rows = await queries.small_page(
+        pool, endpoint=endpoint, planned=planned, offset=offset, wait_s=wait_s
+    )
+    if rows <= queries.SMALL_PAGE:
+        if rows == 0 and page > 1:
+            raise InvalidPage
+        body = envelope_head(request, offset + rows, page, offset) + (text or "").encode() + b"]}"
+        if cache is not None:
+            await cache.put(key, body, max_age)
+        return _page_response(request, body, headers)
+    return StreamingResponse(
+        _stream(request, endpoint, planned, page, offset, db, settings),
+        media_type=CONTENT_TYPE,
+        headers=headers,
+    )
+
+
+async def _stream(
+    request: Request,
+    endpoint: Endpoint,
+    planned: Plan,
+    page: int,
+    offset: int,
+    db: Database,
+    settings: Settings,
+) -> AsyncIterator[bytes]:
+    pool = await db.stateless_read_pool()
+    async with queries.streamed_page(
+        pool,
+        endpoint=endpoint,
+        planned=planned,
+        offset=offset,
+        page_size=plan.PAGE_SIZE,
+        wait_s=settings.db_acquire_timeout_s,
+    ) as (count, batches):
+        yield envelope_head(request, count, page, offset)
+        separator = b""
+        async for batch in batches:
+            yield separator + batch
+            separator = b","
+        yield b"]}"
+
+
+def errors_response(status: int, content: Any) -> Response:
+    """A DRF error body."""
+    return Response(orjson.dumps(content), status_code=status, media_type=CONTENT_TYPE)
+
+
+async def answer(request: Request, endpoint: Endpoint) -> Response:
+    """The whole request: format check, rules, filters, page, response (errors in DRF's shape)."""
+    query = _single_values(request)
+    fmt = query.get("format")
+    if fmt not in (None, "", "json", "api"):  # an empty format means none, as in DRF
+        return errors_response(404, {"detail": "Not found."})
+    try:
+        planned = plan_for(endpoint, query)
+        state = request.app.state
+        cache = getattr(state, "ihr_cache", None)
+        return await respond(request, endpoint, planned, state.db, state.settings, cache)
+    except ParseError as exc:
+        return errors_response(400, {"detail": str(exc)})
+    except FilterErrors as exc:
+        return errors_response(400, exc.errors)
+    except InvalidPage:
+        return errors_response(404, {"detail": "Invalid page."})
+    except asyncpg.DataError as exc:  # a value PostgreSQL refuses (out of its range): no match
+        return errors_response(400, {"detail": f"A parameter value is out of range: {exc}"})
+
+
+def _single_values(request: Request) -> dict[str, str]:
+    """Django's QueryDict.get: the last value of a repeated parameter."""
+    return dict(request.query_params.items())
