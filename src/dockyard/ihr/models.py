@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from dockyard.core.types import BIGINT_MAX, BIGINT_MIN
 
@@ -13,6 +13,13 @@ MAX_MONITORED_ASNS = 1000
 MAX_CHANNELS = 20  # far above the allow-list; duplicates are refused with a clearer message
 
 NotifyLevel = Literal[0, 5, 10]
+
+
+def _integral(value: object) -> object:
+    """`2497.0` is the integer 2497 in JSON (and JSON Schema); strings and `2497.5` stay refused."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 class Channel(StrEnum):
@@ -38,6 +45,7 @@ class MonitoredAsnIn(BaseModel):
             le=BIGINT_MAX,
             description="The AS number (IHR uses negative numbers for IXPs and 0 for the global graph).",
         ),
+        BeforeValidator(_integral),
     ]
     notifylevel: NotifyLevel = Field(
         default=10, description="Alarms to be told about: 0 low, 5 moderate, 10 high (the default)."

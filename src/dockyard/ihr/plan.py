@@ -19,6 +19,7 @@ from dockyard.ihr.filters import Condition
 from dockyard.ihr.params import Invalid
 
 PAGE_SIZE = 100_000  # the legacy PAGE_SIZE
+MAX_PAGE = 2**40  # far past any table's end; larger pages would overflow PostgreSQL's OFFSET
 
 NO_TIMEBIN = (
     "No timebin parameter. Please provide a timebin value or a range of values with "
@@ -137,7 +138,7 @@ def page_number(raw: str | None) -> int:
         page = int(raw)
     except ValueError as exc:
         raise InvalidPage from exc
-    if page < 1:
+    if page < 1 or page > MAX_PAGE:
         raise InvalidPage
     return page
 

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from dockyard.core.db import Conn
+from dockyard.core.openapi import errors
 from dockyard.core.responses import RawJSONResponse
 from dockyard.ihr import openapi, queries
 from dockyard.ihr.auth import Member
@@ -89,7 +90,12 @@ async def get_monitored_asns(member: Member, conn: Conn) -> RawJSONResponse:
     return RawJSONResponse(await queries.monitored_asns(conn, user_id=member.user_id))
 
 
-@user.put("/monitored_asns", response_model=list[MonitoredAsnOut], summary="Replace your monitored ASes")
+@user.put(
+    "/monitored_asns",
+    response_model=list[MonitoredAsnOut],
+    summary="Replace your monitored ASes",
+    responses=errors(400),
+)
 async def put_monitored_asns(
     entries: Annotated[list[MonitoredAsnIn], Body(max_length=MAX_MONITORED_ASNS)],
     member: Member,
@@ -107,7 +113,12 @@ async def get_channels(member: Member, conn: Conn) -> RawJSONResponse:
     return RawJSONResponse(await queries.channels(conn, user_id=member.user_id))
 
 
-@user.put("/channels", response_model=list[ChannelOut], summary="Replace your notification channels")
+@user.put(
+    "/channels",
+    response_model=list[ChannelOut],
+    summary="Replace your notification channels",
+    responses=errors(400),
+)
 async def put_channels(
     entries: Annotated[list[ChannelIn], Body(max_length=MAX_CHANNELS)],
     member: Member,
