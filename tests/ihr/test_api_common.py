@@ -127,6 +127,7 @@ class TestPagination:
     async def test_streamed_page_equals_the_same_rows_unstreamed(
         self, api: AppClient, monkeypatch: pytest.MonkeyPatch
     ) -> None:
+        api.app.state.ihr_cache = None  # both answers from PostgreSQL
         buffered = (await api.get(LOCAL)).content
         monkeypatch.setattr(queries, "SMALL_PAGE", 10)
         monkeypatch.setattr(queries, "FETCH_BATCH", 13)

@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     db_acquire_timeout_s: float = Field(
         default=10.0, gt=0, description="Longest wait for a free connection before answering 503."
     )
+    db_acquire_queue_max: int = Field(
+        default=64,
+        ge=0,
+        description="Requests that may wait for a pooled connection; past that, 503 at once (0: no bound).",
+    )
     statement_timeout_s: float = Field(
         default=30.0, gt=0, description="Per-statement timeout; a query running longer answers 504."
     )

@@ -22,6 +22,11 @@ class Window(Enum):
     DEFAULT = "default"  # optional; without one, the last 7 days (from midnight UTC 6 days ago)
 
 
+QUARTER_HOUR = 900
+DAY = 86_400
+WEEK = 7 * DAY
+
+
 class Caching(Enum):
     """The legacy `Cache-Control: max-age` values, in seconds."""
 
@@ -49,6 +54,7 @@ class Endpoint:
     timebin_column: str = ""
     history_cache: Caching | None = None  # used when the window starts more than 7 days ago
     caching: Caching = Caching.SHORT
+    cadence_s: int = QUARTER_HOUR  # how often the data behind the list changes
     description: str = ""
     # FROM clause to count with: by default the table alone (the joins only add names, and the
     # foreign keys guarantee a match); endpoints whose filters use a joined table give `source`.

@@ -55,6 +55,7 @@ class Plan:
     order: str
     page: int  # 1-based; -1 for `last`, resolved once the count is known
     old_window: bool | None  # an explicit window starting over a week ago; None: no explicit start
+    window_end: dt.datetime | None = None  # the explicit upper bound (timebin__lte or timebin), if any
 
 
 def _present(query: Mapping[str, str], name: str) -> bool:
@@ -165,7 +166,18 @@ def plan_for(endpoint: Endpoint, query: Mapping[str, str]) -> Plan:
         order=_ordering(endpoint, query.get("ordering")),
         page=page_number(query.get("page")),
         old_window=_old_window(query),
+        window_end=_window_end(query),
     )
+
+
+def _window_end(query: Mapping[str, str]) -> dt.datetime | None:
+    for name in ("timebin", "timebin__lte"):
+        if _present(query, name):
+            try:
+                return params.datetime(query[name])
+            except Invalid:  # not a filter of this endpoint
+                return None
+    return None
 
 
 def _old_window(query: Mapping[str, str]) -> bool | None:

@@ -7,8 +7,8 @@ Errors are DRF's bodies with `Content-Type: application/json`.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
-from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -20,7 +20,7 @@ from starlette.responses import Response, StreamingResponse
 from dockyard.core.config import Settings
 from dockyard.core.db import Database
 from dockyard.ihr import plan, queries
-from dockyard.ihr.cache import PageCache, cache_key
+from dockyard.ihr.cache import PageCache, SharedStream, canonical_key
 from dockyard.ihr.endpoint import Caching, Endpoint
 from dockyard.ihr.plan import FilterErrors, InvalidPage, ParseError, Plan, plan_for
 
@@ -96,6 +96,23 @@ def _page_response(request: Request, body: bytes, headers: dict[str, str]) -> Re
     return Response(body, media_type=CONTENT_TYPE, headers=headers)
 
 
+def page_ttl(endpoint: Endpoint, planned: Plan, *, now: dt.datetime | None = None) -> float:
+    """How long a page can be kept: until its data next changes, or for good once its window is closed.
+
+    A window that reaches the present (or has no end) changes with the data's cadence (15 minutes for
+    the time series); one that ended more than two cadences ago no longer does.
+    """
+    now = now or dt.datetime.now(dt.UTC)
+    closed_before = now - dt.timedelta(seconds=2 * endpoint.cadence_s)
+    if planned.window_end is not None and planned.window_end < closed_before:
+        return float(Caching.HISTORY.value)
+    return float(endpoint.cadence_s)
+
+
+Page = bytes | SharedStream
+"""A small page's whole body, or a large page being read once for every request that wants it."""
+
+
 async def respond(
     request: Request,
     endpoint: Endpoint,
@@ -104,22 +121,46 @@ async def respond(
     settings: Settings,
     cache: PageCache | None = None,
 ) -> Response:
-    """Answer a planned request: one query for a small page, a streamed body for a large one."""
-    max_age = cache_control(endpoint, planned)
-    headers = {"Cache-Control": f"max-age={max_age}", "Vary": "Accept"}
-    key = cache_key(request, absolute_base(request)) if cache is not None else ""
-    if cache is not None:
+    """Answer a planned request from the page cache, else with one read shared by identical requests."""
+    headers = {"Cache-Control": f"max-age={cache_control(endpoint, planned)}", "Vary": "Accept"}
+    base = absolute_base(request)
+    if cache is None:
+        page: Page = await load_page(request, base, endpoint, planned, db, settings)
+    else:
+        key = canonical_key(base, parse_qsl(request.url.query, keep_blank_values=True))
         cached = await cache.get(key)
         if cached is not None:
             return _page_response(request, cached, headers)
+        ttl = page_ttl(endpoint, planned)
+        page = await cache.single_flight(
+            key,
+            lambda: load_page(request, base, endpoint, planned, db, settings, cache=cache, key=key, ttl=ttl),
+        )
+    if isinstance(page, bytes):
+        return _page_response(request, page, headers)
+    return StreamingResponse(page.subscribe(), media_type=CONTENT_TYPE, headers=headers)
+
+
+async def load_page(
+    request: Request,
+    base: str,
+    endpoint: Endpoint,
+    planned: Plan,
+    db: Database,
+    settings: Settings,
+    *,
+    cache: PageCache | None = None,
+    key: str = "",
+    ttl: float = 0,
+) -> Page:
+    """Read the page: one query when it is small (kept in the cache), else a shared stream."""
     wait_s = settings.db_acquire_timeout_s
+    pool = await db.stateless_read_pool()
     page = planned.page
     if page == -1:
-        pool = await db.stateless_read_pool()
         total = await queries.count_rows(pool, endpoint=endpoint, planned=planned, wait_s=wait_s)
         page = max(1, -(-total // plan.PAGE_SIZE))
     offset = (page - 1) * plan.PAGE_SIZE
-    pool = await db.stateless_read_pool()
     text, rows = await queries.small_page(
         pool, endpoint=endpoint, planned=planned, offset=offset, wait_s=wait_s
     )
@@ -128,39 +169,25 @@ async def respond(
             raise InvalidPage
         body = envelope_head(request, offset + rows, page, offset) + (text or "").encode() + b"]}"
         if cache is not None:
-            await cache.put(key, body, max_age)
-        return _page_response(request, body, headers)
-    return StreamingResponse(
-        _stream(request, endpoint, planned, page, offset, db, settings),
-        media_type=CONTENT_TYPE,
-        headers=headers,
-    )
+            await cache.put(key, body, ttl)
+        return body
 
+    async def produce(stream: SharedStream) -> None:
+        async with queries.streamed_page(
+            pool, endpoint=endpoint, planned=planned, offset=offset, page_size=plan.PAGE_SIZE, wait_s=wait_s
+        ) as (count, batches):
+            stream.append(envelope_head(request, count, page, offset))
+            separator = b""
+            async for batch in batches:
+                stream.append(separator + batch)
+                separator = b","
+            stream.append(b"]}")
+        if cache is not None:
+            size = sum(len(chunk) for chunk in stream.chunks)
+            if cache.local is not None and size <= cache.local.max_bytes // 2:
+                await cache.put(key, b"".join(stream.chunks), ttl)
 
-async def _stream(
-    request: Request,
-    endpoint: Endpoint,
-    planned: Plan,
-    page: int,
-    offset: int,
-    db: Database,
-    settings: Settings,
-) -> AsyncIterator[bytes]:
-    pool = await db.stateless_read_pool()
-    async with queries.streamed_page(
-        pool,
-        endpoint=endpoint,
-        planned=planned,
-        offset=offset,
-        page_size=plan.PAGE_SIZE,
-        wait_s=settings.db_acquire_timeout_s,
-    ) as (count, batches):
-        yield envelope_head(request, count, page, offset)
-        separator = b""
-        async for batch in batches:
-            yield separator + batch
-            separator = b","
-        yield b"]}"
+    return SharedStream(produce)
 
 
 def errors_response(status: int, content: Any) -> Response:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dockyard.ihr import params
-from dockyard.ihr.endpoint import Caching, Endpoint, Window
+from dockyard.ihr.endpoint import DAY, WEEK, Caching, Endpoint, Window
 from dockyard.ihr.endpoints.vocabulary import ASN_NAME, INT, LOCATIONS, TIME, TIMEBIN, F, T, af, order
 from dockyard.ihr.fields import Out
 from dockyard.ihr.filters import (
@@ -123,6 +123,7 @@ ENDPOINTS = [
         order_terms=order(LOCATIONS_OUT),
         natural_key=["t.id"],
         caching=Caching.REFERENCE,
+        cadence_s=DAY,
     ),
     Endpoint(
         path="network_delay/alarms/",
@@ -155,6 +156,7 @@ ENDPOINTS = [
             max_days=31,
             timebin_column="t.timebin",
             history_cache=Caching.SHORT,
+            cadence_s=WEEK,
             description="`metric`: as_path_length, ip_hops or rtt.",
         )
         for kind, fields in (("selection", METIS_SELECTION), ("deployment", METIS_DEPLOYMENT))

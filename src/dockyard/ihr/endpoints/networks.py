@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dockyard.core.like import contains_pattern
-from dockyard.ihr.endpoint import Caching, Endpoint
+from dockyard.ihr.endpoint import DAY, Caching, Endpoint
 from dockyard.ihr.endpoints.vocabulary import INT, B, T, order
 from dockyard.ihr.fields import Out
 from dockyard.ihr.filters import Condition, custom, exact, icontains, integer_list, numbers
@@ -49,6 +49,7 @@ ENDPOINTS = [
         order_terms=order(NETWORKS, ashash="hegemony", tartiflette="delay_forwarding"),
         natural_key=["t.number"],
         caching=Caching.REFERENCE,
+        cadence_s=DAY,
         description="`search`: an AS number (with or without AS/IX) or part of a name.",
     ),
     Endpoint(
@@ -60,5 +61,6 @@ ENDPOINTS = [
         order_terms=order(COUNTRIES),
         natural_key=["t.code"],
         caching=Caching.REFERENCE,
+        cadence_s=DAY,
     ),
 ]
