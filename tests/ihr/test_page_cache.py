@@ -353,3 +353,21 @@ def test_a_client_leaving_a_large_page_cancels_its_read_and_frees_the_connection
             time.sleep(0.05)
     messages = [record.getMessage() for record in caplog.records]
     assert not [message for message in messages if "active transaction" in message], messages
+
+
+async def test_a_cached_page_is_compressed_once_for_every_client_that_accepts_gzip(ihr_db: str) -> None:
+    async with served(ihr_db) as client:
+        plain = await client.get(LOCAL, headers={"Accept-Encoding": "identity"})
+        first = await client.get(LOCAL, headers={"Accept-Encoding": "gzip"})
+        (stored,) = [page for page, _ in client.app.state.ihr_cache.local._pages.values()]
+        encoded = stored.gzipped
+        again = await client.get(LOCAL, headers={"Accept-Encoding": "gzip, br"})
+        refused = await client.get(LOCAL, headers={"Accept-Encoding": "gzip;q=0"})
+    assert "content-encoding" not in plain.headers
+    assert first.headers["content-encoding"] == again.headers["content-encoding"] == "gzip"
+    assert first.content == again.content == plain.content, "httpx decodes: the same JSON"
+    assert encoded is not None
+    assert stored.gzipped is encoded, "compressed once, then reused"
+    assert "accept-encoding" in first.headers["vary"].lower()
+    assert first.headers["etag"] == plain.headers["etag"]
+    assert "content-encoding" not in refused.headers

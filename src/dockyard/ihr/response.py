@@ -19,8 +19,9 @@ from starlette.responses import Response, StreamingResponse
 
 from dockyard.core.config import Settings
 from dockyard.core.db import Database
+from dockyard.core.http import GZIP_LEVEL, accepts_gzip
 from dockyard.ihr import plan, queries
-from dockyard.ihr.cache import PageCache, SharedStream, canonical_key
+from dockyard.ihr.cache import PageCache, SharedStream, StoredPage, canonical_key
 from dockyard.ihr.endpoint import Caching, Endpoint
 from dockyard.ihr.plan import FilterErrors, InvalidPage, ParseError, Plan, plan_for
 
@@ -113,6 +114,22 @@ Page = bytes | SharedStream
 """A small page's whole body, or a large page being read once for every request that wants it."""
 
 
+def _stored_response(
+    request: Request, page: StoredPage, headers: dict[str, str], settings: Settings
+) -> Response:
+    """A cached page, gzip-encoded once for every client that accepts it (not on each hit)."""
+    body, etag = page.body, page.etag
+    if len(body) >= settings.gzip_min_bytes and accepts_gzip(request.headers.get("accept-encoding", "")):
+        # The same ETag as the page the GZip middleware encodes on the way out: one per content.
+        body = page.gzip(GZIP_LEVEL)
+        headers["Content-Encoding"] = "gzip"
+        headers["Vary"] = "Accept, Accept-Encoding"
+    headers["ETag"] = etag
+    if _not_modified(request, etag):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=CONTENT_TYPE, headers=headers)
+
+
 async def respond(
     request: Request,
     endpoint: Endpoint,
@@ -130,7 +147,7 @@ async def respond(
         key = canonical_key(base, parse_qsl(request.url.query, keep_blank_values=True))
         cached = await cache.get(key)
         if cached is not None:
-            return _page_response(request, cached, headers)
+            return _stored_response(request, cached, headers, settings)
         ttl = page_ttl(endpoint, planned)
         page = await cache.single_flight(
             key,
