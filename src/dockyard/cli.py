@@ -106,6 +106,7 @@ def serve(
             proxy_headers=True,
             server_header=False,
             timeout_graceful_shutdown=10,
+            timeout_worker_healthcheck=settings.worker_healthcheck_timeout_s,
         )
 
 

@@ -116,6 +116,14 @@ class Settings(BaseSettings):
         default="3/hour", description="Verification resends and resets per account and IP."
     )
 
+    # Serving
+    worker_healthcheck_timeout_s: int = Field(
+        default=30,
+        ge=1,
+        description="How long the server's supervisor waits for a worker's answer before killing it "
+        "(a worker booting on a loaded machine can take more than uvicorn's 5 s).",
+    )
+
     # Logging
     log_format: Literal["json", "console"] = Field(default="json", description="Log line format on stdout.")
     log_level: str = Field(default="INFO", description="DEBUG, INFO, NOTICE, WARNING or ERROR.")
