@@ -53,9 +53,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def served(workers: int, env: dict[str, str] | None = None, timeout_s: float = 120) -> Iterator[str]:
+def served(
+    workers: int, env: dict[str, str] | None = None, timeout_s: float = 120, port: int | None = None
+) -> Iterator[str]:
     """Run `dockyard serve --workers N --migrate` until the block ends; yield its URL once /readyz is 200."""
-    port = free_port()
+    port = port or int(os.environ.get("BENCH_PORT", "0")) or free_port()
     base = f"http://127.0.0.1:{port}"
     merged = {**os.environ, "LOG_LEVEL": "WARNING", "DATA_DIR": str(BENCH_DATA), **(env or {})}
     command = [DOCKYARD, "serve", "--port", str(port), "--workers", str(workers), "--migrate"]

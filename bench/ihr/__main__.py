@@ -1,15 +1,19 @@
 """The IHR API under load, on the benchmark data set (`dockyard db seed --size bench`).
 
-    python -m bench.ihr [--seconds 10] [--workers 2] [--skip-mix]
+    python -m bench.ihr [--seconds 10] [--workers 2] [--port 8104] [--skip-mix] [--profile]
 
 Serves Dockyard with SERVICES=ihr (DATABASE_URL when set, else the embedded PostgreSQL of the
 benchmarks, seeded first if needed), then measures with wrk and a Lua script that picks a random
 URL per request from a list generated here:
-- `hegemony_1h`: random one-hour hegemony windows of random local graphs (no cache can help), at
-  16, 64 and 256 connections (the last two check that every request completes);
+- `hegemony_1h`, page cache off (IHR_CACHE_TTL_S=0): random one-hour hegemony windows of random
+  local graphs at 16 connections, then past capacity at 256 and 1,024 (requests past the pool's
+  wait queue are shed with 503, counted as errors); `--profile` samples a worker with py-spy
+  during the 16-connection run;
 - `website_mix`: the website's calls (specs/ihr-api.md §5) weighted by call-site counts, 16 connections;
-- big pages, fetched alone by a streaming client with one worker: the global graph for one day and
-  a 100 000-row page, with time to last byte and the worker's RSS growth while serving it.
+- with the page cache on (the default): one repeated page (cache hits), and a cold burst of 16
+  clients on one 100,000-row page (single-flight: one read for all);
+- big pages, fetched alone by a streaming client with one worker (cache off): the global graph
+  for one day and a 100,000-row page, with time to last byte and the worker's RSS growth.
 Writes bench/results/ihr.json.
 """
 
@@ -19,8 +23,10 @@ import argparse
 import asyncio
 import os
 import random
+import secrets
 import statistics
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -29,7 +35,7 @@ from typing import Any
 import asyncpg
 import httpx
 import psutil
-from bench.common import BENCH_DATA, DOCKYARD, record, served
+from bench.common import BENCH_DATA, DOCKYARD, RESULTS, record, served
 from bench.ihr.mix import Sample, hegemony_1h, website_mix
 from bench.ihr.wrk import run_mix
 
@@ -38,9 +44,10 @@ from dockyard.core import embedded
 SERVE_ENV = {
     "SERVICES": "ihr",
     "DB_POOL_MAX": "10",
-    "DB_ACQUIRE_TIMEOUT_S": "60",
     "SEED_DEMO": "false",  # never replace the bench data set with the demo one
 }
+UNCACHED = {"IHR_CACHE_TTL_S": "0"}
+REPEATED = "/ihr/api/hegemony/?originasn=2497&af=4"
 
 
 def _database_url() -> tuple[str, embedded.EmbeddedPostgres | None]:
@@ -133,13 +140,84 @@ def big_page(base: str, path: str, repeats: int = 3, encoding: str = "identity")
     }
 
 
+def cold_burst(base: str, path: str, clients: int = 16) -> dict[str, Any]:
+    """`clients` identical requests at once for a page nobody asked for yet: seconds until each completes."""
+
+    async def burst() -> list[float]:
+        async with httpx.AsyncClient(base_url=base, timeout=120) as client:
+            began = time.perf_counter()
+
+            async def one() -> float:
+                answer = await client.get(path)
+                answer.raise_for_status()
+                return time.perf_counter() - began
+
+            return await asyncio.gather(*(one() for _ in range(clients)))
+
+    alone = time.perf_counter()
+    httpx.get(base + path + "&alone=1", timeout=120).raise_for_status()
+    alone_s = time.perf_counter() - alone
+    times = asyncio.run(burst())
+    return {
+        "path": path,
+        "clients": clients,
+        "one_request_alone_s": round(alone_s, 3),
+        "all_complete_s": round(max(times), 3),
+        "first_complete_s": round(min(times), 3),
+    }
+
+
+def profile(base: str, paths: list[str], seconds: int) -> dict[str, Any]:
+    """py-spy samples of one worker while wrk drives 16 connections; the hottest functions."""
+    port = int(base.rsplit(":", 1)[1])
+    server = _server_process(port)
+    worker = max(server.children(recursive=True), key=lambda child: child.cpu_times().user)
+    out = RESULTS / "ihr_profile.txt"
+    spy = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "py-spy"),
+            "record",
+            "--pid",
+            str(worker.pid),
+            "--duration",
+            str(seconds),
+            "--format",
+            "raw",
+            "--output",
+            str(out),
+            "--nonblocking",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    run = run_mix(base, paths, seconds=seconds, connections=16)
+    spy.wait(timeout=seconds + 60)
+    return {"run": run, "flamegraph_raw": f"bench/results/{out.name}", "top": _top_frames(out)}
+
+
+def _top_frames(raw: Path, limit: int = 25) -> list[dict[str, Any]]:
+    """Share of samples in which each function is on the stack (inclusive), from py-spy's raw output."""
+    inclusive: dict[str, int] = {}
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        count = int(count_text)
+        total += count
+        for frame in set(stack.split(";")):
+            inclusive[frame] = inclusive.get(frame, 0) + count
+    ranked = sorted(inclusive.items(), key=lambda item: -item[1])[:limit]
+    return [{"frame": frame, "share": round(count / max(1, total), 3)} for frame, count in ranked]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--port", type=int, default=8104)
     parser.add_argument("--skip-mix", action="store_true", help="Only the big pages.")
+    parser.add_argument("--profile", action="store_true", help="Sample a worker with py-spy.")
     args = parser.parse_args()
 
     url, server = _database_url()
@@ -152,27 +230,41 @@ def main() -> None:
     rng = random.Random(20261125)
     result: dict[str, Any] = {"workers": args.workers, "data": sample.describe()}
     env = {**SERVE_ENV, **({"DATABASE_URL": url} if os.environ.get("DATABASE_URL") else {})}
+    # With DATABASE_URL the server needs a signing secret; the benchmark's lives as long as its run.
+    env.setdefault("JWT_SECRET", os.environ.get("JWT_SECRET") or secrets.token_urlsafe(48))
 
     if not args.skip_mix:
         runs: dict[str, Any] = {}
-        with served(args.workers, env=env) as base:
-            paths = hegemony_1h(sample, rng, 5000)
-            run_mix(base, paths, seconds=2, connections=16)  # warm-up: pools, plans, page cache
-            for connections in (16, 64, 256):
+        paths = hegemony_1h(sample, rng, 5000)
+        with served(args.workers, env={**env, **UNCACHED}, port=args.port) as base:
+            run_mix(base, paths, seconds=2, connections=16)  # warm-up: pools, plans
+            runs["hegemony_1h_c16"] = run_mix(base, paths, seconds=args.seconds, connections=16)
+            for connections in (256, 1024):
                 runs[f"hegemony_1h_c{connections}"] = run_mix(
                     base, paths, seconds=args.seconds, connections=connections
                 )
             runs["website_mix_c16"] = run_mix(
                 base, website_mix(sample, rng, 5000), seconds=args.seconds, connections=16
             )
+            if args.profile:
+                result["profile"] = profile(base, paths, args.seconds)
+        with served(args.workers, env=env, port=args.port) as base:
+            run_mix(base, [REPEATED], seconds=2, connections=16)  # warm-up: every worker has the page
+            for connections in (16, 64):
+                runs[f"repeated_page_cached_c{connections}"] = run_mix(
+                    base, [REPEATED], seconds=args.seconds, connections=connections
+                )
+            result["cold_burst"] = cold_burst(base, sample.hundred_thousand_path())
         for name, run in runs.items():
             print(
                 f"{name}: {run['rps']:,.0f} req/s, p50 {run['p50_ms']} ms, p95 {run['p95_ms']} ms, "
                 f"p99 {run['p99_ms']} ms, errors {run['errors']}"
             )
         result["runs"] = runs
+        if "cold_burst" in result:
+            print(f"cold burst: {result['cold_burst']}")
 
-    with served(1, env=env) as base:
+    with served(1, env={**env, **UNCACHED}, port=args.port) as base:
         pages = {
             "global_graph_38800": sample.global_rows_path(38_800),
             "global_graph_day": sample.global_day_path(),

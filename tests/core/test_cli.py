@@ -137,3 +137,21 @@ def test_serve_on_embedded_postgres_starts_and_stops_cleanly(data_dir: Path) -> 
     assert body["schema"]["pending"] == []
     assert again.interrupt() == 0
     assert not pid_file.exists()
+
+
+def test_serve_gives_booting_workers_time_to_answer_the_supervisor(
+    fresh_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """uvicorn kills a worker that does not answer its ping in time; 5 s is too short on a loaded host."""
+    calls: list[dict[str, object]] = []
+    monkeypatch.setattr("dockyard.cli.uvicorn.run", lambda *args, **kwargs: calls.append(kwargs))
+    monkeypatch.setenv("DATABASE_URL", fresh_db)
+    monkeypatch.setenv("JWT_SECRET", TEST_JWT_SECRET)
+    result = runner.invoke(app, ["serve", "--no-migrate", "--port", "8104", "--workers", "2"])
+    assert result.exit_code == 0, result.output
+    assert calls[-1]["timeout_worker_healthcheck"] == 30
+    assert calls[-1]["workers"] == 2
+    monkeypatch.setenv("WORKER_HEALTHCHECK_TIMEOUT_S", "90")
+    result = runner.invoke(app, ["serve", "--no-migrate", "--port", "8104", "--workers", "2"])
+    assert result.exit_code == 0, result.output
+    assert calls[-1]["timeout_worker_healthcheck"] == 90

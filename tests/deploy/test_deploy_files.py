@@ -214,6 +214,8 @@ class TestDockerfile:
         (healthcheck,) = self.instructions("HEALTHCHECK")
         assert "urllib.request" in healthcheck
         assert "http://127.0.0.1:8000/healthz" in healthcheck
+        assert "--start-period=60s" in healthcheck
+        assert "--timeout=10s" in healthcheck
         (command,) = self.instructions("CMD")
         serve = ["dockyard", "serve", "--host", "0.0.0.0", "--port", "8000", "--no-migrate"]  # noqa: S104
         assert json.loads(command) == serve
@@ -272,6 +274,11 @@ class TestKubernetes:
         (container,) = deployment["template"]["spec"]["containers"]
         assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
         assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+        # Booting under load: liveness waits for a startup probe with two minutes of patience.
+        startup = container["startupProbe"]
+        assert startup["httpGet"] == {"path": "/healthz", "port": "http"}
+        assert startup["periodSeconds"] * startup["failureThreshold"] >= 120
+        assert container["livenessProbe"]["timeoutSeconds"] >= 10
         assert container["ports"] == [{"name": "http", "containerPort": 8000}]
         assert container["command"][-1] == "--no-migrate"
         assert container["resources"]["requests"]["cpu"]

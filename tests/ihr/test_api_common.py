@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from dockyard import ihr
-from dockyard.ihr import listing
+from dockyard.ihr import plan, queries
 from tests.ihr import data
 from tests.support.app import AppClient, app_client, settings_for
 
@@ -23,9 +23,9 @@ LOCAL_ROWS = len(data.BINS) * len(data.LOCAL_2497)
 @pytest.fixture
 def small_pages(monkeypatch: pytest.MonkeyPatch) -> int:
     """Pages of 100 rows, streamed above 30: the large-page paths on a small data set."""
-    monkeypatch.setattr(listing, "PAGE_SIZE", 100)
-    monkeypatch.setattr(listing, "SMALL_PAGE", 30)
-    monkeypatch.setattr(listing, "FETCH_BATCH", 7)
+    monkeypatch.setattr(plan, "PAGE_SIZE", 100)
+    monkeypatch.setattr(queries, "SMALL_PAGE", 30)
+    monkeypatch.setattr(queries, "FETCH_BATCH", 7)
     return 100
 
 
@@ -103,8 +103,8 @@ class TestPagination:
     async def test_exact_multiple_of_the_page_size(
         self, api: AppClient, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        monkeypatch.setattr(listing, "PAGE_SIZE", LOCAL_ROWS // 4)
-        monkeypatch.setattr(listing, "SMALL_PAGE", 10)
+        monkeypatch.setattr(plan, "PAGE_SIZE", LOCAL_ROWS // 4)
+        monkeypatch.setattr(queries, "SMALL_PAGE", 10)
         last = (await api.get(LOCAL + "&page=4")).json()
         assert len(last["results"]) == LOCAL_ROWS // 4
         assert last["count"] == LOCAL_ROWS
@@ -127,9 +127,10 @@ class TestPagination:
     async def test_streamed_page_equals_the_same_rows_unstreamed(
         self, api: AppClient, monkeypatch: pytest.MonkeyPatch
     ) -> None:
+        api.app.state.ihr_cache = None  # both answers from PostgreSQL
         buffered = (await api.get(LOCAL)).content
-        monkeypatch.setattr(listing, "SMALL_PAGE", 10)
-        monkeypatch.setattr(listing, "FETCH_BATCH", 13)
+        monkeypatch.setattr(queries, "SMALL_PAGE", 10)
+        monkeypatch.setattr(queries, "FETCH_BATCH", 13)
         streamed = await api.get(LOCAL)
         assert streamed.status_code == 200
         assert streamed.headers["content-type"] == "application/json"

@@ -12,10 +12,8 @@ from tests.ihr import data
 from tests.ihr.helpers import (
     ENTER_A_DATETIME,
     assert_bad_number,
-    assert_hostile,
     column,
     error,
-    get,
     iso,
     page,
     rows,
@@ -180,14 +178,3 @@ async def test_ordering(api: AppClient) -> None:
 @pytest.mark.parametrize("ordering", ["bogus,-id", "-id,discoprobes__x", "-nope,-id"])
 async def test_invalid_ordering_terms_are_ignored(api: AppClient, ordering: str) -> None:
     assert column(await rows(api, PATH, ordering=ordering), "id") == [2, 1]
-
-
-async def test_hostile_values(api: AppClient) -> None:
-    for name in ("streamname", "streamtype", "starttime", "endtime__gte", "avglevel"):
-        await assert_hostile(api, PATH, name)
-
-
-async def test_cache_control_is_the_default(api: AppClient) -> None:
-    answer = await get(api, PATH, starttime__gte="2024-05-01T00:00:00Z")
-    assert answer.status_code == 200
-    assert answer.headers["cache-control"] == "max-age=1800"

@@ -9,19 +9,11 @@ import pytest
 from tests.ihr import data
 from tests.ihr.helpers import (
     RANGE,
-    assert_bad_integer_list,
-    assert_bad_number,
-    assert_date_only,
-    assert_half_range,
-    assert_hostile,
-    assert_range_limit,
-    assert_timebin_required,
-    assert_unparseable,
     column,
-    get,
     iso,
     page,
     rows,
+    span,
 )
 from tests.support.app import AppClient
 
@@ -96,42 +88,5 @@ async def test_ordering(api: AppClient) -> None:
     assert [(row["timebin"], row["asn"]) for row in found] == expected
 
 
-async def test_timebin_required(api: AppClient) -> None:
-    await assert_timebin_required(api, PATH)
-    await assert_timebin_required(api, PATH, asn=2497, af=4)
-
-
-async def test_half_range(api: AppClient) -> None:
-    await assert_half_range(api, PATH, asn=2497)
-
-
-async def test_range_of_seven_days(api: AppClient) -> None:
-    assert sizes(await assert_range_limit(api, PATH, 7)) == CONES
-
-
-async def test_unparseable_timebin(api: AppClient) -> None:
-    await assert_unparseable(api, PATH)
-
-
-async def test_date_only_bound(api: AppClient) -> None:
-    await assert_date_only(api, PATH)
-
-
-async def test_bad_numbers(api: AppClient) -> None:
-    await assert_bad_number(api, PATH, "af", **RANGE)
-
-
-async def test_bad_asn_list(api: AppClient) -> None:
-    await assert_bad_integer_list(api, PATH, "asn", **RANGE)
-
-
-async def test_hostile_values(api: AppClient) -> None:
-    await assert_hostile(api, PATH, "asn", **RANGE)
-    await assert_hostile(api, PATH, "af", **RANGE)
-    await assert_hostile(api, PATH, "timebin")
-
-
-async def test_cache_control_for_an_old_window(api: AppClient) -> None:
-    answer = await get(api, PATH, asn=2497, **RANGE)
-    assert answer.status_code == 200
-    assert answer.headers["cache-control"] == "max-age=15552000"
+async def test_the_longest_range(api: AppClient) -> None:
+    assert sizes(await rows(api, PATH, **span(7, 23))) == CONES

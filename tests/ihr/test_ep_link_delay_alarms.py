@@ -9,18 +9,10 @@ import pytest
 from tests.ihr import data
 from tests.ihr.helpers import (
     RANGE,
-    assert_bad_integer_list,
-    assert_bad_number,
-    assert_date_only,
-    assert_half_range,
-    assert_hostile,
-    assert_range_limit,
-    assert_timebin_required,
-    assert_unparseable,
-    get,
     iso,
     page,
     rows,
+    span,
 )
 from tests.support.app import AppClient
 
@@ -112,55 +104,5 @@ async def test_link_exact_and_contains(api: AppClient) -> None:
     assert await found(api, ip="203.0.113.1")
 
 
-async def test_timebin_required(api: AppClient) -> None:
-    await assert_timebin_required(api, PATH)
-    await assert_timebin_required(api, PATH, asn=2497)
-
-
-async def test_half_range(api: AppClient) -> None:
-    await assert_half_range(api, PATH)
-
-
-async def test_range_of_seven_days(api: AppClient) -> None:
-    assert await assert_range_limit(api, PATH, 7) == [ALARM]
-
-
-async def test_unparseable_timebin(api: AppClient) -> None:
-    await assert_unparseable(api, PATH)
-
-
-async def test_date_only_bound(api: AppClient) -> None:
-    await assert_date_only(api, PATH)
-
-
-@pytest.mark.parametrize(
-    "name", ["deviation", "diffmedian__gte", "medianrtt__lte", "nbprobes", "nbprobes__gte"]
-)
-async def test_bad_numbers(api: AppClient, name: str) -> None:
-    await assert_bad_number(api, PATH, name, **RANGE)
-
-
-async def test_bad_asn_list(api: AppClient) -> None:
-    await assert_bad_integer_list(api, PATH, "asn", **RANGE)
-
-
-@pytest.mark.parametrize(
-    "ordering", ["timebin", "-timebin", "-deviation,asn__name", "nbprobes,-medianrtt", "bogus,-link"]
-)
-async def test_ordering_names_are_accepted(api: AppClient, ordering: str) -> None:
-    assert await rows(api, PATH, **RANGE, ordering=ordering) == [ALARM]
-
-
-async def test_hostile_values(api: AppClient) -> None:
-    await assert_hostile(api, PATH, "link", **RANGE)
-    await assert_hostile(api, PATH, "link__contains", **RANGE)
-    await assert_hostile(api, PATH, "asn", **RANGE)
-    await assert_hostile(api, PATH, "deviation", **RANGE)
-
-
-async def test_cache_control_is_always_the_default(api: AppClient) -> None:
-    # Spec §1: only hegemony, hegemony/alarms, cones, prefixes, network_delay(+alarms), metis and
-    # tr_hegemony get max-age=15552000 for old windows; the legacy DelayAlarmsView keeps 1800.
-    answer = await get(api, PATH, **RANGE)
-    assert answer.status_code == 200
-    assert answer.headers["cache-control"] == "max-age=1800"
+async def test_the_longest_range(api: AppClient) -> None:
+    assert await rows(api, PATH, **span(7, 23)) == [ALARM]

@@ -186,12 +186,19 @@ class TestMonitoredAsns:
         assert answer.status_code == 422
         assert fields(answer) == ["body.0.asn"]
 
-    @pytest.mark.parametrize("asn", ["AS2497", "2497", 2497.0, True, None])
+    @pytest.mark.parametrize("asn", ["AS2497", "2497", 2497.5, True, None])
     async def test_asn_must_be_a_json_integer(self, client: AppClient, users: Accounts, asn: Any) -> None:
         _, auth = await users.bearer("ihr")
         answer = await client.put(ASNS, json=[{"asn": asn}], headers=auth)
         assert answer.status_code == 422
         assert fields(answer) == ["body.0.asn"]
+
+    async def test_an_integral_number_is_an_integer(self, client: AppClient, users: Accounts) -> None:
+        """JSON (and JSON Schema's `integer`) does not tell 2497.0 from 2497."""
+        _, auth = await users.bearer("ihr")
+        answer = await client.put(ASNS, json=[{"asn": 2497.0}, {"asn": -1e3}], headers=auth)
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == [{"asn": -1000, "notifylevel": 10}, {"asn": 2497, "notifylevel": 10}]
 
     @pytest.mark.parametrize(
         ("body", "field"),

@@ -14,7 +14,7 @@ from playwright.async_api import Browser, async_playwright
 
 from dockyard.app import create_app
 from dockyard.core.config import Settings
-from dockyard.core.services import Service
+from dockyard.core.services import Service, ServiceSettings
 from tests.support.app import service_settings_for
 from tests.support.ci import unavailable
 
@@ -30,13 +30,18 @@ def chromium_path() -> str:
 
 
 @contextmanager
-def live_server(settings: Settings, services: Sequence[Service]) -> Iterator[str]:
+def live_server(
+    settings: Settings, services: Sequence[Service], *, service_settings: Sequence[ServiceSettings] = ()
+) -> Iterator[str]:
     """Serve an app on a free local port until the block ends; yield its base URL."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     app = create_app(
-        settings, services=services, service_settings=service_settings_for(), configure_logs=False
+        settings,
+        services=services,
+        service_settings=service_settings_for(*service_settings),
+        configure_logs=False,
     )
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)

@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     db_acquire_timeout_s: float = Field(
         default=10.0, gt=0, description="Longest wait for a free connection before answering 503."
     )
+    db_acquire_queue_max: int = Field(
+        default=64,
+        ge=0,
+        description="Requests that may wait for a pooled connection; past that, 503 at once (0: no bound).",
+    )
     statement_timeout_s: float = Field(
         default=30.0, gt=0, description="Per-statement timeout; a query running longer answers 504."
     )
@@ -166,6 +171,14 @@ class Settings(BaseSettings):
         default=15.0, ge=0, description="Reuse services' metrics this long (the scrape interval)."
     )
     rate_limit_metrics: str = Field(default="120/minute", description="Scrapes of /metrics per client IP.")
+
+    # Serving
+    worker_healthcheck_timeout_s: int = Field(
+        default=30,
+        ge=1,
+        description="How long the server's supervisor waits for a worker's answer before killing it "
+        "(a worker booting on a loaded machine can take more than uvicorn's 5 s).",
+    )
 
     # Logging
     log_format: Literal["json", "console"] = Field(default="json", description="Log line format on stdout.")

@@ -21,6 +21,7 @@ import asyncpg
 from asyncpg.pool import PoolAcquireContext, PoolConnectionProxy
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import Response
+from prometheus_client import Counter
 
 from dockyard.core.config import Settings
 from dockyard.core.dburl import redacted
@@ -95,16 +96,24 @@ def translated_errors() -> Iterator[None]:
         raise mapped from exc
 
 
+BUSY_DETAIL = "The server is busy; retry shortly."
+SHED = Counter(
+    "dockyard_db_acquire_shed_total", "Requests refused at once because the pool's wait queue was full"
+)
+
+
 class _GuardedAcquire(PoolAcquireContext):
     """`pool.acquire()` whose connection-level failures are raised as ServiceUnavailable."""
 
     __slots__ = ()
 
     async def __aenter__(self) -> Any:
-        try:
-            return await super().__aenter__()
-        except _UNREACHABLE as exc:
-            raise ServiceUnavailable(UNREACHABLE_DETAIL, headers={"Retry-After": "5"}) from exc
+        pool: GuardedPool = self.pool  # type: ignore[assignment]
+        with pool.queued():
+            try:
+                return await super().__aenter__()
+            except _UNREACHABLE as exc:
+                raise ServiceUnavailable(UNREACHABLE_DETAIL, headers={"Retry-After": "5"}) from exc
 
     async def __aexit__(self, *exc: object) -> None:
         exc_val = exc[1] if len(exc) > 1 else None
@@ -121,18 +130,40 @@ class _GuardedAcquire(PoolAcquireContext):
 
     async def _acquire(self) -> Any:
         self.done = True
-        try:
-            return await self.pool._acquire(self.timeout)  # type: ignore[attr-defined]
-        except _UNREACHABLE as exc:
-            raise ServiceUnavailable(UNREACHABLE_DETAIL, headers={"Retry-After": "5"}) from exc
+        pool: GuardedPool = self.pool  # type: ignore[assignment]
+        with pool.queued():
+            try:
+                return await pool._acquire(self.timeout)  # type: ignore[attr-defined]
+            except _UNREACHABLE as exc:
+                raise ServiceUnavailable(UNREACHABLE_DETAIL, headers={"Retry-After": "5"}) from exc
 
 
 class GuardedPool(asyncpg.Pool):
-    """An asyncpg pool whose connection-level failures come out as ServiceUnavailable (503)."""
+    """An asyncpg pool whose connection-level failures come out as ServiceUnavailable (503).
+
+    It also bounds its wait queue: past capacity, a request that would wait behind `queue_limit`
+    others for a connection is refused at once (503, `Retry-After: 1`) instead of waiting up to
+    DB_ACQUIRE_TIMEOUT_S and failing anyway, so the requests it does take are served at full speed.
+    """
+
+    queue_limit: int | None = None  # None: no bound
+    waiting: int = 0
 
     def acquire(self, *, timeout: float | None = None) -> Any:
         """Like asyncpg's, for `async with` and `await` alike, with failures translated."""
         return _GuardedAcquire(self, timeout)
+
+    @contextmanager
+    def queued(self) -> Iterator[None]:
+        """Count a caller waiting for a connection; refuse it when the queue is full and none is free."""
+        if self.queue_limit is not None and self.waiting >= self.queue_limit and self._queue.empty():  # type: ignore[attr-defined]
+            SHED.inc()
+            raise ServiceUnavailable(BUSY_DETAIL, headers={"Retry-After": "1"})
+        self.waiting += 1
+        try:
+            yield
+        finally:
+            self.waiting -= 1
 
 
 class Database:
@@ -193,7 +224,7 @@ async def _no_reset(conn: asyncpg.Connection) -> None:
     """Release without `RESET ALL` and friends: see Database.stateless_read_pool."""
 
 
-async def _new_pool(**options: Any) -> Pool:
+async def _new_pool(**options: Any) -> GuardedPool:
     # asyncpg.create_pool(), with the pool class swapped for the guarded one.
     pool = GuardedPool(
         options.pop("dsn"),
@@ -207,7 +238,7 @@ async def _new_pool(**options: Any) -> Pool:
     return await pool
 
 
-async def _create_pool(url: str, settings: Settings, reset: Any = None) -> Pool:
+async def _create_pool(url: str, settings: Settings, reset: Any = None) -> GuardedPool:
     options: dict[str, Any] = {
         "dsn": url,
         "reset": reset,
@@ -224,11 +255,13 @@ async def _create_pool(url: str, settings: Settings, reset: Any = None) -> Pool:
         },
     }
     try:
-        return await _new_pool(min_size=min(settings.db_pool_min, settings.db_pool_max), **options)
+        pool = await _new_pool(min_size=min(settings.db_pool_min, settings.db_pool_max), **options)
     except (*_UNREACHABLE, ServiceUnavailable) as exc:
         # Start anyway: /healthz stays up, /readyz reports the outage, requests answer 503 until it is back.
         logger.warning("db.unreachable_at_start", extra={"url": redacted(url), "error": str(exc)})
-        return await _new_pool(min_size=0, **options)
+        pool = await _new_pool(min_size=0, **options)
+    pool.queue_limit = settings.db_acquire_queue_max or None
+    return pool
 
 
 async def open_database(primary_url: str, settings: Settings) -> Database:

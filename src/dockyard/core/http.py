@@ -34,6 +34,7 @@ REQUEST_ID_HEADER = "x-request-id"
 # or someone's personal data — so no cache keeps it (`Cache-Control: no-store`).
 NO_STORE = "dockyard.no_store"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+GZIP_LEVEL = 6  # whole bodies; streamed ones use a faster level (GZipMiddleware)
 
 
 class RequestIdMiddleware:
@@ -173,7 +174,7 @@ class GZipMiddleware:
     """
 
     def __init__(
-        self, app: ASGIApp, *, minimum_size: int = 1024, level: int = 6, stream_level: int = 3
+        self, app: ASGIApp, *, minimum_size: int = 1024, level: int = GZIP_LEVEL, stream_level: int = 3
     ) -> None:
         self.app = app
         self.minimum_size = minimum_size
@@ -336,7 +337,11 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 
 def _accepts_gzip(scope: Scope) -> bool:
-    accept = _header(scope, b"accept-encoding") or ""
+    return accepts_gzip(_header(scope, b"accept-encoding") or "")
+
+
+def accepts_gzip(accept: str) -> bool:
+    """True when an Accept-Encoding value allows gzip."""
     for item in accept.split(","):
         coding, _, params = item.strip().partition(";")
         if coding.strip().lower() in {"gzip", "*"}:

@@ -1,22 +1,18 @@
 """ihr: the Internet Health Report API under /ihr (specs/ihr-api.md, docs/ihr.md).
 
-Errors are rendered DRF-style, `{"detail": ...}`, as the legacy API did. `api` holds the 18 public
-list endpoints (declared in `endpoints`, answered by `listing`), `user` the user features on
-Dockyard accounts (/ihr/api/user/…).
+Errors are rendered DRF-style, `{"detail": ...}`, as the legacy API did. The 18 public lists are
+declared in `endpoints` and answered in three stages (`plan` → `queries` → `response`); the user
+routes keep the accounts' monitored ASes and channels (/ihr/api/user/…).
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from dockyard.core.errors import DRF_DETAIL
 from dockyard.core.services import Link, Service
-from dockyard.ihr import api, cache, seed, user
+from dockyard.ihr import cache, routes, seed
 from dockyard.ihr.settings import IhrSettings
 
-router = APIRouter()
-router.include_router(user.router)
-router.include_router(api.router)
+router = routes.router
 
 service = Service(
     name="ihr",

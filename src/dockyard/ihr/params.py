@@ -17,6 +17,14 @@ ENTER_A_NUMBER = "Enter a number."
 ENTER_A_DATETIME = "Enter a valid date/time."
 ENTER_A_WHOLE_NUMBER = "Enter a whole number."
 
+# What the parsers below accept, as JSON Schema patterns for the OpenAPI document (Python's `re`
+# reads them the same way, `\d` and `\s` included). An empty value means "no filter" elsewhere.
+NO_NUL = r"^[^\x00]*$"
+_INTEGER = r"\s*[+-]?\d+(_\d+)*\s*"
+INTEGER_LIST = rf"^({_INTEGER})?(,({_INTEGER})?)*$"
+LOCATION_KEYS = r"^[^|\x00]{2}[0-9][^|\x00]*(\|[^|\x00]{2}[0-9][^|\x00]*)*$"
+DATETIME = r"^\s*\d{4}-\d{1,2}-\d{1,2}[T ]\d{1,2}:\d{1,2}(:\d{1,2}([.,]\d+)?)?\s*(Z|[+-]\d{2}(:?\d{2})?)?\s*$"
+
 
 class Invalid(ValueError):
     """A value that does not parse; the message is what the client is told."""

@@ -22,8 +22,7 @@ def tables(world: World) -> list[Table]:
     """Disco, Metis and traceroute hegemony tables, parents first."""
     events = disco_events(world)
     identifiers, edges = tr_graph(world)
-    days = len(world.days())
-    selection_rows = days * len(METRICS) * 2 * world.plan.metis_ranks
+    selection_rows = len(world.weeks()) * len(METRICS) * 2 * world.plan.metis_ranks
     return [
         Table(
             "ihr_disco_events",
@@ -157,7 +156,7 @@ def _disco_probes(
 
 
 def metis(world: World, *, deployment: bool) -> Batches:
-    """Daily rankings per metric and address family; the order drifts a little from day to day."""
+    """Weekly rankings per metric and address family, as Metis publishes; the order drifts a little."""
     draw = rng("metis-deployment" if deployment else "metis-selection")
     ranks = world.plan.metis_ranks
     pools = {af: [net for net in world.networks if af == 4 or net.v6] for af in (4, 6)}
@@ -167,7 +166,7 @@ def metis(world: World, *, deployment: bool) -> Batches:
         for af in (4, 6)
     }
     noise = world.noise
-    for day, timebin in enumerate(world.days()):
+    for day, timebin in enumerate(world.weeks()):
         batch: list[Row] = []
         for metric, low, high in METRICS:
             for af in (4, 6):

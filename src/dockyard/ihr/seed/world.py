@@ -40,7 +40,11 @@ GENERATED_COUNTRIES = {"JP": 6, "US": 8, "DE": 4, "FR": 4, "GB": 4, "NL": 3, "BR
 
 @dataclass(frozen=True)
 class Plan:
-    """How much of each table one size holds; the hegemony tables are always 15-minute bins."""
+    """How much of each table one size holds.
+
+    Hegemony, cones and network delay come every 15 minutes as in production (the IHR website breaks
+    a delay line at any step over 30 minutes and expects 15-minute cones); Metis once a week.
+    """
 
     days: int  # the window, back from the newest bin
     generated: int  # synthetic networks besides the catalog
@@ -71,13 +75,13 @@ PLANS: dict[str, Plan] = {
         generated=12,
         max_deps=3,
         v6_share=0.15,
-        cone_step=60,
+        cone_step=15,
         country_step=180,
         country_top=3,
         prefix_step=360,
         prefixes_v4=2,
         prefix_deps=2,
-        atlas_step=60,
+        atlas_step=15,
         atlas_ases=24,
         link_share=0.2,
         hegemony_alarms=1500,
@@ -94,13 +98,13 @@ PLANS: dict[str, Plan] = {
         generated=1260,
         max_deps=4,
         v6_share=0.15,
-        cone_step=60,
+        cone_step=15,
         country_step=60,
         country_top=5,
         prefix_step=120,
         prefixes_v4=3,
         prefix_deps=2,
-        atlas_step=30,
+        atlas_step=15,
         atlas_ases=200,
         link_share=0.3,
         hegemony_alarms=40_000,
@@ -193,6 +197,10 @@ class World:
         """Every UTC midnight in the window, today's included, oldest first."""
         today = self.end.replace(hour=0, minute=0)
         return [today - timedelta(days=d) for d in range(self.plan.days, -1, -1)]
+
+    def weeks(self) -> list[datetime]:
+        """Every seventh UTC midnight back from today's, oldest first: one in any 7-day window."""
+        return self.days()[::-1][::7][::-1]
 
 
 def rng(topic: str) -> random.Random:
