@@ -9,8 +9,19 @@ CREATE SCHEMA backups;
 
 CREATE SCHEMA core;
 
+CREATE SCHEMA gateway;
+
+CREATE SCHEMA mentorship;
+
 CREATE DOMAIN backups.label AS text
 	CONSTRAINT label_check CHECK (((VALUE ~ '^[A-Za-z0-9][A-Za-z0-9_.:-]*$'::text) AND (length(VALUE) <= 100)));
+
+CREATE TYPE gateway.level AS ENUM (
+    'read',
+    'append',
+    'write',
+    'admin'
+);
 
 CREATE FUNCTION arxiv.query_id_from_id() RETURNS trigger
     LANGUAGE plpgsql
@@ -53,6 +64,50 @@ BEGIN
 END
 $$;
 
+CREATE FUNCTION gateway.is_name(name text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN ((name ~ '^[a-zA-Z_][a-zA-Z_0-9]*(\.[a-zA-Z_][a-zA-Z_0-9]*)*$'::text) AND (octet_length(name) <= 256));
+
+CREATE FUNCTION gateway.are_names(names text[]) RETURNS boolean
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN (SELECT COALESCE(bool_and(COALESCE(gateway.is_name(name.name), false)), true) AS "coalesce" FROM unnest(are_names.names) name(name));
+
+CREATE FUNCTION gateway.audit_append_only() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        RAISE EXCEPTION 'gateway.audit is append-only' USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF OLD.at > now() - interval '1 day' THEN
+        RAISE EXCEPTION 'gateway.audit keeps every record at least a day' USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN OLD;
+END
+$$;
+
+CREATE FUNCTION mentorship.relation_parties_fixed() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    RAISE EXCEPTION 'a relation''s mentor, mentee and sender cannot change' USING ERRCODE = 'integrity_constraint_violation';
+END
+$$;
+
+CREATE FUNCTION mentorship.relation_parties_sync() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO mentorship.relation_parties (relation_id, user_id, role, state)
+        VALUES (NEW.id, NEW.mentor_id, 'mentor', NEW.state), (NEW.id, NEW.mentee_id, 'mentee', NEW.state);
+    ELSIF NEW.state IS DISTINCT FROM OLD.state THEN
+        UPDATE mentorship.relation_parties SET state = NEW.state WHERE relation_id = NEW.id;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
 CREATE FUNCTION public.ihr_user_erase() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
@@ -74,6 +129,7 @@ CREATE TABLE accounts.api_tokens (
     expires_at timestamp with time zone,
     last_used_at timestamp with time zone,
     revoked_at timestamp with time zone,
+    revoked_why text,
     CONSTRAINT api_tokens_name_check CHECK (((length(name) >= 1) AND (length(name) <= 100)))
 );
 
@@ -563,6 +619,174 @@ CREATE TABLE core.seed_runs (
     CONSTRAINT seed_runs_duration_ms_check CHECK ((duration_ms >= 0)),
     CONSTRAINT seed_runs_rows_check CHECK ((rows >= 0)),
     CONSTRAINT seed_runs_size_check CHECK ((size = ANY (ARRAY['demo'::text, 'bench'::text])))
+);
+
+CREATE TABLE gateway.audit (
+    id bigint NOT NULL,
+    at timestamp with time zone DEFAULT now() NOT NULL,
+    user_id bigint,
+    token_id bigint,
+    client text,
+    method text NOT NULL,
+    route text NOT NULL,
+    feed text,
+    cols text[],
+    ix bigint,
+    size bigint,
+    decision text NOT NULL,
+    reason text DEFAULT ''::text NOT NULL,
+    upstream_status smallint,
+    status smallint NOT NULL,
+    bytes_in bigint DEFAULT 0 NOT NULL,
+    bytes_out bigint DEFAULT 0 NOT NULL,
+    duration_ms real DEFAULT 0 NOT NULL,
+    request_id text,
+    change jsonb,
+    CONSTRAINT audit_decision_check CHECK ((decision = ANY (ARRAY['allow'::text, 'deny'::text])))
+);
+
+ALTER TABLE gateway.audit ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME gateway.audit_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE gateway.grants (
+    id bigint NOT NULL,
+    user_id bigint,
+    group_id bigint,
+    feed text NOT NULL,
+    level gateway.level NOT NULL,
+    columns text[],
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    created_by bigint,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT grants_check CHECK ((num_nonnulls(user_id, group_id) = 1)),
+    CONSTRAINT grants_columns_check CHECK (((cardinality(columns) <= 1000) AND gateway.are_names(columns))),
+    CONSTRAINT grants_feed_check CHECK (((feed = '*'::text) OR gateway.is_name(feed) OR ((feed ~~ '%.*'::text) AND gateway.is_name("left"(feed, '-2'::integer)))))
+);
+
+ALTER TABLE gateway.grants ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME gateway.grants_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE mentorship.job_runs (
+    job text NOT NULL,
+    slot timestamp with time zone NOT NULL,
+    worker text NOT NULL,
+    started_at timestamp with time zone DEFAULT now() NOT NULL,
+    rows integer DEFAULT 0 NOT NULL,
+    CONSTRAINT job_runs_job_check CHECK ((job = ANY (ARRAY['complete_relations'::text, 'purge_unverified'::text]))),
+    CONSTRAINT job_runs_rows_check CHECK ((rows >= 0))
+);
+
+CREATE TABLE mentorship.profiles (
+    user_id bigint NOT NULL,
+    username text,
+    name text NOT NULL,
+    terms_and_conditions_checked boolean NOT NULL,
+    is_admin boolean DEFAULT false NOT NULL,
+    registration_date timestamp with time zone DEFAULT now() NOT NULL,
+    bio text,
+    location text,
+    occupation text,
+    organization text,
+    slack_username text,
+    social_media_links text,
+    skills text,
+    interests text,
+    resume_url text,
+    photo_url text,
+    need_mentoring boolean DEFAULT false NOT NULL,
+    available_to_mentor boolean DEFAULT false NOT NULL,
+    deleted_at timestamp with time zone,
+    name_key text GENERATED ALWAYS AS (lower(name)) STORED,
+    username_key text GENERATED ALWAYS AS (lower(username)) STORED,
+    CONSTRAINT profiles_check CHECK (((deleted_at IS NULL) OR (username IS NULL))),
+    CONSTRAINT profiles_username_check CHECK ((username ~ '^[A-Za-z0-9_]{5,25}$'::text))
+);
+
+CREATE TABLE mentorship.relation_parties (
+    relation_id bigint NOT NULL,
+    user_id bigint NOT NULL,
+    role text NOT NULL,
+    state smallint NOT NULL,
+    CONSTRAINT relation_parties_role_check CHECK ((role = ANY (ARRAY['mentor'::text, 'mentee'::text])))
+);
+
+CREATE TABLE mentorship.relations (
+    id bigint NOT NULL,
+    mentor_id bigint NOT NULL,
+    mentee_id bigint NOT NULL,
+    action_user_id bigint NOT NULL,
+    creation_date timestamp with time zone DEFAULT now() NOT NULL,
+    accept_date timestamp with time zone,
+    start_date timestamp with time zone,
+    end_date timestamp with time zone NOT NULL,
+    state smallint DEFAULT 1 NOT NULL,
+    notes text NOT NULL,
+    next_task_number integer DEFAULT 1 NOT NULL,
+    CONSTRAINT relations_check CHECK ((mentor_id <> mentee_id)),
+    CONSTRAINT relations_check1 CHECK (((action_user_id = mentor_id) OR (action_user_id = mentee_id))),
+    CONSTRAINT relations_next_task_number_check CHECK ((next_task_number >= 1)),
+    CONSTRAINT relations_notes_check CHECK ((length(notes) <= 400)),
+    CONSTRAINT relations_state_check CHECK (((state >= 1) AND (state <= 5)))
+);
+
+ALTER TABLE mentorship.relations ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY (
+    SEQUENCE NAME mentorship.relations_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE mentorship.task_comments (
+    id bigint NOT NULL,
+    task_id bigint NOT NULL,
+    user_id bigint NOT NULL,
+    creation_date timestamp with time zone DEFAULT now() NOT NULL,
+    modification_date timestamp with time zone,
+    comment text NOT NULL
+);
+
+ALTER TABLE mentorship.task_comments ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY (
+    SEQUENCE NAME mentorship.task_comments_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE mentorship.tasks (
+    id bigint NOT NULL,
+    relation_id bigint NOT NULL,
+    number integer NOT NULL,
+    description text NOT NULL,
+    is_done boolean DEFAULT false NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    completed_at timestamp with time zone,
+    CONSTRAINT tasks_check CHECK ((is_done = (completed_at IS NOT NULL))),
+    CONSTRAINT tasks_number_check CHECK ((number >= 1))
+);
+
+ALTER TABLE mentorship.tasks ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY (
+    SEQUENCE NAME mentorship.tasks_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
 );
 
 CREATE TABLE public.ihr_asn (
@@ -1142,6 +1366,33 @@ ALTER TABLE ONLY backups.series
 ALTER TABLE ONLY core.seed_runs
     ADD CONSTRAINT seed_runs_pkey PRIMARY KEY (service, size);
 
+ALTER TABLE ONLY gateway.audit
+    ADD CONSTRAINT audit_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY gateway.grants
+    ADD CONSTRAINT grants_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY mentorship.job_runs
+    ADD CONSTRAINT job_runs_pkey PRIMARY KEY (job, slot);
+
+ALTER TABLE ONLY mentorship.profiles
+    ADD CONSTRAINT profiles_pkey PRIMARY KEY (user_id);
+
+ALTER TABLE ONLY mentorship.relation_parties
+    ADD CONSTRAINT relation_parties_pkey PRIMARY KEY (user_id, relation_id);
+
+ALTER TABLE ONLY mentorship.relations
+    ADD CONSTRAINT relations_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY mentorship.task_comments
+    ADD CONSTRAINT task_comments_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY mentorship.tasks
+    ADD CONSTRAINT tasks_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY mentorship.tasks
+    ADD CONSTRAINT tasks_relation_id_number_key UNIQUE (relation_id, number);
+
 ALTER TABLE ONLY public.ihr_asn
     ADD CONSTRAINT ihr_asn_pkey PRIMARY KEY (number);
 
@@ -1221,6 +1472,8 @@ CREATE INDEX api_tokens_user_idx ON accounts.api_tokens USING btree (user_id);
 
 CREATE INDEX email_tokens_user_idx ON accounts.email_tokens USING btree (user_id, purpose);
 
+CREATE INDEX outbox_recipient_idx ON accounts.outbox USING btree (lower(recipient), created_at);
+
 CREATE INDEX refresh_tokens_session_idx ON accounts.refresh_tokens USING btree (session_id);
 
 CREATE INDEX sessions_user_idx ON accounts.sessions USING btree (user_id) WHERE (revoked_at IS NULL);
@@ -1274,6 +1527,34 @@ CREATE INDEX runs_series ON backups.runs USING btree (section, type, datacenter,
 CREATE INDEX runs_series_started ON backups.runs USING btree (section, type, datacenter, started_at DESC) WHERE (status <> 'scheduled'::text);
 
 CREATE INDEX runs_started ON backups.runs USING btree (started_at DESC);
+
+CREATE INDEX audit_at_idx ON gateway.audit USING btree (at, id);
+
+CREATE INDEX audit_feed_idx ON gateway.audit USING btree (feed, at);
+
+CREATE INDEX audit_user_idx ON gateway.audit USING btree (user_id, at);
+
+CREATE INDEX grants_feed_idx ON gateway.grants USING btree (feed);
+
+CREATE UNIQUE INDEX grants_group_key ON gateway.grants USING btree (group_id, feed, level) WHERE (group_id IS NOT NULL);
+
+CREATE UNIQUE INDEX grants_user_key ON gateway.grants USING btree (user_id, feed, level) WHERE (user_id IS NOT NULL);
+
+CREATE UNIQUE INDEX one_accepted_relation_per_user ON mentorship.relation_parties USING btree (user_id) WHERE (state = 2);
+
+CREATE INDEX profiles_admins_idx ON mentorship.profiles USING btree (user_id) WHERE is_admin;
+
+CREATE INDEX profiles_live_idx ON mentorship.profiles USING btree (user_id) WHERE (deleted_at IS NULL);
+
+CREATE UNIQUE INDEX profiles_username_key ON mentorship.profiles USING btree (lower(username));
+
+CREATE INDEX relation_parties_relation_idx ON mentorship.relation_parties USING btree (relation_id);
+
+CREATE INDEX relations_overdue_idx ON mentorship.relations USING btree (end_date) WHERE (state = ANY (ARRAY[1, 2]));
+
+CREATE INDEX task_comments_task_idx ON mentorship.task_comments USING btree (task_id, id);
+
+CREATE INDEX task_comments_user_idx ON mentorship.task_comments USING btree (user_id);
 
 CREATE INDEX ihr_atlas_delay_alarms_endpoint_id ON public.ihr_atlas_delay_alarms USING btree (endpoint_id);
 
@@ -1451,6 +1732,14 @@ CREATE TRIGGER runs_clear_series AFTER TRUNCATE ON backups.runs FOR EACH STATEME
 
 CREATE TRIGGER runs_drop_empty_series AFTER DELETE ON backups.runs REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION backups.drop_empty_series();
 
+CREATE TRIGGER audit_append_only BEFORE DELETE OR UPDATE ON gateway.audit FOR EACH ROW EXECUTE FUNCTION gateway.audit_append_only();
+
+CREATE TRIGGER relation_parties_fixed BEFORE UPDATE OF mentor_id, mentee_id, action_user_id ON mentorship.relations FOR EACH ROW WHEN (((new.mentor_id <> old.mentor_id) OR (new.mentee_id <> old.mentee_id) OR (new.action_user_id <> old.action_user_id))) EXECUTE FUNCTION mentorship.relation_parties_fixed();
+
+CREATE TRIGGER relation_parties_insert AFTER INSERT ON mentorship.relations FOR EACH ROW EXECUTE FUNCTION mentorship.relation_parties_sync();
+
+CREATE TRIGGER relation_parties_state AFTER UPDATE OF state ON mentorship.relations FOR EACH ROW EXECUTE FUNCTION mentorship.relation_parties_sync();
+
 ALTER TABLE ONLY accounts.api_tokens
     ADD CONSTRAINT api_tokens_user_id_fkey FOREIGN KEY (user_id) REFERENCES accounts.users(id) ON DELETE CASCADE;
 
@@ -1513,6 +1802,42 @@ ALTER TABLE ONLY backups.restore_tests
 
 ALTER TABLE ONLY backups.runs
     ADD CONSTRAINT runs_retry_of_fkey FOREIGN KEY (retry_of) REFERENCES backups.runs(id);
+
+ALTER TABLE ONLY gateway.grants
+    ADD CONSTRAINT grants_created_by_fkey FOREIGN KEY (created_by) REFERENCES accounts.users(id) ON DELETE SET NULL;
+
+ALTER TABLE ONLY gateway.grants
+    ADD CONSTRAINT grants_group_id_fkey FOREIGN KEY (group_id) REFERENCES accounts.groups(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY gateway.grants
+    ADD CONSTRAINT grants_user_id_fkey FOREIGN KEY (user_id) REFERENCES accounts.users(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY mentorship.profiles
+    ADD CONSTRAINT profiles_user_id_fkey FOREIGN KEY (user_id) REFERENCES accounts.users(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY mentorship.relation_parties
+    ADD CONSTRAINT relation_parties_relation_id_fkey FOREIGN KEY (relation_id) REFERENCES mentorship.relations(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY mentorship.relation_parties
+    ADD CONSTRAINT relation_parties_user_id_fkey FOREIGN KEY (user_id) REFERENCES mentorship.profiles(user_id);
+
+ALTER TABLE ONLY mentorship.relations
+    ADD CONSTRAINT relations_action_user_id_fkey FOREIGN KEY (action_user_id) REFERENCES mentorship.profiles(user_id);
+
+ALTER TABLE ONLY mentorship.relations
+    ADD CONSTRAINT relations_mentee_id_fkey FOREIGN KEY (mentee_id) REFERENCES mentorship.profiles(user_id);
+
+ALTER TABLE ONLY mentorship.relations
+    ADD CONSTRAINT relations_mentor_id_fkey FOREIGN KEY (mentor_id) REFERENCES mentorship.profiles(user_id);
+
+ALTER TABLE ONLY mentorship.task_comments
+    ADD CONSTRAINT task_comments_task_id_fkey FOREIGN KEY (task_id) REFERENCES mentorship.tasks(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY mentorship.task_comments
+    ADD CONSTRAINT task_comments_user_id_fkey FOREIGN KEY (user_id) REFERENCES mentorship.profiles(user_id);
+
+ALTER TABLE ONLY mentorship.tasks
+    ADD CONSTRAINT tasks_relation_id_fkey FOREIGN KEY (relation_id) REFERENCES mentorship.relations(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.ihr_atlas_delay_alarms
     ADD CONSTRAINT ihr_atlas_delay_alarms_endpoint_id_fkey FOREIGN KEY (endpoint_id) REFERENCES public.ihr_atlas_location(id) DEFERRABLE INITIALLY DEFERRED;
