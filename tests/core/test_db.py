@@ -56,6 +56,19 @@ async def add_then_fail(name: str, conn: Conn) -> None:
     raise RuntimeError("after the insert")
 
 
+@router.get("/count/{value}")
+async def count_above(value: int, conn: ReadConn) -> dict[str, int]:
+    # No bound on `value` here on purpose: the driver refuses it before PostgreSQL sees it.
+    return {
+        "count": await conn.fetchval("SELECT count(*) FROM generate_series(1, 3) n WHERE n > $1::int8", value)
+    }
+
+
+@router.get("/date/{text}")
+async def date_of(text: str, conn: ReadConn) -> dict[str, str]:
+    return {"date": str(await conn.fetchval("SELECT $1::text::date", text))}
+
+
 SERVICE = Service(name="probe", title="Probe", description="db probe", router=router, prefix="/probe")
 
 
@@ -107,6 +120,18 @@ async def test_nul_in_text_becomes_400(pg: PgServer, things_db: str) -> None:
     assert response.status_code == 400
     assert "NUL character" in response.json()["detail"]
     assert pg.psql(things_db, "SELECT count(*) FROM things") == "0"
+
+
+async def test_values_the_driver_or_the_server_refuse_are_400_without_their_words(things_db: str) -> None:
+    async with app_client(settings_for(things_db), [SERVICE]) as client:
+        driver = await client.get(f"/probe/count/{2**64}")
+        server = await client.get("/probe/date/2026-13-45")
+        fine = await client.get("/probe/count/1")
+    assert (driver.status_code, server.status_code, fine.json()) == (400, 400, {"count": 2})
+    for answer in (driver, server):
+        assert answer.json()["detail"].startswith("A value is outside the range its field accepts")
+        assert "$1" not in answer.text
+        assert "int64" not in answer.text
 
 
 async def test_missing_table_becomes_503_naming_the_fix(things_db: str) -> None:

@@ -71,7 +71,8 @@ async def app_client(
         service_settings=service_settings_for(*service_settings),
         configure_logs=False,
     )
-    async with LifespanManager(app) as manager:
+    # Generous bounds: on a loaded machine a lifespan with background workers takes seconds to stop.
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60) as manager:
         transport = httpx.ASGITransport(app=manager.app, client=(client_ip, 50000))
         async with AppClient(app, transport=transport, base_url=base_url) as client:
             yield client

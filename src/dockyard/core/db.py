@@ -18,6 +18,7 @@ from contextlib import asynccontextmanager, contextmanager
 from typing import Annotated, Any, TypeAlias
 
 import asyncpg
+from asyncpg.exceptions._base import DataError as ClientDataError
 from asyncpg.pool import PoolAcquireContext, PoolConnectionProxy
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import Response
@@ -59,10 +60,6 @@ UNREACHABLE_DETAIL = "The database is unreachable; try again shortly."
 
 def translate(exc: BaseException) -> DockyardError | None:
     """The client-facing error for a database exception, or None when it is a bug to surface as 500."""
-    if isinstance(exc, asyncpg.DataError):
-        # Raised by the driver before sending (a value out of its column type's range): the
-        # driver's own words name internals ("query argument $2 …"), so they stay in the log.
-        return BadInput("A value is outside the range its field accepts; check numbers and sizes.")
     if isinstance(exc, asyncpg.QueryCanceledError):
         return GatewayTimeout("The database query took too long and was cancelled; narrow the request.")
     if isinstance(exc, asyncpg.UniqueViolationError):
@@ -73,6 +70,10 @@ def translate(exc: BaseException) -> DockyardError | None:
         return Conflict("The change collided with a concurrent one and was not saved; retry it.")
     if isinstance(exc, asyncpg.CharacterNotInRepertoireError | asyncpg.UntranslatableCharacterError):
         return BadInput("Text values cannot contain the NUL character (\\u0000); remove it and retry.")
+    if isinstance(exc, ClientDataError | asyncpg.DataError):
+        # A value the driver could not encode (out of its type's range) or PostgreSQL refused as
+        # data: the driver's words name internals ("query argument $2 …"), so they stay in the log.
+        return BadInput("A value is outside the range its field accepts; check numbers, dates and sizes.")
     if isinstance(exc, asyncpg.UndefinedTableError | asyncpg.InvalidSchemaNameError):
         return ServiceUnavailable(
             "The database schema is not up to date; an operator must run `dockyard db migrate`."
@@ -122,7 +123,7 @@ class _GuardedAcquire(PoolAcquireContext):
         except _UNREACHABLE:
             if exc_val is None:  # only the release failed: the connection is gone, the work is done
                 logger.warning("db.release_failed", exc_info=True)
-        if isinstance(exc_val, _CONNECTION_LOST) and not isinstance(exc_val, asyncpg.DataError):
+        if isinstance(exc_val, _CONNECTION_LOST) and not isinstance(exc_val, ClientDataError):
             raise ServiceUnavailable(UNREACHABLE_DETAIL, headers={"Retry-After": "5"}) from exc_val
 
     def __await__(self) -> Any:
