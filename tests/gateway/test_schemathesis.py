@@ -1,95 +1,58 @@
-"""Schemathesis with every check (response conformance included) over the gateway admin API, as a
-superuser and anonymously: 0 failures. (The data routes keep Lbasedb's contract and are not in the
-OpenAPI document; docs/gateway.md describes them.)
+"""Schemathesis with every check over the gateway admin API (tests/support/fuzz.py says which), as a
+superuser and anonymously. (The data routes keep Lbasedb's contract and are not in the OpenAPI
+document; docs/gateway.md describes them, and tests/gateway/test_queries.py fuzzes their queries.)
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 
 import asyncpg
-import httpx
 import pytest
-import schemathesis
-from hypothesis import HealthCheck, given, settings
+from schemathesis import GenerationMode
 
 from dockyard import accounts, gateway
-from dockyard.accounts.manage import create_superuser
-from tests.support.app import settings_for
-from tests.support.live import live_server
+from tests.support import fuzz
 from tests.support.postgres import PgServer
 
-EXAMPLES_AS_SUPERUSER = 20
-EXAMPLES_ANONYMOUS = 5
-EMAIL = "gateway-fuzz@example.org"
-PASSWORD = "a long fuzzing password"
+EXAMPLES = {"superuser": 20, "anonymous": 5}
 
 
-async def _prepare(url: str) -> None:
-    conn = await asyncpg.connect(url)
-    try:
-        await create_superuser(conn, email=EMAIL, password=PASSWORD)
-        user_id = await conn.fetchval("SELECT id FROM accounts.users WHERE email = $1", EMAIL)
-        for index, level in enumerate(("read", "append", "write", "admin")):
-            await conn.execute(
-                "INSERT INTO gateway.grants (user_id, feed, level) VALUES ($1, $2, $3::gateway.level)",
-                user_id,
-                f"fuzz.f{index}",
-                level,
-            )
+async def grants_and_audit(conn: asyncpg.Connection) -> None:
+    """A feed at every level and one audit row, so lists and filters have something to show."""
+    user_id = await conn.fetchval(
+        "INSERT INTO accounts.users (email) VALUES ('gateway-grantee@example.org') RETURNING id"
+    )
+    for index, level in enumerate(("read", "append", "write", "admin")):
         await conn.execute(
-            "INSERT INTO gateway.audit (user_id, method, route, feed, decision, status) "
-            "VALUES ($1, 'GET', '/size', 'fuzz.f0', 'allow', 200)",
+            "INSERT INTO gateway.grants (user_id, feed, level) VALUES ($1, $2, $3::gateway.level)",
             user_id,
+            f"fuzz.f{index}",
+            level,
         )
-    finally:
-        await conn.close()
+    await conn.execute(
+        "INSERT INTO gateway.audit (user_id, method, route, feed, decision, status) "
+        "VALUES ($1, 'GET', '/size', 'fuzz.f0', 'allow', 200)",
+        user_id,
+    )
 
 
 @pytest.fixture(scope="module")
-def served(pg: PgServer) -> Iterator[tuple[schemathesis.BaseSchema, dict[str, str]]]:
-    with pg.fresh_database("dy_gw_fuzz") as url:
-        pg.migrate(url)
-        asyncio.run(_prepare(url))
-        with live_server(
-            settings_for(url, rate_limit_login="1000/minute"), (accounts.service, gateway.service)
-        ) as base:
-            login = httpx.post(f"{base}/accounts/v1/login", json={"email": EMAIL, "password": PASSWORD})
-            headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
-            yield schemathesis.openapi.from_url(f"{base}/openapi.json"), headers
+def fuzzed(pg: PgServer) -> Iterator[fuzz.Fuzzed]:
+    with fuzz.served(
+        pg, (accounts.service, gateway.service), name="dy_gw_fuzz", prepare=grants_and_audit
+    ) as fuzzed:
+        yield fuzzed
 
 
-def _operations() -> list[tuple[str, str]]:
-    from dockyard.app import create_app
-
-    document = create_app(settings_for("postgresql://unused/unused"), services=(gateway.service,)).openapi()
-    return [
-        (method.upper(), path)
-        for path, item in document["paths"].items()
-        if path.startswith("/gateway/")
-        for method in item
-    ]
-
-
-@pytest.mark.parametrize("as_superuser", [True, False], ids=["superuser", "anonymous"])
-@pytest.mark.parametrize(("method", "path"), _operations())
+@pytest.mark.parametrize("caller", ["superuser", "anonymous"])
+@pytest.mark.parametrize("mode", fuzz.MODES)
+@pytest.mark.parametrize(("method", "path"), fuzz.operations(gateway.service, prefix="/gateway/"))
 def test_every_check_passes(
-    served: tuple[schemathesis.BaseSchema, dict[str, str]], method: str, path: str, as_superuser: bool
+    fuzzed: fuzz.Fuzzed, method: str, path: str, mode: GenerationMode, caller: str
 ) -> None:
-    schema, headers = served
-    operation = schema[path][method]
-    statuses: set[int] = set()
-
-    examples = EXAMPLES_AS_SUPERUSER if as_superuser else EXAMPLES_ANONYMOUS
-
-    @given(case=operation.as_strategy())
-    @settings(max_examples=examples, deadline=None, suppress_health_check=list(HealthCheck))
-    def call(case: schemathesis.Case) -> None:
-        response = case.call_and_validate(headers=headers if as_superuser else None, timeout=30)
-        statuses.add(response.status_code)
-
-    call()
-    assert statuses, "schemathesis made no request"
-    if not as_superuser:
-        assert statuses <= {401, 422}, statuses
+    statuses = fuzz.check_operation(
+        fuzzed.schema, method, path, headers=fuzzed.headers(caller), mode=mode, examples=EXAMPLES[caller]
+    )
+    if caller == "anonymous":
+        assert statuses <= {400, 401, 422}, "an anonymous caller learns nothing but how to ask"

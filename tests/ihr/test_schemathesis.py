@@ -12,31 +12,22 @@ fails the test.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from typing import Any
 
 import asyncpg
-import httpx
 import pytest
-import schemathesis
-from hypothesis import HealthCheck, assume, given, settings
 from schemathesis import GenerationMode
-from schemathesis.checks import CHECKS, load_all_checks
 
 from dockyard import accounts, ihr
-from dockyard.accounts.manage import create_superuser
 from dockyard.core.types import BIGINT_MAX, BIGINT_MIN
 from dockyard.ihr import plan
 from dockyard.ihr.endpoints import ENDPOINTS
 from tests.ihr import data
-from tests.support.app import settings_for
-from tests.support.live import live_server
+from tests.support import fuzz
 from tests.support.postgres import PgServer
 
 EXAMPLES = 25  # per operation and mode
-EMAIL = "ihr-fuzz@example.org"
-PASSWORD = "a long fuzzing password"
 # Positive data may meet a rule no schema can state; these are the only 400s it may get.
 RULES = (
     plan.NO_TIMEBIN,
@@ -46,48 +37,24 @@ RULES = (
     "The given timebin range is too large.",
 )
 DUPLICATE = "may appear only once in the list"
-CONFIG = schemathesis.Config.from_dict(
-    {
-        "checks": {
-            "positive_data_acceptance": {"expected-statuses": ["2xx", "304", "400", "404", "429"]},
-        }
-    }
-)
+ACCEPTED = ["2xx", "304", "400", "404", "429"]
 
 
-async def _prepare(url: str) -> None:
-    conn = await asyncpg.connect(url)
-    try:
-        async with conn.transaction():
-            await data.load(conn)
-        await create_superuser(conn, email=EMAIL, password=PASSWORD)
-    finally:
-        await conn.close()
+async def ihr_data(conn: asyncpg.Connection) -> None:
+    await data.load(conn)
 
 
 @pytest.fixture(scope="module")
-def served(pg: PgServer) -> Iterator[tuple[schemathesis.BaseSchema, dict[str, str]]]:
-    with pg.fresh_database("dy_ihr_fuzz") as url:
-        pg.migrate(url)
-        asyncio.run(_prepare(url))
-        app_settings = settings_for(url, rate_limit_login="1000/minute")
-        with live_server(app_settings, (accounts.service, ihr.service)) as base:
-            login = httpx.post(f"{base}/accounts/v1/login", json={"email": EMAIL, "password": PASSWORD})
-            headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
-            yield schemathesis.openapi.from_url(f"{base}/openapi.json", config=CONFIG), headers
+def fuzzed(pg: PgServer) -> Iterator[fuzz.Fuzzed]:
+    with fuzz.served(
+        pg, (accounts.service, ihr.service), name="dy_ihr_fuzz", prepare=ihr_data, accepted=ACCEPTED
+    ) as fuzzed:
+        yield fuzzed
 
 
 def _operations() -> list[tuple[str, str]]:
     """(method, path) of every ihr operation in the app's own OpenAPI document."""
-    from dockyard.app import create_app
-
-    document = create_app(settings_for("postgresql://unused/unused"), services=(ihr.service,)).openapi()
-    return [
-        (method.upper(), path)
-        for path, item in document["paths"].items()
-        if path.startswith("/ihr/")
-        for method in item
-    ]
+    return fuzz.operations(ihr.service, prefix="/ihr/")
 
 
 def _rule_bound(path: str) -> bool:
@@ -131,25 +98,16 @@ def test_every_operation_is_listed() -> None:
     assert ("PUT", "/ihr/api/user/monitored_asns") in operations
 
 
-@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
+@pytest.mark.parametrize("mode", fuzz.MODES)
 @pytest.mark.parametrize(("method", "path"), _operations())
-def test_all_checks(
-    served: tuple[schemathesis.BaseSchema, dict[str, str]], method: str, path: str, mode: GenerationMode
-) -> None:
-    schema, headers = served
-    operation = schema[path][method]
-    load_all_checks()
-    checks = CHECKS.get_all()
-    statuses: set[int] = set()
-
-    @given(case=operation.as_strategy(generation_mode=mode))
-    @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
-    def call(case: schemathesis.Case) -> None:
-        assume(mode is GenerationMode.NEGATIVE or _in_bounds_exactly(case.body))
-        response = case.call(headers=headers, timeout=30)
-        case.validate_response(response, checks=checks, headers=headers)
-        _refused_valid_data_for_a_rule_only(method, path, case, response)
-        statuses.add(response.status_code)
-
-    call()
-    assert statuses, "schemathesis made no request"
+def test_all_checks(fuzzed: fuzz.Fuzzed, method: str, path: str, mode: GenerationMode) -> None:
+    fuzz.check_operation(
+        fuzzed.schema,
+        method,
+        path,
+        headers=fuzzed.superuser.bearer,
+        mode=mode,
+        examples=EXAMPLES,
+        keep=lambda case: mode is GenerationMode.NEGATIVE or _in_bounds_exactly(case.body),
+        extra=lambda case, response: _refused_valid_data_for_a_rule_only(method, path, case, response),
+    )

@@ -225,6 +225,8 @@ def install_error_handlers(app: FastAPI, styles: ErrorStyles) -> None:
     async def on_http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         detail = exc.detail if exc.status_code != 404 or exc.detail != "Not Found" else "Not found."
+        if detail == "There was an error parsing the body":  # FastAPI's words for a body it cannot decode
+            detail = "The body could not be read: send it as UTF-8 JSON."
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
             # Starlette names only the first route matching the path; a path often has several.

@@ -6,7 +6,7 @@ errors are rendered per API style (`core.errors.ErrorStyle`), so after FastAPI b
 
 - the statuses a route declares itself (`responses=errors(404, 409)`),
 - those its dependencies can raise (marked with `@raises(401, 403)`, e.g. `require(...)`),
-- 422 where it takes parameters or a body, 413 where it takes a body,
+- 422 where it takes parameters or a body; 413 and 400 (a body that is not UTF-8) where it takes a body,
 - 429 and 503 on every budgeted route (rate limits, database or upstream outage),
 
 each with the media type and schema of the style that serves the operation's path.
@@ -93,7 +93,7 @@ def route_error_statuses(route: APIRoute, path: str) -> set[int]:
     if takes_input:
         statuses.add(422)
     if takes_body:
-        statuses.add(413)
+        statuses.update((400, 413))
     if not path.startswith(UNBUDGETED):
         statuses.update((429, 503))
     return statuses
