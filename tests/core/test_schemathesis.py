@@ -23,13 +23,9 @@ def test_the_core_documents_its_probes() -> None:
     assert {path for _, path in CORE} == {"/healthz", "/readyz"}
 
 
+# Positive cases only: the probes take no input, so there is nothing to make invalid.
 @pytest.mark.parametrize("caller", ["anonymous", "superuser"])
-@pytest.mark.parametrize("mode", fuzz.MODES)
 @pytest.mark.parametrize(("method", "path"), CORE)
-def test_every_check_passes(
-    fuzzed: fuzz.Fuzzed, method: str, path: str, mode: GenerationMode, caller: str
-) -> None:
-    statuses = fuzz.check_operation(
-        fuzzed.schema, method, path, headers=fuzzed.headers(caller), mode=mode, examples=5
-    )
+def test_every_check_passes(fuzzed: fuzz.Fuzzed, method: str, path: str, caller: str) -> None:
+    statuses = fuzz.check_operation(fuzzed.schema, method, path, headers=fuzzed.headers(caller), examples=5)
     assert statuses == {200}, "the probes answer whoever asks, whatever else the request carries"
