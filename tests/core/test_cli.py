@@ -18,6 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from dockyard.cli import app
+from dockyard.core.config import get_settings
 from tests.support.app import TEST_JWT_SECRET
 from tests.support.postgres import ROOT, PgServer
 
@@ -29,6 +30,16 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@pytest.fixture(autouse=True)
+def _environment_restored() -> Iterator[None]:
+    """`serve` run in-process writes os.environ for its workers; later tests must not inherit it."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+    get_settings.cache_clear()
 
 
 def test_help_lists_commands() -> None:

@@ -87,10 +87,19 @@ class TestPagination:
         third = (await api.get(LOCAL + "&page=3")).json()
         assert parse_qs(urlsplit(third["previous"]).query)["page"] == ["2"]
 
-    async def test_links_honour_forwarded_host_and_proto(self, api: AppClient, small_pages: int) -> None:
+    async def test_links_honour_forwarded_host_and_proto(self, ihr_db: str, small_pages: int) -> None:
         headers = {"X-Forwarded-Host": "www.ihr.live", "X-Forwarded-Proto": "https"}
-        body = (await api.get(LOCAL, headers=headers)).json()
+        behind_proxy = settings_for(ihr_db, trusted_proxies=["127.0.0.1"], allowed_hosts=["www.ihr.live"])
+        async with app_client(behind_proxy, (ihr.service,)) as proxied:
+            body = (await proxied.get(LOCAL, headers=headers)).json()
         assert body["next"].startswith("https://www.ihr.live/ihr/api/hegemony/?")
+
+    async def test_links_ignore_forwarded_headers_from_an_untrusted_client(
+        self, api: AppClient, small_pages: int
+    ) -> None:
+        headers = {"X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "https"}
+        body = (await api.get(LOCAL, headers=headers)).json()
+        assert body["next"].startswith("http://testserver/ihr/api/hegemony/?")
 
     async def test_last_page_is_partial_and_has_no_next(self, api: AppClient, small_pages: int) -> None:
         pages = math.ceil(LOCAL_ROWS / small_pages)
