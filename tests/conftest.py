@@ -13,6 +13,11 @@ from pathlib import Path
 
 import pytest
 
+# Throwaway passwords need no production-strength hashing: 8 MiB and one pass keep the suite fast
+# (set before anything reads the settings; the defaults stay 64 MiB and 3 passes).
+os.environ.setdefault("PASSWORD_HASH_MEMORY_KIB", "8192")
+os.environ.setdefault("PASSWORD_HASH_TIME_COST", "1")
+
 from dockyard.core import embedded
 from tests.support.ci import IN_CI
 from tests.support.postgres import ROOT, PgServer, client_bin_for

@@ -532,8 +532,9 @@ class CountingHasher:
 
 @pytest.fixture
 def hasher(monkeypatch: pytest.MonkeyPatch) -> CountingHasher:
-    counting = CountingHasher(passwords._hasher)
-    monkeypatch.setattr(passwords, "_hasher", counting)
+    passwords._dummy_hash()  # made once per process, before counting starts
+    counting = CountingHasher(passwords._hasher())
+    monkeypatch.setattr(passwords, "_hasher", lambda: counting)
     return counting
 
 

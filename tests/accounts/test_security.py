@@ -8,6 +8,7 @@ import asyncpg
 import pytest
 from pwdlib.hashers.argon2 import Argon2Hasher
 
+from dockyard.core.config import Settings
 from tests.accounts.conftest import PASSWORD, Accounts, new_email
 from tests.support.app import AppClient
 from tests.support.smtp import Inbox
@@ -179,14 +180,21 @@ async def test_passwords_are_stored_as_argon2id(users: Accounts, db: asyncpg.Con
     assert PASSWORD not in stored
 
 
+def test_the_default_hash_cost_is_production_strength() -> None:
+    """The suite lowers the cost through the environment; the defaults stay 64 MiB and 3 passes."""
+    fields = Settings.model_fields
+    assert fields["password_hash_memory_kib"].default == 65_536
+    assert fields["password_hash_time_cost"].default == 3
+
+
 async def test_weaker_hashes_are_upgraded_at_login(users: Accounts, db: asyncpg.Connection) -> None:
     user_id, email = await users.user()
-    weak = Argon2Hasher(time_cost=1, memory_cost=8192, parallelism=1).hash(PASSWORD)
+    weak = Argon2Hasher(time_cost=1, memory_cost=4096, parallelism=1).hash(PASSWORD)
     await db.execute("UPDATE accounts.users SET password_hash = $2 WHERE id = $1", user_id, weak)
     await users.login(email)
     upgraded = await db.fetchval("SELECT password_hash FROM accounts.users WHERE id = $1", user_id)
     assert upgraded != weak
     assert upgraded.startswith("$argon2id$")
-    assert "m=8192" in weak
-    assert "m=8192" not in upgraded
+    assert "m=4096" in weak
+    assert "m=4096" not in upgraded
     await users.login(email)  # and the new hash still verifies

@@ -24,6 +24,7 @@ from functools import cache
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
+from dockyard.core.config import get_settings
 from dockyard.core.errors import BadInput
 
 MIN_LENGTH = 8
@@ -32,9 +33,24 @@ SERVICE_WORDS = ("dockyard",)
 CONTAINED_MIN = 5  # shorter names ("mark") are refused as the whole password only ("benchmark" is fine)
 ADVICE = "a few unrelated words make a long password that is easy to remember"
 
-_hasher = PasswordHash((Argon2Hasher(),))
-# Verified against when the account does not exist, so timing does not reveal which emails exist.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+@cache
+def _hasher() -> PasswordHash:
+    """argon2id with the cost of PASSWORD_HASH_MEMORY_KIB and PASSWORD_HASH_TIME_COST."""
+    settings = get_settings()
+    return PasswordHash(
+        (
+            Argon2Hasher(
+                memory_cost=settings.password_hash_memory_kib, time_cost=settings.password_hash_time_cost
+            ),
+        )
+    )
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the account does not exist, so timing does not reveal which emails exist."""
+    return _hasher().hash(secrets.token_urlsafe(16))
 
 
 @cache
@@ -87,7 +103,7 @@ def check_policy(
 
 async def hash_password(password: str) -> str:
     """An argon2id hash of `password`."""
-    return await asyncio.to_thread(_hasher.hash, password)
+    return await asyncio.to_thread(_hasher().hash, password)
 
 
 async def verify_password(password: str, stored: str | None) -> tuple[bool, str | None]:
@@ -95,8 +111,8 @@ async def verify_password(password: str, stored: str | None) -> tuple[bool, str 
 
     def work() -> tuple[bool, str | None]:
         if stored is None:
-            _hasher.verify(password, _DUMMY_HASH)
+            _hasher().verify(password, _dummy_hash())
             return False, None
-        return _hasher.verify_and_update(password, stored)
+        return _hasher().verify_and_update(password, stored)
 
     return await asyncio.to_thread(work)

@@ -110,6 +110,14 @@ class Settings(BaseSettings):
     refresh_token_ttl_s: int = Field(
         default=30 * 86400, ge=300, description="Refresh-token lifetime (30 days)."
     )
+    password_hash_memory_kib: int = Field(
+        default=65_536,
+        ge=1024,
+        description="argon2id memory per password hash, in KiB (64 MiB); lower only for test suites.",
+    )
+    password_hash_time_cost: int = Field(
+        default=3, ge=1, description="argon2id passes per password hash; lower only for test suites."
+    )
 
     # Accounts: mail
     smtp_host: str | None = Field(

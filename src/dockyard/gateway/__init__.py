@@ -11,6 +11,7 @@ from dockyard.core.services import Link, Service
 from dockyard.gateway import routes, runtime
 from dockyard.gateway.auth import ADMIN, CREATE_FEED, SCOPES
 from dockyard.gateway.commands import gateway_app
+from dockyard.gateway.errors import LBASEDB_STYLE
 from dockyard.gateway.settings import GatewaySettings
 
 router = routes.router
@@ -28,6 +29,9 @@ service = Service(
     settings=GatewaySettings,
     commands={"gateway": gateway_app},
     body_limits={"/lbasedb": None},
+    # Errors under /gateway/lbasedb/ (the core's 413, 429 and 503 included) speak Lbasedb's shape;
+    # the admin API next to them keeps problem+json.
+    error_styles={"/lbasedb/": LBASEDB_STYLE},
 )
 
 __all__ = ["router", "service"]

@@ -13,13 +13,10 @@ from dockyard.core.db import Database
 from dockyard.core.errors import ServiceUnavailable
 from dockyard.core.services import settings_of
 from dockyard.gateway.audit import AuditWriter
-from dockyard.gateway.errors import LBASEDB_STYLE
 from dockyard.gateway.settings import GatewaySettings
 from dockyard.gateway.upstream import Upstream
 
 logger = logging.getLogger(__name__)
-
-DATA_PREFIX = "/gateway/lbasedb/"
 
 
 @dataclass
@@ -41,9 +38,6 @@ class GatewayRuntime:
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Open the session to Lbasedb and start the audit writer; flush and close them at the end."""
-    # Errors under /gateway/lbasedb/ (the core's 413, 429 and 503 included) speak Lbasedb's shape;
-    # the admin API next to them keeps problem+json, so the style is registered for that prefix only.
-    app.state.error_styles.register(DATA_PREFIX, LBASEDB_STYLE)
     settings = settings_of(app, GatewaySettings)
     upstream = Upstream(str(settings.lbasedb_url), settings) if settings.lbasedb_url is not None else None
     if upstream is None:
