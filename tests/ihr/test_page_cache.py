@@ -74,7 +74,9 @@ def small_pages(monkeypatch: pytest.MonkeyPatch) -> int:
 async def served(ihr_db: str, **ihr_settings: Any) -> AsyncIterator[AppClient]:
     given = IhrSettings(_env_file=None, **ihr_settings)  # type: ignore[call-arg]
     # Behind a trusted proxy, as in production: the forwarded host is part of the answer.
-    settings = settings_for(ihr_db, trusted_proxies=["127.0.0.1"], allowed_hosts=["testserver", "www.ihr.live"])
+    settings = settings_for(
+        ihr_db, trusted_proxies=["127.0.0.1"], allowed_hosts=["testserver", "www.ihr.live"]
+    )
     async with app_client(settings, (ihr.service,), service_settings=[given]) as client:
         yield client
 
