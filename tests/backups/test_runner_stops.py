@@ -19,7 +19,7 @@ import asyncpg
 import psutil
 import pytest
 
-from dockyard.backups import checks
+from dockyard.backups import checks, messages
 from dockyard.core import embedded
 from tests.support.postgres import PgServer
 
@@ -215,3 +215,53 @@ async def test_a_killed_runner_does_not_keep_the_embedded_server_up(server_dir: 
     finally:
         await asyncio.to_thread(server.stop)  # what `dockyard serve` does when Ctrl-C ends it
     assert alive([postmaster]) == [], "the last live handle stops the server"
+
+
+async def test_the_error_line_and_an_ipv6_source_are_kept_whole(
+    db: asyncpg.Connection, migrated_db: str, tmp_path: Path, section: str
+) -> None:
+    """pg_basebackup prints its error, then a hint: the error is what the CLI and the checks show."""
+    command = run_command(section, "snapshot", "postgresql://postgres@[::1]:1/postgres", tmp_path)
+    done = await asyncio.to_thread(
+        subprocess.run,
+        command,
+        env={**os.environ, "DATABASE_URL": migrated_db},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "failed at stage backup (exit 1): pg_basebackup: error: connection to server" in done.stderr
+    assert "Connection refused" in done.stderr
+    run = await db.fetchrow("SELECT * FROM backups.runs WHERE section = $1", section)
+    assert run is not None
+    assert run["source"] == "[::1]:1"
+    assert "Is the server running" in run["error_message"], "the whole stderr is kept when it is short"
+    (found,) = await checks.check(db, section=section)
+    (failed,) = [problem for problem in found.problems if problem.rule == "failed"]
+    assert "([::1]:1)" in failed.message
+    assert "Connection refused" in failed.message
+
+
+async def test_an_ipv4_source_is_not_shortened_in_the_checks(db: asyncpg.Connection, section: str) -> None:
+    await db.execute(
+        """INSERT INTO backups.runs (name, section, type, datacenter, source, status, started_at, ended_at,
+               error_stage, error_message)
+        VALUES ('x', $1, 'dump', 'eqiad', '10.64.0.12:3306', 'failed', now(), now(), 'backup', 'boom')""",
+        section,
+    )
+    (found,) = await checks.check(db, section=section)
+    (failed,) = [problem for problem in found.problems if problem.rule == "failed"]
+    assert "(10.64.0.12:3306)" in failed.message
+
+
+def test_a_long_stderr_keeps_its_error_lines_within_the_bound() -> None:
+    noise = [f"pg_dump: reading table {n}" for n in range(5000)]
+    said = "\n".join(
+        [*noise[:2500], "pg_dump: error: query failed: ERROR:  permission denied", *noise[2500:]]
+    )
+    kept = messages.excerpt(said)
+    assert len(kept) <= messages.LIMIT
+    assert kept.startswith("pg_dump: error: query failed: ERROR:  permission denied")
+    assert kept.endswith(noise[-1])
+    assert messages.headline(said) == "pg_dump: error: query failed: ERROR:  permission denied"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 LIMIT = 4000  # characters of stderr kept with a run (the column holds 8000)
-STRONG = re.compile(r"\b(error|fatal|panic)\b", re.IGNORECASE)
+STRONG = re.compile(r"\b(error|fatal|panic|critical)\b", re.IGNORECASE)
 ERROR_LINE = re.compile(r"\b(error|fatal|panic|could not|failed|denied|refused)\b", re.IGNORECASE)
 CUT = "\n[…]\n"
 
