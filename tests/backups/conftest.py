@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -69,13 +71,20 @@ async def source(fresh_db: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[embedded.EmbeddedPostgres]:
-    """A private PostgreSQL that accepts replication connections, for pg_basebackup."""
-    server = embedded.start(tmp_path_factory.mktemp("cluster"))
+def cluster() -> Iterator[embedded.EmbeddedPostgres]:
+    """A private PostgreSQL that accepts replication connections, for pg_basebackup.
+
+    Its folder is one the server's own user can reach (as root, pgserver runs it as `pgserver`, and
+    pytest's temporary folders are private to root).
+    """
+    folder = Path(tempfile.mkdtemp(prefix="dy-cluster-"))
+    folder.chmod(0o755)
+    server = embedded.start(folder)
     try:
         yield server
     finally:
         server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 MARIADB = ["--host=127.0.0.1", "--port=3306", "--user=root"]

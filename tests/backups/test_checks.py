@@ -169,7 +169,10 @@ async def test_latest_failure_after_the_last_success(db: asyncpg.Connection, sec
     assert found.status is Status.CRITICAL
     assert rules(found) == {"failed": Status.CRITICAL}
     assert "failed on" in found.message
-    assert found.message.endswith("at stage backup (exit 3): last line of stderr")
+    # The line naming the error, not the last line (issue 17: the meaningful part of stderr).
+    assert found.message.endswith(
+        "at stage backup (exit 3): mydumper: ** CRITICAL: Error connecting to database"
+    )
 
 
 async def test_an_old_failure_followed_by_a_success_is_forgotten(

@@ -106,6 +106,7 @@ async def test_a_failing_pg_dump_records_stage_exit_code_and_stderr(
     assert run["error_exit_code"] == 1
     assert "no matching tables" in run["error_message"]
     assert run["ended_at"] is not None
+    assert not (tmp_path / run["name"]).exists(), "a failed run leaves no partial files behind"
     (found,) = await checks.check(db, section=section)
     assert found.status is checks.Status.CRITICAL
 
@@ -120,7 +121,7 @@ async def test_an_unreachable_source_fails_before_pg_dump(
     run = await row(db, await runner.run(db, job))
     assert (run["status"], run["error_stage"], run["error_exit_code"]) == ("failed", "backup", None)
     assert "does not exist" in run["error_message"]
-    assert not list((tmp_path / run["name"]).iterdir()), "pg_dump never started"
+    assert sorted(tmp_path.iterdir()) == [], "a failed run leaves no folder behind"  # noqa: ASYNC240
 
 
 async def test_a_missing_tool_fails_at_start(db: asyncpg.Connection, tmp_path: Path, section: str) -> None:

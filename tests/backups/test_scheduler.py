@@ -220,7 +220,7 @@ async def test_stopping_the_scheduler_kills_the_tool_and_records_the_interruptio
     run = await catalog.fetchrow(
         "SELECT status, error_stage, error_message FROM backups.runs WHERE id = $1", run_id
     )
-    assert (run["status"], run["error_stage"]) == ("failed", "interrupted")
+    assert (run["status"], run["error_stage"]) == ("interrupted", "backup")
     pid = int(pid_file.read_text())
     await asyncio.sleep(0.2)
     with pytest.raises(ProcessLookupError):
@@ -306,7 +306,7 @@ async def test_sigterm_stops_the_scheduler_and_its_backup_cleanly(
     assert process.returncode == 0, stderr
     assert "scheduler on" in stderr
     run = await catalog.fetchrow("SELECT status, error_stage FROM backups.runs WHERE id = $1", run_id)
-    assert (run["status"], run["error_stage"]) == ("failed", "interrupted")
+    assert (run["status"], run["error_stage"]) == ("interrupted", "backup")
 
 
 async def test_purge_lists_then_expires(

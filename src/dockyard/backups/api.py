@@ -46,6 +46,15 @@ OverviewCache = Annotated[Microcache[bytes], Depends(overview_cache)]
 
 
 Label = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$", examples=["s1"])]
+# A database instance: `db1139.eqiad.wmnet:3311`, `10.64.0.12:3306`, or `[2620:0:861::1]:5432`.
+Source = Annotated[
+    str,
+    Field(
+        pattern=r"^([A-Za-z0-9][A-Za-z0-9_.:-]*|\[[0-9A-Fa-f:.]+\](:[0-9]+)?)$",
+        max_length=100,
+        examples=["db1139.eqiad.wmnet:3311"],
+    ),
+]
 RunType = Literal["dump", "snapshot"]
 
 # The state shown to people: stored status, or `stalled` / `missed` when the clock says so.
@@ -68,6 +77,7 @@ class State(StrEnum):
     ONGOING = "ongoing"
     FINISHED = "finished"
     FAILED = "failed"
+    INTERRUPTED = "interrupted"
     EXPIRED = "expired"
     STALLED = "stalled"
     MISSED = "missed"
@@ -184,10 +194,10 @@ class RunIn(BaseModel):
     section: Label
     type: RunType
     datacenter: Label
-    source: Label | None = None
+    source: Source | None = None
     host: Label | None = None
     name: Annotated[str | None, Field(max_length=300, pattern=r"^[^\x00]*$")] = None
-    status: Literal["scheduled", "ongoing", "finished", "failed"] = "ongoing"
+    status: Literal["scheduled", "ongoing", "finished", "failed", "interrupted"] = "ongoing"
     scheduled_for: Moment | None = None
     started_at: Moment | None = None
     ended_at: Moment | None = None
@@ -204,7 +214,7 @@ class RunIn(BaseModel):
     def _consistent(self) -> RunIn:
         if self.status == "scheduled" and self.scheduled_for is None:
             raise ValueError("a scheduled run needs scheduled_for")
-        if self.status in ("finished", "failed") and self.ended_at is None:
+        if self.status in ("finished", "failed", "interrupted") and self.ended_at is None:
             raise ValueError(f"a {self.status} run needs ended_at")
         if self.ended_at and self.started_at is None:
             raise ValueError("a run with ended_at needs started_at (when it began)")
@@ -217,7 +227,7 @@ class RunUpdate(BaseModel):
     """Progress or the outcome of a run: heartbeat, bytes done, then finished or failed."""
 
     model_config = ConfigDict(extra="forbid")
-    status: Literal["ongoing", "finished", "failed"] | None = None
+    status: Literal["ongoing", "finished", "failed", "interrupted"] | None = None
     bytes_done: Count | None = None
     total_size: Count | None = None
     error_stage: Annotated[str | None, Field(max_length=64, pattern=r"^[^\x00]*$")] = None
@@ -353,13 +363,13 @@ async def update_run(
     conn: Conn,
     cache: OverviewCache,
 ) -> Any:
-    """Every call is a heartbeat. `finished`/`failed` close the run; a closed run cannot change."""
+    """Every call is a heartbeat. `finished`, `failed`, `interrupted` close the run, which cannot change."""
     current = await conn.fetchrow("SELECT status FROM backups.runs WHERE id = $1 FOR UPDATE", run_id)
     if current is None:
         raise NotFound(f"No run {run_id}.")
-    if current["status"] in ("finished", "failed", "expired"):
+    if current["status"] in ("finished", "failed", "interrupted", "expired"):
         raise Conflict(f"Run {run_id} is {current['status']}; it cannot change any more.")
-    closing = body.status in ("finished", "failed")
+    closing = body.status in ("finished", "failed", "interrupted")
     await conn.execute(
         """UPDATE backups.runs SET
                status = coalesce($2::text, status),

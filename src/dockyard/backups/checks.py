@@ -10,12 +10,14 @@ other rules add their own problems. A series' status is its worst problem.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
 
 import orjson
 
+from dockyard.backups import messages
 from dockyard.core.db import Connection
 
 THRESHOLDS = (
@@ -105,7 +107,8 @@ SELECT s.section, s.type, s.datacenter, now() AS now,
             AND r.status = 'finished' AND r.ended_at IS NOT NULL
           ORDER BY r.started_at DESC LIMIT 2) AS finished,
     (SELECT {RUN_JSON}::text FROM backups.runs r
-     WHERE (r.section, r.type, r.datacenter) = (s.section, s.type, s.datacenter) AND r.status = 'failed'
+     WHERE (r.section, r.type, r.datacenter) = (s.section, s.type, s.datacenter)
+       AND r.status IN ('failed', 'interrupted')
      ORDER BY r.started_at DESC LIMIT 1) AS last_failed,
     coalesce(o.ongoing, '{{}}') AS ongoing,
     coalesce(o.overdue, '{{}}') AS overdue
@@ -183,8 +186,16 @@ def human_duration(seconds: float) -> str:
 
 
 def short_host(name: str | None) -> str:
-    """`db1139.eqiad.wmnet:3311` → `db1139`."""
-    return (name or "unknown").split(":")[0].split(".")[0]
+    """`db1139.eqiad.wmnet:3311` → `db1139`; an IP (`10.64.0.12:3306`, `[2620:0:861::1]:5432`) stays whole."""
+    name = name or "unknown"
+    if name.startswith("[") or name.count(":") > 1:  # IPv6, bracketed with a port or bare
+        return name
+    host = name.split(":")[0]
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return host.split(".")[0]
+    return name
 
 
 def _when(value: dt.datetime) -> str:
@@ -233,19 +244,23 @@ def _wmfbackups(row: dict[str, Any], finished: list[dict[str, Any]], now: dt.dat
 
 
 def _failed(row: dict[str, Any], latest: dict[str, Any] | None) -> Problem | None:
-    if latest is None or latest["status"] != "failed":
+    """The latest run failed (CRITICAL) or was interrupted (WARNING: someone stopped it)."""
+    if latest is None or latest["status"] not in ("failed", "interrupted"):
         return None
     detail = f"at stage {latest['error_stage'] or 'unknown'}"
     if latest["error_exit_code"] is not None:
         detail += f" (exit {latest['error_exit_code']})"
-    reason = (latest["error_message"] or "").strip().splitlines()
+    reason = messages.headline(latest["error_message"], 160)
     if reason:
-        detail += ": " + reason[-1][:160]
+        detail += ": " + reason
     when = _when(latest["ended_at"] or latest["started_at"])
+    what = "failed" if latest["status"] == "failed" else "was interrupted"
     message = (
         f"Last {row['type']} of {row['section']} at {row['datacenter']} ({short_host(latest['source'])}) "
-        f"failed on {when} {detail}"
+        f"{what} on {when} {detail}"
     )
+    if latest["status"] == "interrupted":
+        return Problem("interrupted", Status.WARNING, message)
     return Problem("failed", Status.CRITICAL, message)
 
 

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from dockyard.backups import checks, mariadb, restore, retention, runner, scheduler
+from dockyard.backups import checks, mariadb, messages, restore, retention, runner, scheduler
 from dockyard.backups.api import STATE, State
 from dockyard.backups.settings import BackupsSettings
 from dockyard.core.commands import CommandError, fail, print_json, run_on_database, run_with_database_url
@@ -92,7 +92,11 @@ def run_backup(
         typer.Option("--tool-arg", help="An extra argument for pg_dump/pg_basebackup, e.g. --max-rate=50M."),
     ] = None,
 ) -> None:
-    """Back up a PostgreSQL source now, recording the run in the catalog. Exit 0 finished, 1 failed."""
+    """Back up a source now, recording the run in the catalog.
+
+    Exit 0 finished, 1 failed; SIGTERM or Ctrl-C stop the tool and record the run interrupted (exit
+    128 + the signal: 143, 130).
+    """
     if type_ not in ("dump", "snapshot"):
         raise fail(f"--type must be dump or snapshot, not {type_!r}")
     if type_ == "snapshot" and mariadb.is_mariadb(source_url):
@@ -113,15 +117,36 @@ def run_backup(
         extra_args=tuple(tool_arg or ()),
     )
 
+    stopped_by: list[signal.Signals] = []
+
     async def work(conn: asyncpg.Connection) -> asyncpg.Record:
+        # SIGTERM or Ctrl-C: stop the tool's process group, record the run `interrupted`, exit non-zero.
+        loop = asyncio.get_running_loop()
         try:
-            done = await runner.run(conn, job, run_id)
+            started = await runner.start(conn, job, run_id)
         except LookupError as exc:
             raise CommandError(str(exc)) from exc
+        taking = asyncio.ensure_future(runner.execute(conn, job, *started))
+
+        def stop(signum: signal.Signals) -> None:
+            if not stopped_by:
+                stopped_by.append(signum)
+                taking.cancel(signum.name)
+
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop, signum)
+        try:
+            await taking
+        except asyncio.CancelledError:
+            if not stopped_by:
+                raise
+        finally:
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(signum)
         row = await conn.fetchrow(
             "SELECT id, name, status, total_size, error_stage, error_exit_code, error_message "
             "FROM backups.runs WHERE id = $1",
-            done,
+            started[0],
         )
         assert row is not None
         return row
@@ -130,10 +155,10 @@ def run_backup(
     if row["status"] == "finished":
         typer.echo(f"run {row['id']} finished: {row['name']} ({checks.human_size(row['total_size'] or 0)})")
         return
-    last = (row["error_message"] or "").strip().splitlines()[-1:] or [""]
     code = f" (exit {row['error_exit_code']})" if row["error_exit_code"] is not None else ""
-    typer.echo(f"run {row['id']} failed at stage {row['error_stage']}{code}: {last[0]}", err=True)
-    raise typer.Exit(1)
+    said = messages.headline(row["error_message"])
+    typer.echo(f"run {row['id']} {row['status']} at stage {row['error_stage']}{code}: {said}", err=True)
+    raise typer.Exit(128 + stopped_by[0] if stopped_by else 1)
 
 
 LIST = f"""SELECT * FROM (
@@ -359,10 +384,12 @@ def run_scheduler(
         typer.echo(f"one round: schedules planned, {len(runs)} due run(s) executed")
         for run in runs:
             failure = (
-                f" at stage {run['error_stage']}: {run['error_message']}" if run["status"] == "failed" else ""
+                f" at stage {run['error_stage']}: {run['error_message']}"
+                if run["status"] in ("failed", "interrupted")
+                else ""
             )
             typer.echo(f"run {run['id']} {run['name']}: {run['status']}{failure}")
-        if any(run["status"] == "failed" for run in runs):
+        if any(run["status"] in ("failed", "interrupted") for run in runs):
             raise typer.Exit(1)
 
 

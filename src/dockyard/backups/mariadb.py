@@ -54,9 +54,10 @@ def server(url: str) -> tuple[list[str], dict[str, str]]:
 
 
 def label(url: str) -> str:
-    """`host:port` of `url`, never its credentials."""
+    """`host:port` of `url` (`[address]:port` for IPv6), never its credentials."""
     parts = urlsplit(url)
-    return f"{parts.hostname or '127.0.0.1'}:{parts.port or 3306}"
+    host = parts.hostname or "127.0.0.1"
+    return f"[{host}]:{parts.port or 3306}" if ":" in host else f"{host}:{parts.port or 3306}"
 
 
 def _parts(url: str) -> tuple[list[str], dict[str, str], str]:

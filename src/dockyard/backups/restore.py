@@ -76,9 +76,14 @@ class Outcome:
 
 
 def server_label(url: str) -> str:
-    """`postgresql://user:secret@db1.example:5433/x` → `db1.example:5433`: never the credentials."""
+    """`postgresql://user:secret@db1.example:5433/x` → `db1.example:5433`: never the credentials.
+
+    An IPv6 address keeps its brackets (`[2620:0:861::1]:5432`), so its port stays apart.
+    """
     parts = urlsplit(url)
     host = parts.hostname or "localhost"
+    if ":" in host:
+        host = f"[{host}]"
     return f"{host}:{parts.port}" if parts.port else host
 
 

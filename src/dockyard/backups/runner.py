@@ -1,9 +1,15 @@
 """Take a backup of a PostgreSQL source and record every step of it in the catalog.
 
 The run is written as `ongoing` before the tool starts and committed, so a crash leaves a visible
-state; a heartbeat task then updates `heartbeat_at` and `bytes_done` while the tool runs, and the
-run ends `finished` (files, objects, total size) or `failed` (stage, exit code, end of stderr). A
-runner killed outright stops its heartbeat, and the run reads as `stalled` once the grace is over.
+state; a heartbeat task then updates `heartbeat_at` and `bytes_done` (the bytes in the run's folder)
+while the tool runs, and the run ends `finished` (files, objects, total size), `failed` (stage, exit
+code, the error lines of stderr) or `interrupted` (the runner was told to stop: SIGTERM, Ctrl-C, a
+scheduler shutting down). A failed or interrupted run's folder is removed: no partial backup stays.
+
+The tool runs under `guard.py`, in a session of its own: a stop signals its whole process group, and
+a runner killed outright (SIGKILL) takes its tool with it (Linux's parent-death signal), so no orphan
+writes a backup the catalog never records; its heartbeat stops, and the run reads as `stalled` once
+the grace is over.
 
 - dump: `pg_dump -Fc` into `<dest>/<name>/<section>.dump`, with the size and the exact row count of
   every table, both read in the snapshot pg_dump itself uses (exported by a read-only transaction
@@ -19,19 +25,23 @@ import asyncio
 import contextlib
 import datetime as dt
 import errno
+import functools
 import os
 import shutil
+import signal
 import socket
-from collections.abc import AsyncIterator
+import sys
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
 
-from dockyard.backups import mariadb, slots
+from dockyard.backups import guard, mariadb, messages, slots
 from dockyard.core.db import Connection
 
-STDERR_TAIL = 4000
+STDERR_TAIL = messages.LIMIT
+GUARD = Path(guard.__file__)
 
 
 @dataclass(frozen=True)
@@ -85,8 +95,14 @@ def _pg_command(job: Job, target: Path) -> list[str]:
     ]
 
 
-def _size(path: Path) -> int:
-    return sum(entry.stat().st_size for entry in path.rglob("*") if entry.is_file())
+def folder_size(path: Path) -> int:
+    """Bytes in the files under `path`, as the tool writes them (files may come and go meanwhile)."""
+    total = 0
+    for root, _, names in os.walk(path):
+        for name in names:
+            with contextlib.suppress(FileNotFoundError):
+                total += os.lstat(os.path.join(root, name)).st_size
+    return total
 
 
 # Every table of the current database: its size, and how to count its rows. The name to count is
@@ -206,7 +222,7 @@ async def _heartbeat(catalog: Connection, run_id: int, target: Path, every_s: fl
             "UPDATE backups.runs SET heartbeat_at = now(), bytes_done = $2 "
             "WHERE id = $1 AND status = 'ongoing'",
             run_id,
-            await asyncio.to_thread(_size, target),
+            await asyncio.to_thread(folder_size, target),
         )
 
 
@@ -217,18 +233,47 @@ async def _stop(task: asyncio.Task[None]) -> None:
 
 
 async def record_failure(
-    catalog: Connection, run_id: int, stage: str, code: int | None, message: str
+    catalog: Connection,
+    run_id: int,
+    stage: str,
+    code: int | None,
+    message: str,
+    *,
+    status: str = "failed",
 ) -> None:
-    """Mark the run failed at `stage`, keeping the end of `message` (the tool's stderr)."""
+    """Mark the run failed (or `interrupted`) at `stage`, keeping the meaningful part of `message`."""
     await catalog.execute(
-        """UPDATE backups.runs SET status = 'failed', ended_at = now(), heartbeat_at = now(),
+        """UPDATE backups.runs SET status = $5, ended_at = now(), heartbeat_at = now(),
                error_stage = $2, error_exit_code = $3, error_message = $4
         WHERE id = $1""",
         run_id,
         stage,
         code,
-        message[-STDERR_TAIL:],
+        messages.excerpt(message),
+        status,
     )
+
+
+async def _discard(target: Path | None) -> str:
+    """Remove a failed run's folder (only one this runner created); what to add to its message."""
+    if target is None:
+        return ""
+    try:
+        await asyncio.to_thread(shutil.rmtree, target)
+    except FileNotFoundError:
+        return ""
+    except OSError as exc:
+        return f"\n(its partial files could not be removed from {target}: {exc.strerror or exc})"
+    return ""
+
+
+async def _fail(
+    catalog: Connection, run_id: int, target: Path | None, stage: str, code: int | None, message: str
+) -> int:
+    """Remove what the run wrote, then record it failed at `stage`; the run id."""
+    message += await _discard(target)
+    await record_failure(catalog, run_id, stage, code, message)
+    return run_id
 
 
 async def run(catalog: Connection, job: Job, run_id: int | None = None) -> int:
@@ -238,66 +283,121 @@ async def run(catalog: Connection, job: Job, run_id: int | None = None) -> int:
 
 
 async def execute(catalog: Connection, job: Job, run_id: int, name: str) -> int:
-    """Do the work of a run `start` has recorded as ongoing, and record its outcome."""
+    """Do the work of a run `start` has recorded as ongoing, and record its outcome.
+
+    Cancelled (the runner is told to stop), it stops the tool's process group, removes the run's
+    folder, records the run `interrupted` (the cancel message, e.g. `SIGTERM`, says why) and re-raises.
+    """
     target = job.destination / name
+    created: Path | None = None
+    stage = "start"
     try:
-        target.mkdir(parents=True, exist_ok=False)
-        command, env = _command(job, target)
-        if shutil.which(command[0]) is None:  # before the source is contacted: a missing tool is `start`
-            raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), command[0])
-    except (OSError, ValueError) as exc:
-        await record_failure(catalog, run_id, "start", None, f"{type(exc).__name__}: {exc}")
-        return run_id
+        try:
+            target.mkdir(parents=True, exist_ok=False)
+            created = target
+            command, env = _command(job, target)
+            if shutil.which(command[0]) is None:  # before the source is contacted: a missing tool is `start`
+                raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), command[0])
+        except (OSError, ValueError) as exc:
+            return await _fail(catalog, run_id, created, "start", None, f"{type(exc).__name__}: {exc}")
+        stage = "backup"
+        return await _take(catalog, job, run_id, target, command, env)
+    except asyncio.CancelledError as exc:
+        why = str(exc.args[0]) if exc.args and exc.args[0] else "the runner was stopped"
+        message = f"interrupted ({why}) before the backup ended; the tool was stopped"
+        await _despite_cancel(_interrupted(catalog, run_id, created, stage, message))
+        raise
+
+
+async def _despite_cancel(work: Awaitable[None]) -> None:
+    """Await `work` to its end even if cancelled again meanwhile (a second Ctrl-C): it cleans up."""
+    task = asyncio.ensure_future(work)
+    while not task.done():
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.shield(task)
+    task.result()
+
+
+async def _interrupted(
+    catalog: Connection, run_id: int, target: Path | None, stage: str, message: str
+) -> None:
+    message += await _discard(target)
+    await record_failure(catalog, run_id, stage, None, message, status="interrupted")
+
+
+async def _spawn(command: list[str], env: dict[str, str]) -> asyncio.subprocess.Process:
+    """Start `command` under the guard, in a session of its own that dies with this process."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-I",
+        str(GUARD),
+        "--",
+        *command,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+        start_new_session=True,
+        preexec_fn=functools.partial(guard.die_with_parent, os.getpid()),
+    )
+
+
+async def stop_tool(process: asyncio.subprocess.Process) -> None:
+    """Ask the guard to stop the tool's group (it kills it after its grace), and wait for the end."""
+    with contextlib.suppress(ProcessLookupError):
+        process.send_signal(signal.SIGTERM)
+    try:
+        await asyncio.wait_for(process.wait(), guard.GRACE_S + 10)
+    except TimeoutError:  # the guard itself is stuck: end its session's group, then it
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+        await process.wait()
+
+
+async def _take(
+    catalog: Connection, job: Job, run_id: int, target: Path, command: list[str], env: dict[str, str]
+) -> int:
     async with contextlib.AsyncExitStack() as stack:
         pinned: Pinned | None = None
         if _counted_in_snapshot(job):
             try:
                 pinned = await stack.enter_async_context(pinned_snapshot(job.source_url))
             except SOURCE_ERRORS as exc:
-                await record_failure(catalog, run_id, "backup", None, f"source: {exc}")
-                return run_id
+                return await _fail(catalog, run_id, target, "backup", None, f"source: {exc}")
             command.insert(2, f"--snapshot={pinned.snapshot}")
         try:
-            process = await asyncio.create_subprocess_exec(
-                *command, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE, env=env
-            )
+            process = await _spawn(command, env)
         except OSError as exc:
-            await record_failure(catalog, run_id, "start", None, f"{type(exc).__name__}: {exc}")
-            return run_id
+            return await _fail(catalog, run_id, target, "start", None, f"{type(exc).__name__}: {exc}")
         # The counts run in the exported snapshot while pg_dump copies the same data.
         counting = asyncio.create_task(table_rows(pinned.conn)) if pinned else None
         beating = asyncio.create_task(_heartbeat(catalog, run_id, target, job.heartbeat_s))
         try:
             _, stderr = await process.communicate()
         except asyncio.CancelledError:
-            # Stopped from outside (shutdown): the tool must not outlive us, and the run must say why.
-            with contextlib.suppress(ProcessLookupError):
-                process.kill()
-            await _stop(beating)
+            # Stopped from outside: the tool's whole group goes first, then the caller records why.
+            await _despite_cancel(stop_tool(process))
             if counting:
-                await _abandon(counting)
-            message = "the runner was stopped before the backup ended"
-            await asyncio.shield(record_failure(catalog, run_id, "interrupted", None, message))
+                await _despite_cancel(_abandon(counting))
             raise
         finally:
             await _stop(beating)
         if process.returncode != 0:
             if counting:
                 await _abandon(counting)
-            message = stderr.decode(errors="replace").strip() or f"exited with status {process.returncode}"
-            await record_failure(catalog, run_id, "backup", process.returncode, message)
-            return run_id
+            said = stderr.decode(errors="replace").strip()
+            message = said or f"exited with status {process.returncode}"
+            return await _fail(catalog, run_id, target, "backup", process.returncode, message)
         if mariadb.is_mariadb(job.source_url):
             try:
                 await asyncio.to_thread(mariadb.compress, target, job.section)
             except OSError as exc:
-                await record_failure(catalog, run_id, "compress", None, f"{type(exc).__name__}: {exc}")
-                return run_id
+                return await _fail(catalog, run_id, target, "compress", None, f"{type(exc).__name__}: {exc}")
         try:
             objects = await _objects(job, counting)
         except (*SOURCE_ERRORS, RuntimeError) as exc:
-            await record_failure(catalog, run_id, "metadata", None, f"table sizes and rows: {exc}")
-            return run_id
+            message = f"table sizes and rows: {exc}"
+            return await _fail(catalog, run_id, target, "metadata", None, message)
     await _record_success(catalog, run_id, target, objects)
     return run_id
 

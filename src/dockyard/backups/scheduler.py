@@ -225,7 +225,7 @@ class Scheduler:
             await self.pool.release(conn)
 
     async def serve(self, stop: asyncio.Event) -> None:
-        """Tick every `interval_s` until `stop` is set; then stop the runs in progress (recorded failed)."""
+        """Tick every `interval_s` until `stop` is set; then stop the runs in progress (`interrupted`)."""
         try:
             while not stop.is_set():
                 try:
@@ -238,9 +238,9 @@ class Scheduler:
             await self.stop_runs()
 
     async def stop_runs(self) -> None:
-        """Cancel the runs in progress; each records itself failed at stage `interrupted`."""
+        """Cancel the runs in progress; each stops its tool and records itself `interrupted`."""
         for task in list(self.running):
-            task.cancel()
+            task.cancel("the scheduler stopped")
         await asyncio.gather(*self.running, return_exceptions=True)
 
 

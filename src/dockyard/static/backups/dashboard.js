@@ -174,6 +174,7 @@
   const STATE_CLASS = {
     finished: "success",
     failed: "danger",
+    interrupted: "warning",
     ongoing: "primary",
     stalled: "danger",
     missed: "danger",
@@ -187,6 +188,7 @@
     only_one: "only one",
     size_change: "size change",
     failed: "failed",
+    interrupted: "interrupted",
     stalled: "stalled",
     missed: "missed",
     too_long: "too long",
@@ -253,10 +255,14 @@
   const hostHref = (host) => "/backups/hosts/" + encodeURIComponent(host);
   const seriesName = (s) => s.section + " · " + s.type + " · " + s.datacenter;
 
+  // An IP address ("10.64.0.12:3306", "[2620:0:861::1]:5432") has no first label to shorten to.
+  const IP_ADDRESS = /^\[|:.*:|^\d{1,3}(\.\d{1,3}){3}(:\d+)?$/;
+
   // A host as a link to its page; `short` shows only the first label ("dbprov1002"), the full name on hover.
   function hostLink(host, { short = false, cls } = {}) {
     if (!host) return h("span", { class: "text-body-secondary" }, "—");
-    return h("a", { href: hostHref(host), class: cls, title: host }, short ? host.split(".")[0] : host);
+    const shown = short && !IP_ADDRESS.test(host) ? host.split(".")[0] : host;
+    return h("a", { href: hostHref(host), class: cls, title: host }, shown);
   }
 
   // The cells every runs table shares after its first columns: type, DC, state, start, duration, size, error.
@@ -276,10 +282,10 @@
   const HISTORY_STATES = {
     past: {
       label: "All but scheduled",
-      state: ["finished", "failed", "ongoing", "stalled", "missed", "expired"],
+      state: ["finished", "failed", "interrupted", "ongoing", "stalled", "missed", "expired"],
     },
     finished: { label: "Finished", state: ["finished"] },
-    failed: { label: "Failed", state: ["failed"] },
+    failed: { label: "Failed or interrupted", state: ["failed", "interrupted"] },
     running: { label: "Ongoing or stalled", state: ["ongoing", "stalled"] },
     missed: { label: "Missed", state: ["missed"], sort: "-scheduled_for" },
     scheduled: { label: "Scheduled", state: ["scheduled"], sort: "scheduled_for" },

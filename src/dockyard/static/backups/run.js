@@ -49,7 +49,12 @@
 
   function errorBox(run) {
     if (!run.error_stage && !run.error_message && run.error_exit_code === null) return null;
-    const what = run.status === "failed" ? "This run failed" : "This run reported an error";
+    const what =
+      run.status === "failed"
+        ? "This run failed"
+        : run.status === "interrupted"
+          ? "This run was interrupted"
+          : "This run reported an error";
     const where = [
       run.error_stage ? "at stage " + run.error_stage : null,
       run.error_exit_code !== null ? "with exit code " + run.error_exit_code : null,
