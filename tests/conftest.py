@@ -8,6 +8,8 @@ service fails the run instead of skipping tests.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -50,6 +52,18 @@ def fresh_db(pg: PgServer) -> Iterator[str]:
     """URL of an empty database created for this test and dropped after it."""
     with pg.fresh_database() as url:
         yield url
+
+
+@pytest.fixture
+def server_dir() -> Iterator[Path]:
+    """A folder for a private embedded server, reachable by its own system user (pytest's tmp_path is
+    private to root)."""
+    folder = Path(tempfile.mkdtemp(prefix="dy-pg-"))
+    folder.chmod(0o755)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

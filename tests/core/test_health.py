@@ -56,8 +56,8 @@ async def test_not_ready_without_schema_migrations(fresh_db: str, tmp_path: Path
 
 
 @pytest.mark.slow
-async def test_readyz_503_when_database_stops(tmp_path: Path) -> None:
-    server = embedded.start(tmp_path / "private")
+async def test_readyz_503_when_database_stops(tmp_path: Path, server_dir: Path) -> None:
+    server = embedded.start(server_dir)
     try:
         settings = settings_for(server.url("postgres"), db_dir=_db_dir_with(tmp_path), db_acquire_timeout_s=1)
         async with app_client(settings) as client:
@@ -74,8 +74,8 @@ async def test_readyz_503_when_database_stops(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_embedded_postgres_stops_cleanly_and_keeps_data(tmp_path: Path) -> None:
-    first = embedded.start(tmp_path)
+def test_embedded_postgres_stops_cleanly_and_keeps_data(server_dir: Path) -> None:
+    first = embedded.start(server_dir)
     admin = PgServer(first.admin_url, str(first.bin_dir))
     admin.psql(first.admin_url, "CREATE TABLE kept (v int); INSERT INTO kept VALUES (42)")
     pid_file = first.data_dir / "postmaster.pid"
@@ -83,7 +83,7 @@ def test_embedded_postgres_stops_cleanly_and_keeps_data(tmp_path: Path) -> None:
     first.stop()
     assert not pid_file.exists(), "the server must be shut down when its last handle is released"
 
-    second = embedded.start(tmp_path)
+    second = embedded.start(server_dir)
     try:
         assert PgServer(second.admin_url, None).psql(second.admin_url, "SELECT v FROM kept") == "42"
     finally:

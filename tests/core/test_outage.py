@@ -7,10 +7,7 @@ operation of the OpenAPI document is called, with a superuser's token, plus the 
 from __future__ import annotations
 
 import re
-import shutil
-import tempfile
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -62,17 +59,6 @@ async def _superuser_token(client: AppClient, url: str) -> dict[str, str]:
     login = await client.post("/accounts/v1/login", json={"email": email, "password": password})
     assert login.status_code == 200, login.text
     return {"Authorization": f"Bearer {login.json()['access_token']}"}
-
-
-@pytest.fixture
-def server_dir() -> Iterator[Path]:
-    """A folder the embedded server's own user can reach (pytest's tmp_path is private to root)."""
-    folder = Path(tempfile.mkdtemp(prefix="dy-outage-"))
-    folder.chmod(0o755)
-    try:
-        yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.mark.slow

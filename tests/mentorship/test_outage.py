@@ -73,8 +73,8 @@ def _concrete(path: str) -> str:
     return path.replace("{token}", "x" * 43)
 
 
-async def test_stopped_database_is_503(tmp_path: Path) -> None:
-    server = embedded.start(tmp_path / "pg")
+async def test_stopped_database_is_503(server_dir: Path) -> None:
+    server = embedded.start(server_dir)
     try:
         url = server.url("postgres")  # a private server: its maintenance database will do
         PgServer(admin_url=url, pg_bin=embedded_pg_bin()).migrate(url)

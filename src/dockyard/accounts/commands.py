@@ -7,25 +7,22 @@ DATABASE_URL, or on the embedded database under DATA_DIR (started, or joined whe
 from __future__ import annotations
 
 import datetime as dt
-import os
 import sys
 from collections.abc import Callable
 from typing import Annotated, TypeVar
 
 import asyncpg
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from dockyard.accounts import manage
-from dockyard.core.commands import fail, print_json, run_on_database
+from dockyard.core.commands import fail, print_json, run_on_database, stdout_console
 
 T = TypeVar("T")
 # Results go to standard output, errors (core.scripts.console) to standard error. Piped output is
 # not cut at rich's default 80 columns: a table read in a pager or a log keeps every column.
-out = Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 200)
 
 user_app = typer.Typer(help="Accounts: superusers, group membership, listing.", no_args_is_help=True)
 group_app = typer.Typer(help="Groups and the permissions they hold.", no_args_is_help=True)
@@ -99,7 +96,7 @@ def create_superuser(
 
     user_id, created = run_on_database(work)
     what = "created superuser" if created else "made superuser"
-    out.print(
+    stdout_console().print(
         f"{what} {email} (id {user_id}); it can log in at /accounts/v1/login", highlight=False, markup=False
     )
 
@@ -109,7 +106,7 @@ def deactivate(email: Annotated[str, typer.Option(help="The account's email addr
     """Deactivate an account: its sessions end and its API tokens are revoked for good (never the
     last active superuser)."""
     changed = run_on_database(lambda conn: manage.set_active(conn, email=email, active=False))
-    out.print(
+    stdout_console().print(
         f"{email} {'deactivated' if changed else 'was already inactive'}", highlight=False, markup=False
     )
 
@@ -118,14 +115,16 @@ def deactivate(email: Annotated[str, typer.Option(help="The account's email addr
 def activate(email: Annotated[str, typer.Option(help="The account's email address.")]) -> None:
     """Reactivate an account (its old sessions and API tokens stay revoked)."""
     changed = run_on_database(lambda conn: manage.set_active(conn, email=email, active=True))
-    out.print(f"{email} {'activated' if changed else 'was already active'}", highlight=False, markup=False)
+    stdout_console().print(
+        f"{email} {'activated' if changed else 'was already active'}", highlight=False, markup=False
+    )
 
 
 @user_app.command("demote")
 def demote(email: Annotated[str, typer.Option(help="The account's email address.")]) -> None:
     """Take superuser status away from an account (never from the last active superuser)."""
     changed = run_on_database(lambda conn: manage.demote(conn, email=email))
-    out.print(
+    stdout_console().print(
         f"{email} {'is no longer a superuser' if changed else 'was not a superuser'}",
         highlight=False,
         markup=False,
@@ -139,7 +138,9 @@ def add_to_group(
 ) -> None:
     """Add an account to a group (its permissions apply from the next request)."""
     added = run_on_database(lambda conn: manage.add_to_group(conn, email=email, group=group))
-    out.print(f"{email} {'added to' if added else 'was already in'} {group}", highlight=False, markup=False)
+    stdout_console().print(
+        f"{email} {'added to' if added else 'was already in'} {group}", highlight=False, markup=False
+    )
 
 
 @user_app.command("remove-from-group")
@@ -149,7 +150,9 @@ def remove_from_group(
 ) -> None:
     """Take an account out of a group."""
     removed = run_on_database(lambda conn: manage.remove_from_group(conn, email=email, group=group))
-    out.print(f"{email} {'removed from' if removed else 'was not in'} {group}", highlight=False, markup=False)
+    stdout_console().print(
+        f"{email} {'removed from' if removed else 'was not in'} {group}", highlight=False, markup=False
+    )
 
 
 @user_app.command("list")
@@ -178,8 +181,8 @@ def list_users(
             ", ".join(row["groups"]),
             _when(row["last_login_at"]),
         )
-    out.print(table)
-    out.print(f"{len(rows)} account(s)")
+    stdout_console().print(table)
+    stdout_console().print(f"{len(rows)} account(s)")
 
 
 @group_app.command("create")
@@ -204,7 +207,7 @@ def create_group(
         )
     )
     held = ", ".join(permissions) or "no permissions"
-    out.print(
+    stdout_console().print(
         f"{'created' if created else 'updated'} group {name} with {held}", highlight=False, markup=False
     )
 
@@ -219,7 +222,7 @@ def list_groups(as_json: JsonOption = False) -> None:
     table = Table("group", "permissions", "members", "description")
     for row in rows:
         _add_row(table, row["name"], ", ".join(row["permissions"]), str(row["members"]), row["description"])
-    out.print(table)
+    stdout_console().print(table)
 
 
 @mail_app.command("list")
@@ -234,9 +237,11 @@ def list_mail(
         print_json(rows)
         return
     if not rows:
-        out.print("no mail" + (f" to {to}" if to else ""), highlight=False)
+        stdout_console().print("no mail" + (f" to {to}" if to else ""), highlight=False)
     for row in rows:
         state = f"sent {_when(row['sent_at'])}" if row["sent_at"] else (row["error"] or "not sent (no SMTP)")
-        out.rule(escape(f"{_when(row['created_at'])} · {row['kind']} · {state}"))
-        out.print(f"To: {row['recipient']}\nSubject: {row['subject']}\n", highlight=False, markup=False)
-        out.print(row["body"], highlight=False, markup=False, soft_wrap=True)
+        stdout_console().rule(escape(f"{_when(row['created_at'])} · {row['kind']} · {state}"))
+        stdout_console().print(
+            f"To: {row['recipient']}\nSubject: {row['subject']}\n", highlight=False, markup=False
+        )
+        stdout_console().print(row["body"], highlight=False, markup=False, soft_wrap=True)

@@ -4,23 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import os
 import signal
-import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import asyncpg
 import typer
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from dockyard.backups import checks, mariadb, messages, restore, retention, runner, scheduler
 from dockyard.backups.api import STATE, State
 from dockyard.backups.settings import BackupsSettings
-from dockyard.core.commands import CommandError, fail, print_json, run_on_database, run_with_database_url
+from dockyard.core.commands import (
+    CommandError,
+    fail,
+    print_json,
+    run_on_database,
+    run_with_database_url,
+    stdout_console,
+)
 from dockyard.core.config import get_settings
 
 T = TypeVar("T")
@@ -29,7 +33,6 @@ backups_app = typer.Typer(
     no_args_is_help=True,
 )
 # Tables go to standard output; piped output is not cut at rich's default 80 columns.
-out = Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 200)
 
 
 @backups_app.command("check")
@@ -244,8 +247,8 @@ def list_runs(
             row["error_stage"] or "",
         )
         table.add_row(*(Text(cell) for cell in cells))  # Text: stored values are not rich markup
-    out.print(table)
-    out.print(f"{len(rows)} run(s), newest first", highlight=False)
+    stdout_console().print(table)
+    stdout_console().print(f"{len(rows)} run(s), newest first", highlight=False)
 
 
 def _on_catalog(work: Callable[[asyncpg.Connection, str], Awaitable[T]], *, fail_code: int) -> T:

@@ -5,17 +5,27 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import os
+import sys
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
 import asyncpg
 import typer
+from rich.console import Console
 from rich.markup import escape
 
 from dockyard.core.config import get_settings
 from dockyard.core.scripts import console, database_target
 
 T = TypeVar("T")
+
+
+def stdout_console() -> Console:
+    """A console for a command's output, made when the command runs: the terminal's width, COLUMNS
+    when set, else 200 columns so that piped tables do not wrap."""
+    wide = sys.stdout.isatty() or os.environ.get("COLUMNS")
+    return Console(width=None if wide else 200)
 
 
 class CommandError(Exception):
