@@ -8,7 +8,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from dockyard.backups import api, dashboard, metrics, restores, scheduler, schedules, sections, seed
+from dockyard.backups import (
+    api,
+    dashboard,
+    metrics,
+    restores,
+    runnow,
+    scheduler,
+    schedules,
+    sections,
+    seed,
+    thresholds,
+)
 from dockyard.backups.commands import backups_app
 from dockyard.backups.permissions import MANAGE, VIEW
 from dockyard.backups.settings import BackupsSettings
@@ -18,6 +29,8 @@ router = APIRouter()
 router.include_router(api.router)
 router.include_router(restores.router)
 router.include_router(schedules.router)
+router.include_router(runnow.router)
+router.include_router(thresholds.router)
 router.include_router(sections.router)
 router.include_router(dashboard.router)
 
