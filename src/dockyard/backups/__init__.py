@@ -11,6 +11,7 @@ from fastapi import APIRouter
 from dockyard.backups import (
     api,
     dashboard,
+    diff,
     metrics,
     restores,
     runnow,
@@ -27,6 +28,7 @@ from dockyard.core.services import Link, Service
 
 router = APIRouter()
 router.include_router(api.router)
+router.include_router(diff.router)
 router.include_router(restores.router)
 router.include_router(schedules.router)
 router.include_router(runnow.router)
@@ -47,6 +49,8 @@ service = Service(
     metrics=metrics.exposition,
     commands={"backups": backups_app},
     settings=BackupsSettings,
+    # A run's inventory: up to 100 000 files and objects (a whole instance, per-table files).
+    body_limits={"/api/v1/runs": 32 * 1024 * 1024},
 )
 
 __all__ = ["router", "service"]

@@ -177,6 +177,22 @@ class ObjectIn(BaseModel):
     rows: Count | None = None
 
 
+MAX_INVENTORY = 100_000  # files, and objects, per run: a whole instance's tables, per-table files
+
+
+def _no_duplicates(files: list[FileIn] | None, objects: list[ObjectIn] | None) -> None:
+    """Refuse an inventory naming a file (path and name) or an object (db and table) twice."""
+    for what, keys in (
+        ("file", [(f.path, f.name) for f in files or ()]),
+        ("object", [(o.db, o.name) for o in objects or ()]),
+    ):
+        seen: set[tuple[str, str]] = set()
+        for key in keys:
+            if key in seen:
+                raise ValueError(f"the {what} {'/'.join(part for part in key if part)!r} is listed twice")
+            seen.add(key)
+
+
 class RunIn(BaseModel):
     """A run taken by another tool, registered in the catalog."""
 
@@ -197,11 +213,12 @@ class RunIn(BaseModel):
     error_message: Text | None = None
     retry_of: Id | None = None
     location: Annotated[str | None, Field(max_length=1000, pattern=r"^[^\x00]*$")] = None
-    files: Annotated[list[FileIn], Field(max_length=100_000)] = []
-    objects: Annotated[list[ObjectIn], Field(max_length=100_000)] = []
+    files: Annotated[list[FileIn], Field(max_length=MAX_INVENTORY)] = []
+    objects: Annotated[list[ObjectIn], Field(max_length=MAX_INVENTORY)] = []
 
     @model_validator(mode="after")
     def _consistent(self) -> RunIn:
+        _no_duplicates(self.files, self.objects)
         if self.status == "scheduled" and self.scheduled_for is None:
             raise ValueError("a scheduled run needs scheduled_for")
         if self.status in ("finished", "failed") and self.ended_at is None:
@@ -214,7 +231,7 @@ class RunIn(BaseModel):
 
 
 class RunUpdate(BaseModel):
-    """Progress or the outcome of a run: heartbeat, bytes done, then finished or failed."""
+    """Progress or the outcome of a run: heartbeat, bytes done, then finished or failed; its inventory."""
 
     model_config = ConfigDict(extra="forbid")
     status: Literal["ongoing", "finished", "failed"] | None = None
@@ -223,6 +240,21 @@ class RunUpdate(BaseModel):
     error_stage: Annotated[str | None, Field(max_length=64, pattern=r"^[^\x00]*$")] = None
     error_exit_code: ExitCode | None = None
     error_message: Text | None = None
+    files: Annotated[
+        list[FileIn] | None,
+        Field(
+            max_length=MAX_INVENTORY, description="The run's files: replaces those recorded (all at once)."
+        ),
+    ] = None
+    objects: Annotated[
+        list[ObjectIn] | None,
+        Field(max_length=MAX_INVENTORY, description="Its objects: replaces those recorded (all at once)."),
+    ] = None
+
+    @model_validator(mode="after")
+    def _unique(self) -> RunUpdate:
+        _no_duplicates(self.files, self.objects)
+        return self
 
 
 @router.get("/runs", response_model=RunPage, summary="Runs, filtered, sorted and paged")
@@ -325,24 +357,40 @@ async def register_run(body: RunIn, user: Manager, conn: Conn, cache: OverviewCa
         )
     except asyncpg.UniqueViolationError as exc:  # the one-per-slot index: the same schedule slot twice
         raise Conflict("A run for this section, type, datacenter and scheduled_for already exists.") from exc
-    if body.files:
-        await conn.copy_records_to_table(
-            "files",
-            schema_name="backups",
-            columns=["run_id", "path", "name", "size", "modified_at", "checksum"],
-            records=[(run_id, f.path, f.name, f.size, f.modified_at, f.checksum) for f in body.files],
-        )
-    if body.objects:
-        await conn.copy_records_to_table(
-            "objects",
-            schema_name="backups",
-            columns=["run_id", "db", "name", "size", "rows"],
-            records=[(run_id, o.db, o.name, o.size, o.rows) for o in body.objects],
-        )
+    await _inventory(conn, run_id, body.files, body.objects)
     if body.scheduled_for is None and body.status != "scheduled":
         await slots.fulfil(conn, run_id)
     cache.clear()
     return await _run_detail(conn, run_id)
+
+
+async def _inventory(
+    conn: Any,
+    run_id: int,
+    files: list[FileIn] | None,
+    objects: list[ObjectIn] | None,
+    *,
+    replace: bool = False,
+) -> None:
+    """Record the files and objects given (None: leave them); `replace` drops those recorded first."""
+    if files is not None and replace:
+        await conn.execute("DELETE FROM backups.files WHERE run_id = $1", run_id)
+    if files:
+        await conn.copy_records_to_table(
+            "files",
+            schema_name="backups",
+            columns=["run_id", "path", "name", "size", "modified_at", "checksum"],
+            records=[(run_id, f.path, f.name, f.size, f.modified_at, f.checksum) for f in files],
+        )
+    if objects is not None and replace:
+        await conn.execute("DELETE FROM backups.objects WHERE run_id = $1", run_id)
+    if objects:
+        await conn.copy_records_to_table(
+            "objects",
+            schema_name="backups",
+            columns=["run_id", "db", "name", "size", "rows"],
+            records=[(run_id, o.db, o.name, o.size, o.rows) for o in objects],
+        )
 
 
 @router.patch("/runs/{run_id}", response_model=RunOut, summary="Heartbeat, progress or outcome of a run")
@@ -353,7 +401,10 @@ async def update_run(
     conn: Conn,
     cache: OverviewCache,
 ) -> Any:
-    """Every call is a heartbeat. `finished`/`failed` close the run; a closed run cannot change."""
+    """Every call is a heartbeat. `finished`/`failed` close the run; a closed run cannot change.
+
+    `files` and `objects`, when given, replace the run's inventory in the same transaction.
+    """
     current = await conn.fetchrow("SELECT status FROM backups.runs WHERE id = $1 FOR UPDATE", run_id)
     if current is None:
         raise NotFound(f"No run {run_id}.")
@@ -382,6 +433,7 @@ async def update_run(
         body.error_exit_code,
         body.error_message,
     )
+    await _inventory(conn, run_id, body.files, body.objects, replace=True)
     if body.status is not None:
         cache.clear()
     row = await conn.fetchrow(f"SELECT {RUN_FIELDS} FROM backups.runs r WHERE r.id = $1", run_id)
