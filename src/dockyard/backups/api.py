@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from dockyard.accounts.auth import Principal, require
-from dockyard.backups import alerts, checks, slots
+from dockyard.backups import alerts, checks, export, slots
 from dockyard.backups.permissions import MANAGE, VIEW
 from dockyard.backups.settings import BackupsConfig
 from dockyard.backups.slots import resolved
@@ -257,10 +257,28 @@ class RunUpdate(BaseModel):
         return self
 
 
-@router.get("/runs", response_model=RunPage, summary="Runs, filtered, sorted and paged")
+RUN_COLUMNS = [name for name in RunOut.model_fields]
+
+# Runs matching the list's filters ($1..$6) and states ($7), with their derived state.
+MATCHING_RUNS = f"""SELECT * FROM (
+    SELECT {RUN_FIELDS} FROM backups.runs r
+    WHERE ($1::text[] IS NULL OR r.section = ANY($1)) AND ($2::text IS NULL OR r.type = $2)
+      AND ($3::text IS NULL OR r.host = $3) AND ($4::text IS NULL OR r.datacenter = $4)
+      AND ($5::timestamptz IS NULL OR coalesce(r.started_at, r.scheduled_for) >= $5)
+      AND ($6::timestamptz IS NULL OR coalesce(r.started_at, r.scheduled_for) < $6)
+) r WHERE $7::text[] IS NULL OR r.state = ANY($7)"""
+
+
+@router.get(
+    "/runs",
+    response_model=RunPage,
+    summary="Runs, filtered, sorted and paged (or every match as CSV)",
+    responses=export.responses("Runs"),
+)
 async def list_runs(
     _: Viewer,
     conn: ReadConn,
+    request: Request,
     section: Annotated[list[str] | None, Query(max_length=100)] = None,
     type: Annotated[RunType | None, Query()] = None,
     state: Annotated[list[State] | None, Query(description="Stored or derived state; repeatable.")] = None,
@@ -273,11 +291,31 @@ async def list_runs(
     ] = "-started_at",
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    format: export.Format = None,
 ) -> Any:
     column = SORTS.get(sort.lstrip("-"))
     if column is None:
         raise BadInput(f"Cannot sort by {sort.lstrip('-')!r}; use one of: {', '.join(SORTS)}.")
     direction = "DESC NULLS LAST" if sort.startswith("-") else "ASC NULLS LAST"
+    states = [item.value for item in state] if state else None
+    if export.wanted(request, format):
+        return export.stream(
+            conn,
+            f"{MATCHING_RUNS} ORDER BY {column} {direction}, r.id DESC LIMIT $8 OFFSET $9",
+            (
+                section,
+                type,
+                host,
+                datacenter,
+                since,
+                until,
+                states,
+                export.limit_given(request, limit),
+                offset,
+            ),
+            RUN_COLUMNS,
+            name="runs",
+        )
     query = f"""
     WITH matching AS (
         SELECT {RUN_FIELDS} FROM backups.runs r
@@ -291,7 +329,6 @@ async def list_runs(
                 SELECT * FROM matching r WHERE $7::text[] IS NULL OR state = ANY($7)
                 ORDER BY {column} {direction}, r.id DESC LIMIT $8 OFFSET $9) page), '[]') AS results
     """
-    states = [item.value for item in state] if state else None
     row = await conn.fetchrow(query, section, type, host, datacenter, since, until, states, limit, offset)
     assert row is not None
     return {"total": row["total"], "limit": limit, "offset": offset, "results": json.loads(row["results"])}
@@ -557,22 +594,39 @@ def _alert(row: Any) -> dict[str, Any]:
     return {**dict(row), "events": json.loads(row["events"])}
 
 
-@router.get("/alerts", response_model=list[AlertOut], summary="Alerts, open ones by default, critical first")
+ALERT_COLUMNS = [name for name in AlertOut.model_fields]
+ALERTS = (
+    ALERT
+    + """ WHERE ($1 OR a.resolved_at IS NULL) AND ($2::text IS NULL OR a.section = $2)
+        ORDER BY a.resolved_at IS NOT NULL, a.severity = 'warning', a.first_seen_at DESC, a.id DESC
+        LIMIT $3"""
+)
+
+
+@router.get(
+    "/alerts",
+    response_model=list[AlertOut],
+    summary="Alerts, open ones by default, critical first (or as CSV)",
+    responses=export.responses("Alerts"),
+)
 async def list_alerts(
     _: Viewer,
     conn: ReadConn,
+    request: Request,
     include_resolved: Annotated[bool, Query(description="Resolved alerts too (the history).")] = False,
     section: Annotated[str | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    format: export.Format = None,
 ) -> Any:
-    rows = await conn.fetch(
-        ALERT
-        + """ WHERE ($1 OR a.resolved_at IS NULL) AND ($2::text IS NULL OR a.section = $2)
-        ORDER BY a.resolved_at IS NOT NULL, a.severity = 'warning', a.first_seen_at DESC LIMIT $3""",
-        include_resolved,
-        section,
-        limit,
-    )
+    if export.wanted(request, format):
+        return export.stream(
+            conn,
+            ALERTS,
+            (include_resolved, section, export.limit_given(request, limit)),
+            ALERT_COLUMNS,
+            name="alerts",
+        )
+    rows = await conn.fetch(ALERTS, include_resolved, section, limit)
     return [_alert(row) for row in rows]
 
 
