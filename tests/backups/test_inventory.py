@@ -66,8 +66,8 @@ class TestPatchInventory:
         twice = await client.patch(
             f"{API}/runs/{run_id}", json={"files": files(("b", 1), ("b", 2))}, headers=headers
         )
-        assert twice.status_code == 422
-        assert "the file 'enwiki/b' is listed twice" in twice.text
+        assert twice.status_code == 400
+        assert "The file 'enwiki/b' is listed twice." in twice.json()["detail"]
         for bad in (
             {"files": [{"name": "", "size": 1}]},
             {"files": [{"name": "x", "size": -1}]},

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 import asyncpg
 import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
 from dockyard.accounts.auth import Principal, require
 from dockyard.backups import alerts, checks, export, slots
@@ -25,8 +25,9 @@ from dockyard.backups.slots import resolved
 from dockyard.core.db import Conn, ReadConn
 from dockyard.core.errors import BadInput, Conflict, NotFound
 from dockyard.core.microcache import Microcache
+from dockyard.core.openapi import errors
 from dockyard.core.responses import JSONResponse
-from dockyard.core.types import Count, Id
+from dockyard.core.types import Id
 
 Viewer = Annotated[Principal, Depends(require(VIEW.codename))]
 Manager = Annotated[Principal, Depends(require(MANAGE.codename))]
@@ -144,12 +145,12 @@ class RunDetail(RunOut):
 Text = Annotated[str, Field(max_length=8000, pattern=r"^[^\x00]*$")]
 
 
-def _moment(value: dt.datetime) -> dt.datetime:
+def _moment(value: dt.datetime, info: ValidationInfo) -> dt.datetime:
     """A naive time is UTC. The catalog keeps 1970 to 2200: PostgreSQL's infinities stay out."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
     if not EARLIEST <= value < LATEST:
-        raise ValueError("must be between 1970-01-01 and 2200-01-01 (UTC)")
+        raise BadInput(f"{info.field_name}: must be between 1970-01-01 and 2200-01-01 (UTC).")
     return value
 
 
@@ -158,6 +159,9 @@ LATEST = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)
 Moment = Annotated[dt.datetime, AfterValidator(_moment)]
 
 ExitCode = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]
+# Sizes and row counts: up to 2^53 (8 PiB), which every JSON reader holds exactly (a bigint's 2^63
+# does not survive a trip through a double, so a client could not even send the bound it was given).
+Count = Annotated[int, Field(ge=0, le=2**53)]
 
 
 class FileIn(BaseModel):
@@ -189,7 +193,7 @@ def _no_duplicates(files: list[FileIn] | None, objects: list[ObjectIn] | None) -
         seen: set[tuple[str, str]] = set()
         for key in keys:
             if key in seen:
-                raise ValueError(f"the {what} {'/'.join(part for part in key if part)!r} is listed twice")
+                raise BadInput(f"The {what} {'/'.join(part for part in key if part)!r} is listed twice.")
             seen.add(key)
 
 
@@ -220,13 +224,13 @@ class RunIn(BaseModel):
     def _consistent(self) -> RunIn:
         _no_duplicates(self.files, self.objects)
         if self.status == "scheduled" and self.scheduled_for is None:
-            raise ValueError("a scheduled run needs scheduled_for")
+            raise BadInput("A scheduled run needs scheduled_for.")
         if self.status in ("finished", "failed") and self.ended_at is None:
-            raise ValueError(f"a {self.status} run needs ended_at")
+            raise BadInput(f"A {self.status} run needs ended_at.")
         if self.ended_at and self.started_at is None:
-            raise ValueError("a run with ended_at needs started_at (when it began)")
+            raise BadInput("A run with ended_at needs started_at (when it began).")
         if self.ended_at and self.started_at and self.ended_at < self.started_at:
-            raise ValueError("ended_at is before started_at")
+            raise BadInput("ended_at is before started_at.")
         return self
 
 
@@ -273,7 +277,7 @@ MATCHING_RUNS = f"""SELECT * FROM (
     "/runs",
     response_model=RunPage,
     summary="Runs, filtered, sorted and paged (or every match as CSV)",
-    responses=export.responses("Runs"),
+    responses={**export.responses("Runs"), **errors(400)},
 )
 async def list_runs(
     _: Viewer,
@@ -334,7 +338,12 @@ async def list_runs(
     return {"total": row["total"], "limit": limit, "offset": offset, "results": json.loads(row["results"])}
 
 
-@router.get("/runs/{run_id}", response_model=RunDetail, summary="One run with its files and objects")
+@router.get(
+    "/runs/{run_id}",
+    response_model=RunDetail,
+    summary="One run with its files and objects",
+    responses=errors(404),
+)
 async def get_run(run_id: Id, _: Viewer, conn: ReadConn) -> Any:
     return await _run_detail(conn, run_id)
 
@@ -354,7 +363,13 @@ async def _run_detail(conn: Any, run_id: int) -> dict[str, Any]:
     return {**dict(row), "files": [dict(f) for f in files], "objects": [dict(o) for o in objects]}
 
 
-@router.post("/runs", status_code=201, response_model=RunDetail, summary="Register a run taken elsewhere")
+@router.post(
+    "/runs",
+    status_code=201,
+    response_model=RunDetail,
+    summary="Register a run taken elsewhere",
+    responses=errors(400, 409),
+)
 async def register_run(body: RunIn, user: Manager, conn: Conn, cache: OverviewCache) -> Any:
     """For tools Dockyard does not run: record a run (ongoing, then PATCH it; or already finished)."""
     started = body.started_at
@@ -430,7 +445,12 @@ async def _inventory(
         )
 
 
-@router.patch("/runs/{run_id}", response_model=RunOut, summary="Heartbeat, progress or outcome of a run")
+@router.patch(
+    "/runs/{run_id}",
+    response_model=RunOut,
+    summary="Heartbeat, progress or outcome of a run",
+    responses=errors(400, 404, 409),
+)
 async def update_run(
     run_id: Id,
     body: RunUpdate,
@@ -647,7 +667,7 @@ class SilenceIn(AlertAction):
     @model_validator(mode="after")
     def _in_the_future(self) -> SilenceIn:
         if self.until is not None and self.until <= dt.datetime.now(dt.UTC):
-            raise ValueError("`until` must be in the future (or null to lift the silence)")
+            raise BadInput("`until` must be in the future (or null to lift the silence).")
         return self
 
 
@@ -658,7 +678,12 @@ async def _alert_or_404(conn: Any, alert_id: int) -> dict[str, Any]:
     return _alert(row)
 
 
-@router.post("/alerts/{alert_id}/acknowledge", response_model=AlertOut, summary="Say somebody is on it")
+@router.post(
+    "/alerts/{alert_id}/acknowledge",
+    response_model=AlertOut,
+    summary="Say somebody is on it",
+    responses=errors(404, 409),
+)
 async def acknowledge_alert(alert_id: Id, body: AlertAction, user: Manager, conn: Conn) -> Any:
     await _alert_or_404(conn, alert_id)
     if not await alerts.acknowledge(conn, alert_id, user.user_id, body.note):
@@ -667,7 +692,10 @@ async def acknowledge_alert(alert_id: Id, body: AlertAction, user: Manager, conn
 
 
 @router.post(
-    "/alerts/{alert_id}/silence", response_model=AlertOut, summary="Silence until a time, or lift it"
+    "/alerts/{alert_id}/silence",
+    response_model=AlertOut,
+    summary="Silence until a time, or lift it",
+    responses=errors(400, 404, 409),
 )
 async def silence_alert(alert_id: Id, body: SilenceIn, user: Manager, conn: Conn) -> Any:
     await _alert_or_404(conn, alert_id)

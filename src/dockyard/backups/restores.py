@@ -18,6 +18,7 @@ from dockyard.backups import export
 from dockyard.backups.permissions import VIEW
 from dockyard.core.db import ReadConn
 from dockyard.core.errors import NotFound
+from dockyard.core.openapi import errors
 from dockyard.core.types import Id
 
 Viewer = Annotated[Principal, Depends(require(VIEW.codename))]
@@ -106,6 +107,7 @@ async def list_restore_tests(
     "/runs/{run_id}/restore-tests",
     response_model=list[RestoreTestOut],
     summary="The restore tests of one run, newest first",
+    responses=errors(404),
 )
 async def run_restore_tests(run_id: Id, _: Viewer, conn: ReadConn) -> Any:
     found = await conn.fetchval(

@@ -18,6 +18,7 @@ from dockyard.backups import export
 from dockyard.backups.permissions import VIEW
 from dockyard.core.db import ReadConn
 from dockyard.core.errors import NotFound
+from dockyard.core.openapi import errors
 from dockyard.core.responses import RawJSONResponse
 
 Viewer = Annotated[Principal, Depends(require(VIEW.codename))]
@@ -157,6 +158,7 @@ async def list_sections(
     "/{section}",
     response_model=SectionOut,
     summary="One section: last good run and size/duration history per type and datacenter",
+    responses=errors(404),
 )
 async def section_summary(
     section: Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$", examples=["s1"])],

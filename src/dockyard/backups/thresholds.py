@@ -14,11 +14,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from dockyard.backups.api import Label, Manager, OverviewCache, Viewer
+from dockyard.backups.api import Count, Label, Manager, OverviewCache, Viewer
 from dockyard.core.db import Conn, Connection, ReadConn
 from dockyard.core.errors import BadInput
 from dockyard.core.openapi import errors
-from dockyard.core.types import INT_MAX, Count
+from dockyard.core.types import INT_MAX
 
 router = APIRouter(prefix="/api/v1/thresholds", tags=["backups"])
 
@@ -63,7 +63,7 @@ class ThresholdsIn(Thresholds):
     def _ordered(self) -> ThresholdsIn:
         warn, crit = self.warn_change_pct, self.crit_change_pct
         if warn is not None and crit is not None and warn > crit:
-            raise ValueError("warn_change_pct must not be above crit_change_pct")
+            raise BadInput("warn_change_pct must not be above crit_change_pct.")
         return self
 
 
