@@ -72,7 +72,8 @@ async def test_the_table_lists_runs_newest_first(
     assert rows[-1][4:7] == ["2 h", "168 GiB", ""]
     assert rows[3][6] == "backup"
     assert rows[2][4].endswith("so far"), "an ongoing run's duration is how long it has run"
-    assert "5 run(s), newest first" in done.stdout
+    assert " run(s) since " in done.stdout
+    assert "5 run(s)" in done.stdout
     header = done.stdout.splitlines()[1]
     for column in ("id", "name", "state", "started", "duration", "size", "error stage"):
         assert column in header
@@ -115,7 +116,9 @@ async def test_json_has_every_field(migrated_db: str, runs: dict[str, int], sect
 async def test_nothing_matches(migrated_db: str, section: str) -> None:
     done = await dockyard(migrated_db, "--section", section, "--type", "dump")
     assert done.exit_code == 0
-    assert done.stdout.strip() == f"No runs match section {section}; type dump."
+    said = done.stdout.strip()
+    assert said.startswith(f"No runs match section {section}; type dump; since "), said
+    assert said.endswith("(--all for older runs).")
     as_json = await dockyard(migrated_db, "--section", section, "--json")
     assert json.loads(as_json.stdout) == []
 
@@ -127,3 +130,26 @@ async def test_bad_options_are_usage_errors(migrated_db: str) -> None:
     bad_state = await dockyard(migrated_db, "--status", "lost")
     assert bad_state.exit_code == 2
     assert "stalled" in bad_state.output, "the states that exist are named"
+
+
+async def test_recent_runs_by_default_all_on_request(
+    migrated_db: str, runs: dict[str, int], section: str, db: asyncpg.Connection
+) -> None:
+    old = await add_run(db, section, ago=30 * DAY, size=160 * GIB)
+
+    async def ids(*args: str) -> list[int]:
+        done = await dockyard(migrated_db, "--section", section, "--json", *args)
+        assert done.exit_code == 0, done.output
+        return [row["id"] for row in json.loads(done.stdout)]
+
+    recent = await ids()
+    assert old not in recent, "a run of a month ago is not recent"
+    assert recent == [runs[state] for state in ("missed", "stalled", "ongoing", "failed", "finished")]
+    assert (await ids("--all"))[-1] == old, "--all lists every age, still newest first"
+    month = (dt.datetime.now(dt.UTC) - 31 * DAY).strftime("%Y-%m-%dT%H:%M:%S")
+    assert (await ids("--since", month))[-1] == old
+    table = await dockyard(migrated_db, "--section", section)
+    assert "5 run(s) since " in table.stdout
+    both = await dockyard(migrated_db, "--all", "--since", month)
+    assert both.exit_code == 2
+    assert "--all and --since contradict each other" in both.output

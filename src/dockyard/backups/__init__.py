@@ -8,7 +8,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from dockyard.backups import api, dashboard, metrics, restores, scheduler, schedules, sections, seed
+from dockyard.backups import (
+    api,
+    dashboard,
+    diff,
+    metrics,
+    restores,
+    runnow,
+    scheduler,
+    schedules,
+    sections,
+    seed,
+    thresholds,
+)
 from dockyard.backups.commands import backups_app
 from dockyard.backups.permissions import MANAGE, VIEW
 from dockyard.backups.settings import BackupsSettings
@@ -16,8 +28,11 @@ from dockyard.core.services import Link, Service
 
 router = APIRouter()
 router.include_router(api.router)
+router.include_router(diff.router)
 router.include_router(restores.router)
 router.include_router(schedules.router)
+router.include_router(runnow.router)
+router.include_router(thresholds.router)
 router.include_router(sections.router)
 router.include_router(dashboard.router)
 
@@ -34,6 +49,8 @@ service = Service(
     metrics=metrics.exposition,
     commands={"backups": backups_app},
     settings=BackupsSettings,
+    # A run's inventory: up to 100 000 files and objects (a whole instance, per-table files).
+    body_limits={"/api/v1/runs": 32 * 1024 * 1024},
 )
 
 __all__ = ["router", "service"]

@@ -15,18 +15,19 @@ from typing import Annotated, Any, Literal
 import asyncpg
 import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
 from dockyard.accounts.auth import Principal, require
-from dockyard.backups import alerts, checks, slots
+from dockyard.backups import alerts, checks, export, slots
 from dockyard.backups.permissions import MANAGE, VIEW
 from dockyard.backups.settings import BackupsConfig
 from dockyard.backups.slots import resolved
 from dockyard.core.db import Conn, ReadConn
 from dockyard.core.errors import BadInput, Conflict, NotFound
 from dockyard.core.microcache import Microcache
+from dockyard.core.openapi import errors
 from dockyard.core.responses import JSONResponse
-from dockyard.core.types import Count, Id
+from dockyard.core.types import Id
 
 Viewer = Annotated[Principal, Depends(require(VIEW.codename))]
 Manager = Annotated[Principal, Depends(require(MANAGE.codename))]
@@ -154,12 +155,12 @@ class RunDetail(RunOut):
 Text = Annotated[str, Field(max_length=8000, pattern=r"^[^\x00]*$")]
 
 
-def _moment(value: dt.datetime) -> dt.datetime:
+def _moment(value: dt.datetime, info: ValidationInfo) -> dt.datetime:
     """A naive time is UTC. The catalog keeps 1970 to 2200: PostgreSQL's infinities stay out."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
     if not EARLIEST <= value < LATEST:
-        raise ValueError("must be between 1970-01-01 and 2200-01-01 (UTC)")
+        raise BadInput(f"{info.field_name}: must be between 1970-01-01 and 2200-01-01 (UTC).")
     return value
 
 
@@ -168,6 +169,9 @@ LATEST = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)
 Moment = Annotated[dt.datetime, AfterValidator(_moment)]
 
 ExitCode = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]
+# Sizes and row counts: up to 2^53 (8 PiB), which every JSON reader holds exactly (a bigint's 2^63
+# does not survive a trip through a double, so a client could not even send the bound it was given).
+Count = Annotated[int, Field(ge=0, le=2**53)]
 
 
 class FileIn(BaseModel):
@@ -185,6 +189,22 @@ class ObjectIn(BaseModel):
     name: Annotated[str, Field(max_length=200, pattern=r"^[^\x00]*$")] = ""
     size: Count | None = None
     rows: Count | None = None
+
+
+MAX_INVENTORY = 100_000  # files, and objects, per run: a whole instance's tables, per-table files
+
+
+def _no_duplicates(files: list[FileIn] | None, objects: list[ObjectIn] | None) -> None:
+    """Refuse an inventory naming a file (path and name) or an object (db and table) twice."""
+    for what, keys in (
+        ("file", [(f.path, f.name) for f in files or ()]),
+        ("object", [(o.db, o.name) for o in objects or ()]),
+    ):
+        seen: set[tuple[str, str]] = set()
+        for key in keys:
+            if key in seen:
+                raise BadInput(f"The {what} {'/'.join(part for part in key if part)!r} is listed twice.")
+            seen.add(key)
 
 
 class RunIn(BaseModel):
@@ -207,24 +227,25 @@ class RunIn(BaseModel):
     error_message: Text | None = None
     retry_of: Id | None = None
     location: Annotated[str | None, Field(max_length=1000, pattern=r"^[^\x00]*$")] = None
-    files: Annotated[list[FileIn], Field(max_length=100_000)] = []
-    objects: Annotated[list[ObjectIn], Field(max_length=100_000)] = []
+    files: Annotated[list[FileIn], Field(max_length=MAX_INVENTORY)] = []
+    objects: Annotated[list[ObjectIn], Field(max_length=MAX_INVENTORY)] = []
 
     @model_validator(mode="after")
     def _consistent(self) -> RunIn:
+        _no_duplicates(self.files, self.objects)
         if self.status == "scheduled" and self.scheduled_for is None:
-            raise ValueError("a scheduled run needs scheduled_for")
+            raise BadInput("A scheduled run needs scheduled_for.")
         if self.status in ("finished", "failed", "interrupted") and self.ended_at is None:
-            raise ValueError(f"a {self.status} run needs ended_at")
+            raise BadInput(f"A {self.status} run needs ended_at.")
         if self.ended_at and self.started_at is None:
-            raise ValueError("a run with ended_at needs started_at (when it began)")
+            raise BadInput("A run with ended_at needs started_at (when it began).")
         if self.ended_at and self.started_at and self.ended_at < self.started_at:
-            raise ValueError("ended_at is before started_at")
+            raise BadInput("ended_at is before started_at.")
         return self
 
 
 class RunUpdate(BaseModel):
-    """Progress or the outcome of a run: heartbeat, bytes done, then finished or failed."""
+    """Progress or the outcome of a run: heartbeat, bytes done, then finished or failed; its inventory."""
 
     model_config = ConfigDict(extra="forbid")
     status: Literal["ongoing", "finished", "failed", "interrupted"] | None = None
@@ -233,12 +254,45 @@ class RunUpdate(BaseModel):
     error_stage: Annotated[str | None, Field(max_length=64, pattern=r"^[^\x00]*$")] = None
     error_exit_code: ExitCode | None = None
     error_message: Text | None = None
+    files: Annotated[
+        list[FileIn] | None,
+        Field(
+            max_length=MAX_INVENTORY, description="The run's files: replaces those recorded (all at once)."
+        ),
+    ] = None
+    objects: Annotated[
+        list[ObjectIn] | None,
+        Field(max_length=MAX_INVENTORY, description="Its objects: replaces those recorded (all at once)."),
+    ] = None
+
+    @model_validator(mode="after")
+    def _unique(self) -> RunUpdate:
+        _no_duplicates(self.files, self.objects)
+        return self
 
 
-@router.get("/runs", response_model=RunPage, summary="Runs, filtered, sorted and paged")
+RUN_COLUMNS = [name for name in RunOut.model_fields]
+
+# Runs matching the list's filters ($1..$6) and states ($7), with their derived state.
+MATCHING_RUNS = f"""SELECT * FROM (
+    SELECT {RUN_FIELDS} FROM backups.runs r
+    WHERE ($1::text[] IS NULL OR r.section = ANY($1)) AND ($2::text IS NULL OR r.type = $2)
+      AND ($3::text IS NULL OR r.host = $3) AND ($4::text IS NULL OR r.datacenter = $4)
+      AND ($5::timestamptz IS NULL OR coalesce(r.started_at, r.scheduled_for) >= $5)
+      AND ($6::timestamptz IS NULL OR coalesce(r.started_at, r.scheduled_for) < $6)
+) r WHERE $7::text[] IS NULL OR r.state = ANY($7)"""
+
+
+@router.get(
+    "/runs",
+    response_model=RunPage,
+    summary="Runs, filtered, sorted and paged (or every match as CSV)",
+    responses={**export.responses("Runs"), **errors(400)},
+)
 async def list_runs(
     _: Viewer,
     conn: ReadConn,
+    request: Request,
     section: Annotated[list[str] | None, Query(max_length=100)] = None,
     type: Annotated[RunType | None, Query()] = None,
     state: Annotated[list[State] | None, Query(description="Stored or derived state; repeatable.")] = None,
@@ -251,11 +305,31 @@ async def list_runs(
     ] = "-started_at",
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    format: export.Format = None,
 ) -> Any:
     column = SORTS.get(sort.lstrip("-"))
     if column is None:
         raise BadInput(f"Cannot sort by {sort.lstrip('-')!r}; use one of: {', '.join(SORTS)}.")
     direction = "DESC NULLS LAST" if sort.startswith("-") else "ASC NULLS LAST"
+    states = [item.value for item in state] if state else None
+    if export.wanted(request, format):
+        return export.stream(
+            conn,
+            f"{MATCHING_RUNS} ORDER BY {column} {direction}, r.id DESC LIMIT $8 OFFSET $9",
+            (
+                section,
+                type,
+                host,
+                datacenter,
+                since,
+                until,
+                states,
+                export.limit_given(request, limit),
+                offset,
+            ),
+            RUN_COLUMNS,
+            name="runs",
+        )
     query = f"""
     WITH matching AS (
         SELECT {RUN_FIELDS} FROM backups.runs r
@@ -269,13 +343,17 @@ async def list_runs(
                 SELECT * FROM matching r WHERE $7::text[] IS NULL OR state = ANY($7)
                 ORDER BY {column} {direction}, r.id DESC LIMIT $8 OFFSET $9) page), '[]') AS results
     """
-    states = [item.value for item in state] if state else None
     row = await conn.fetchrow(query, section, type, host, datacenter, since, until, states, limit, offset)
     assert row is not None
     return {"total": row["total"], "limit": limit, "offset": offset, "results": json.loads(row["results"])}
 
 
-@router.get("/runs/{run_id}", response_model=RunDetail, summary="One run with its files and objects")
+@router.get(
+    "/runs/{run_id}",
+    response_model=RunDetail,
+    summary="One run with its files and objects",
+    responses=errors(404),
+)
 async def get_run(run_id: Id, _: Viewer, conn: ReadConn) -> Any:
     return await _run_detail(conn, run_id)
 
@@ -295,7 +373,13 @@ async def _run_detail(conn: Any, run_id: int) -> dict[str, Any]:
     return {**dict(row), "files": [dict(f) for f in files], "objects": [dict(o) for o in objects]}
 
 
-@router.post("/runs", status_code=201, response_model=RunDetail, summary="Register a run taken elsewhere")
+@router.post(
+    "/runs",
+    status_code=201,
+    response_model=RunDetail,
+    summary="Register a run taken elsewhere",
+    responses=errors(400, 409),
+)
 async def register_run(body: RunIn, user: Manager, conn: Conn, cache: OverviewCache) -> Any:
     """For tools Dockyard does not run: record a run (ongoing, then PATCH it; or already finished)."""
     started = body.started_at
@@ -335,27 +419,48 @@ async def register_run(body: RunIn, user: Manager, conn: Conn, cache: OverviewCa
         )
     except asyncpg.UniqueViolationError as exc:  # the one-per-slot index: the same schedule slot twice
         raise Conflict("A run for this section, type, datacenter and scheduled_for already exists.") from exc
-    if body.files:
-        await conn.copy_records_to_table(
-            "files",
-            schema_name="backups",
-            columns=["run_id", "path", "name", "size", "modified_at", "checksum"],
-            records=[(run_id, f.path, f.name, f.size, f.modified_at, f.checksum) for f in body.files],
-        )
-    if body.objects:
-        await conn.copy_records_to_table(
-            "objects",
-            schema_name="backups",
-            columns=["run_id", "db", "name", "size", "rows"],
-            records=[(run_id, o.db, o.name, o.size, o.rows) for o in body.objects],
-        )
+    await _inventory(conn, run_id, body.files, body.objects)
     if body.scheduled_for is None and body.status != "scheduled":
         await slots.fulfil(conn, run_id)
     cache.clear()
     return await _run_detail(conn, run_id)
 
 
-@router.patch("/runs/{run_id}", response_model=RunOut, summary="Heartbeat, progress or outcome of a run")
+async def _inventory(
+    conn: Any,
+    run_id: int,
+    files: list[FileIn] | None,
+    objects: list[ObjectIn] | None,
+    *,
+    replace: bool = False,
+) -> None:
+    """Record the files and objects given (None: leave them); `replace` drops those recorded first."""
+    if files is not None and replace:
+        await conn.execute("DELETE FROM backups.files WHERE run_id = $1", run_id)
+    if files:
+        await conn.copy_records_to_table(
+            "files",
+            schema_name="backups",
+            columns=["run_id", "path", "name", "size", "modified_at", "checksum"],
+            records=[(run_id, f.path, f.name, f.size, f.modified_at, f.checksum) for f in files],
+        )
+    if objects is not None and replace:
+        await conn.execute("DELETE FROM backups.objects WHERE run_id = $1", run_id)
+    if objects:
+        await conn.copy_records_to_table(
+            "objects",
+            schema_name="backups",
+            columns=["run_id", "db", "name", "size", "rows"],
+            records=[(run_id, o.db, o.name, o.size, o.rows) for o in objects],
+        )
+
+
+@router.patch(
+    "/runs/{run_id}",
+    response_model=RunOut,
+    summary="Heartbeat, progress or outcome of a run",
+    responses=errors(400, 404, 409),
+)
 async def update_run(
     run_id: Id,
     body: RunUpdate,
@@ -363,7 +468,10 @@ async def update_run(
     conn: Conn,
     cache: OverviewCache,
 ) -> Any:
-    """Every call is a heartbeat. `finished`, `failed`, `interrupted` close the run, which cannot change."""
+    """Every call is a heartbeat. `finished`, `failed`, `interrupted` close the run, which cannot change.
+
+    `files` and `objects`, when given, replace the run's inventory in the same transaction.
+    """
     current = await conn.fetchrow("SELECT status FROM backups.runs WHERE id = $1 FOR UPDATE", run_id)
     if current is None:
         raise NotFound(f"No run {run_id}.")
@@ -392,6 +500,7 @@ async def update_run(
         body.error_exit_code,
         body.error_message,
     )
+    await _inventory(conn, run_id, body.files, body.objects, replace=True)
     if body.status is not None:
         cache.clear()
     row = await conn.fetchrow(f"SELECT {RUN_FIELDS} FROM backups.runs r WHERE r.id = $1", run_id)
@@ -515,22 +624,39 @@ def _alert(row: Any) -> dict[str, Any]:
     return {**dict(row), "events": json.loads(row["events"])}
 
 
-@router.get("/alerts", response_model=list[AlertOut], summary="Alerts, open ones by default, critical first")
+ALERT_COLUMNS = [name for name in AlertOut.model_fields]
+ALERTS = (
+    ALERT
+    + """ WHERE ($1 OR a.resolved_at IS NULL) AND ($2::text IS NULL OR a.section = $2)
+        ORDER BY a.resolved_at IS NOT NULL, a.severity = 'warning', a.first_seen_at DESC, a.id DESC
+        LIMIT $3"""
+)
+
+
+@router.get(
+    "/alerts",
+    response_model=list[AlertOut],
+    summary="Alerts, open ones by default, critical first (or as CSV)",
+    responses=export.responses("Alerts"),
+)
 async def list_alerts(
     _: Viewer,
     conn: ReadConn,
+    request: Request,
     include_resolved: Annotated[bool, Query(description="Resolved alerts too (the history).")] = False,
     section: Annotated[str | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    format: export.Format = None,
 ) -> Any:
-    rows = await conn.fetch(
-        ALERT
-        + """ WHERE ($1 OR a.resolved_at IS NULL) AND ($2::text IS NULL OR a.section = $2)
-        ORDER BY a.resolved_at IS NOT NULL, a.severity = 'warning', a.first_seen_at DESC LIMIT $3""",
-        include_resolved,
-        section,
-        limit,
-    )
+    if export.wanted(request, format):
+        return export.stream(
+            conn,
+            ALERTS,
+            (include_resolved, section, export.limit_given(request, limit)),
+            ALERT_COLUMNS,
+            name="alerts",
+        )
+    rows = await conn.fetch(ALERTS, include_resolved, section, limit)
     return [_alert(row) for row in rows]
 
 
@@ -551,7 +677,7 @@ class SilenceIn(AlertAction):
     @model_validator(mode="after")
     def _in_the_future(self) -> SilenceIn:
         if self.until is not None and self.until <= dt.datetime.now(dt.UTC):
-            raise ValueError("`until` must be in the future (or null to lift the silence)")
+            raise BadInput("`until` must be in the future (or null to lift the silence).")
         return self
 
 
@@ -562,7 +688,12 @@ async def _alert_or_404(conn: Any, alert_id: int) -> dict[str, Any]:
     return _alert(row)
 
 
-@router.post("/alerts/{alert_id}/acknowledge", response_model=AlertOut, summary="Say somebody is on it")
+@router.post(
+    "/alerts/{alert_id}/acknowledge",
+    response_model=AlertOut,
+    summary="Say somebody is on it",
+    responses=errors(404, 409),
+)
 async def acknowledge_alert(alert_id: Id, body: AlertAction, user: Manager, conn: Conn) -> Any:
     await _alert_or_404(conn, alert_id)
     if not await alerts.acknowledge(conn, alert_id, user.user_id, body.note):
@@ -571,7 +702,10 @@ async def acknowledge_alert(alert_id: Id, body: AlertAction, user: Manager, conn
 
 
 @router.post(
-    "/alerts/{alert_id}/silence", response_model=AlertOut, summary="Silence until a time, or lift it"
+    "/alerts/{alert_id}/silence",
+    response_model=AlertOut,
+    summary="Silence until a time, or lift it",
+    responses=errors(400, 404, 409),
 )
 async def silence_alert(alert_id: Id, body: SilenceIn, user: Manager, conn: Conn) -> Any:
     await _alert_or_404(conn, alert_id)

@@ -14,7 +14,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from dockyard.backups import checks, mariadb, messages, restore, retention, runner, scheduler
+from dockyard.backups import checks, mariadb, messages, operations, restore, retention, runner, scheduler
 from dockyard.backups.api import STATE, State
 from dockyard.backups.settings import BackupsSettings
 from dockyard.core.commands import (
@@ -195,6 +195,9 @@ def _duration(row: dict[str, Any]) -> str:
     return text if row["ended_at"] else f"{text} so far"
 
 
+RECENT_DAYS = 7  # what `backups list` shows by default
+
+
 @backups_app.command("list")
 def list_runs(
     section: Annotated[list[str] | None, typer.Option(help="Only this section (repeatable).")] = None,
@@ -204,15 +207,22 @@ def list_runs(
         list[State] | None, typer.Option(help="Only runs in this state, stored or derived (repeatable).")
     ] = None,
     since: Annotated[
-        dt.datetime | None, typer.Option(help="Started (or scheduled) at or after (UTC).")
+        dt.datetime | None,
+        typer.Option(help=f"Started (or scheduled) at or after (UTC) [default: {RECENT_DAYS} days ago]."),
     ] = None,
     until: Annotated[dt.datetime | None, typer.Option(help="Started (or scheduled) before (UTC).")] = None,
+    every: Annotated[bool, typer.Option("--all", help="Runs of any age (no default --since).")] = False,
     limit: Annotated[int, typer.Option(min=1, max=100_000, help="At most this many runs.")] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
-    """The runs of the catalog, newest first, with their state (stalled and missed included)."""
+    """The recent runs of the catalog (the last 7 days unless --since or --all), newest first, with
+    their state (stalled and missed included)."""
     if type_ not in (None, "dump", "snapshot"):
         raise fail(f"--type must be dump or snapshot, not {type_!r}", 2)
+    if every and since is not None:
+        raise fail("--all and --since contradict each other; give one", 2)
+    if since is None and not every:
+        since = dt.datetime.now(dt.UTC) - dt.timedelta(days=RECENT_DAYS)
     states = [item.value for item in status] if status else None
 
     async def work(conn: asyncpg.Connection) -> list[dict[str, Any]]:
@@ -229,9 +239,11 @@ def list_runs(
             "type": type_,
             "datacenter": datacenter,
         }
-        filters |= {"status": ", ".join(states or []), "since": since, "until": until}
+        shown = f"{since:%Y-%m-%d %H:%M} UTC" if since else None
+        filters |= {"status": ", ".join(states or []), "since": shown, "until": until}
         said = "; ".join(f"{name} {value}" for name, value in filters.items() if value)
-        typer.echo(f"No runs match {said}." if said else "The catalog holds no runs.")
+        hint = "" if every else " (--all for older runs)"
+        typer.echo(f"No runs match {said}{hint}." if said else "The catalog holds no runs.")
         return
     table = Table("id", "name", "state", "started", "duration", "size", "error stage")
     for row in rows:
@@ -248,7 +260,8 @@ def list_runs(
         )
         table.add_row(*(Text(cell) for cell in cells))  # Text: stored values are not rich markup
     stdout_console().print(table)
-    stdout_console().print(f"{len(rows)} run(s), newest first", highlight=False)
+    window = "" if every or since is None else f" since {since:%Y-%m-%d %H:%M} UTC"
+    stdout_console().print(f"{len(rows)} run(s){window}, newest first", highlight=False)
 
 
 def _on_catalog(work: Callable[[asyncpg.Connection, str], Awaitable[T]], *, fail_code: int) -> T:
@@ -420,3 +433,7 @@ def purge(
             typer.echo(
                 f"run {item.run_id} expired ({item.series}, {item.name or 'unnamed'}): files {item.files}"
             )
+
+
+backups_app.command("run-now")(operations.run_now)
+backups_app.add_typer(operations.thresholds_app, name="thresholds")

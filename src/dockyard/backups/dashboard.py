@@ -42,6 +42,7 @@ SCRIPTS: dict[PageName, tuple[str, ...]] = {
     "section": (
         "/static/vendor/chart.js/chart.umd.min.js",
         "/static/vendor/chart.js/chartjs-adapter-date-fns.bundle.min.js",
+        "/static/backups/thresholds.js",
         "/static/backups/section.js",
     ),
     "run": ("/static/backups/run.js",),

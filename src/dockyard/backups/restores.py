@@ -10,13 +10,15 @@ import datetime as dt
 import json
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from dockyard.accounts.auth import Principal, require
+from dockyard.backups import export
 from dockyard.backups.permissions import VIEW
 from dockyard.core.db import ReadConn
 from dockyard.core.errors import NotFound
+from dockyard.core.openapi import errors
 from dockyard.core.types import Id
 
 Viewer = Annotated[Principal, Depends(require(VIEW.codename))]
@@ -66,17 +68,36 @@ SELECT (SELECT count(*) FROM matching) AS total,
            AS results"""
 
 
-@router.get("/restore-tests", response_model=RestoreTestPage, summary="Restore tests, newest first")
+MATCHING = f"""SELECT {FIELDS} FROM backups.restore_tests t JOIN backups.runs r ON r.id = t.run_id
+WHERE ($1::text IS NULL OR r.section = $1) AND ($2::text IS NULL OR r.type = $2)
+  AND ($3::text IS NULL OR r.datacenter = $3) AND ($4::text IS NULL OR t.result = $4)
+ORDER BY t.started_at DESC, t.id DESC LIMIT $5 OFFSET $6"""
+COLUMNS = list(RestoreTestOut.model_fields)
+
+
+@router.get(
+    "/restore-tests",
+    response_model=RestoreTestPage,
+    summary="Restore tests, newest first (or every match as CSV)",
+    responses=export.responses("Restore tests"),
+)
 async def list_restore_tests(
     _: Viewer,
     conn: ReadConn,
+    request: Request,
     section: Annotated[str | None, Query(max_length=100)] = None,
     type: Annotated[Literal["dump", "snapshot"] | None, Query()] = None,
     datacenter: Annotated[str | None, Query(max_length=100)] = None,
     result: Annotated[Result | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    format: export.Format = None,
 ) -> Any:
+    if export.wanted(request, format):
+        given = export.limit_given(request, limit)
+        return export.stream(
+            conn, MATCHING, (section, type, datacenter, result, given, offset), COLUMNS, name="restore-tests"
+        )
     row = await conn.fetchrow(PAGE, section, type, datacenter, result, limit, offset)
     assert row is not None
     return {"total": row["total"], "limit": limit, "offset": offset, "results": json.loads(row["results"])}
@@ -86,6 +107,7 @@ async def list_restore_tests(
     "/runs/{run_id}/restore-tests",
     response_model=list[RestoreTestOut],
     summary="The restore tests of one run, newest first",
+    responses=errors(404),
 )
 async def run_restore_tests(run_id: Id, _: Viewer, conn: ReadConn) -> Any:
     found = await conn.fetchval(

@@ -16,6 +16,7 @@ from dockyard.backups import cron, scheduler
 from dockyard.backups.api import Label, Manager, Viewer
 from dockyard.core.db import Conn, ReadConn
 from dockyard.core.errors import BadInput, NotFound
+from dockyard.core.openapi import errors
 from dockyard.core.types import Id
 
 router = APIRouter(prefix="/api/v1/schedules", tags=["backups"])
@@ -83,7 +84,12 @@ async def list_schedules(
     return [_out(row, now) for row in rows]
 
 
-@router.put("", response_model=ScheduleOut, summary="Create or replace the schedule of a series")
+@router.put(
+    "",
+    response_model=ScheduleOut,
+    summary="Create or replace the schedule of a series",
+    responses=errors(400),
+)
 async def put_schedule(body: ScheduleIn, _: Manager, conn: Conn) -> Any:
     """Upsert by (section, type, datacenter), then plan the coming week at once."""
     try:
@@ -109,7 +115,12 @@ async def put_schedule(body: ScheduleIn, _: Manager, conn: Conn) -> Any:
     return _out(row, dt.datetime.now(dt.UTC))
 
 
-@router.delete("/{schedule_id}", status_code=204, summary="Remove a schedule and its planned runs")
+@router.delete(
+    "/{schedule_id}",
+    status_code=204,
+    summary="Remove a schedule and its planned runs",
+    responses=errors(404),
+)
 async def delete_schedule(schedule_id: Id, _: Manager, conn: Conn) -> Response:
     """The series' runs so far stay; its future planned slots go."""
     if not await conn.fetchval("DELETE FROM backups.schedules WHERE id = $1 RETURNING id", schedule_id):

@@ -10,13 +10,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from dockyard.accounts.auth import Principal, require
+from dockyard.backups import export
 from dockyard.backups.permissions import VIEW
 from dockyard.core.db import ReadConn
 from dockyard.core.errors import NotFound
+from dockyard.core.openapi import errors
 from dockyard.core.responses import RawJSONResponse
 
 Viewer = Annotated[Principal, Depends(require(VIEW.codename))]
@@ -107,10 +109,56 @@ class SectionOut(BaseModel):
     series: list[SeriesHistory] = Field(description="One per type and datacenter.")
 
 
+SECTIONS = """WITH names AS (
+    SELECT section, count(*) AS series FROM (
+        SELECT section, type, datacenter FROM backups.series
+        UNION SELECT section, type, datacenter FROM backups.schedules) s
+    GROUP BY section
+)
+SELECT n.section, n.series::int AS series,
+    (SELECT max(r.started_at) FROM backups.runs r
+     WHERE r.section = n.section AND r.status = 'finished') AS last_finished_at,
+    (SELECT count(*) FROM backups.runs r WHERE r.section = n.section AND r.status = 'failed'
+       AND r.started_at >= now() - make_interval(days => $1))::int AS failed,
+    (SELECT count(*) FROM backups.runs r WHERE r.section = n.section AND r.status = 'ongoing')::int AS ongoing
+FROM names n
+ORDER BY n.section"""
+
+
+class SectionItem(BaseModel):
+    section: str
+    series: int = Field(description="Types and datacenters with runs or a schedule.")
+    last_finished_at: dt.datetime | None = Field(
+        description="Start of the latest finished run of any series."
+    )
+    failed: int = Field(description="Runs that failed within the last `days`.")
+    ongoing: int = Field(description="Runs recorded as in progress (stalled ones included).")
+
+
+@router.get(
+    "",
+    response_model=list[SectionItem],
+    summary="Every section with its series, latest good run and recent failures (or as CSV)",
+    responses=export.responses("Sections"),
+)
+async def list_sections(
+    _: Viewer,
+    conn: ReadConn,
+    request: Request,
+    days: Annotated[int, Query(ge=1, le=3650, description="The window of `failed`, in days.")] = 7,
+    format: export.Format = None,
+) -> Any:
+    """By name; a section exists while it has runs or a schedule."""
+    if export.wanted(request, format):
+        return export.stream(conn, SECTIONS, (days,), list(SectionItem.model_fields), name="sections")
+    return [dict(row) for row in await conn.fetch(SECTIONS, days)]
+
+
 @router.get(
     "/{section}",
     response_model=SectionOut,
     summary="One section: last good run and size/duration history per type and datacenter",
+    responses=errors(404),
 )
 async def section_summary(
     section: Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$", examples=["s1"])],

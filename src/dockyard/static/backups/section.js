@@ -3,7 +3,7 @@
 "use strict";
 
 (function () {
-  const { h, api, query, card, fmt, statusBadge, hostLink, runHistory, runHref } = Backups;
+  const { h, api, query, card, table, fmt, statusBadge, hostLink, runHistory, runHref } = Backups;
   const COLORS = { eqiad: "#0d6efd", codfw: "#d63384" };
   const SPARE_COLORS = ["#198754", "#fd7e14", "#6f42c1", "#20c997", "#6c757d"];
   let root = null;
@@ -15,7 +15,7 @@
 
   // --- the summary: checks and last good runs ----------------------------------------------------------
 
-  function seriesCard(series, check) {
+  function seriesCard(series, check, schedule, manage) {
     const good = series.last_good;
     const rows = good
       ? [
@@ -73,7 +73,99 @@
             ? h("p", { class: "small mt-2 mb-0 text-break check-message" }, check.message)
             : null,
         ),
+        manage && schedule ? runNowFooter(schedule) : null,
       ),
+    );
+  }
+
+  // --- run now -------------------------------------------------------------------------------------------
+
+  // A scheduled series' "Run now": a run due at once, which the scheduler starts on its next round.
+  function runNowFooter(schedule) {
+    const why = !schedule.enabled
+      ? "The schedule is disabled."
+      : schedule.executed_by !== "dockyard"
+        ? "Another tool takes this backup; Dockyard's scheduler cannot run it."
+        : null;
+    const button = h(
+      "button",
+      {
+        type: "button",
+        class: "btn btn-sm btn-outline-primary run-now",
+        "data-schedule-id": schedule.id,
+        disabled: Boolean(why),
+        title: why || "Queue a run due now; the scheduler starts it on its next round.",
+        onclick: (event) => runNow(event.currentTarget, schedule),
+      },
+      "Run now",
+    );
+    return h(
+      "div",
+      { class: "card-footer d-flex flex-wrap align-items-center gap-2" },
+      button,
+      h("span", { class: "small text-body-secondary" }, why || "cron " + schedule.cron + " (UTC)"),
+    );
+  }
+
+  async function runNow(button, schedule) {
+    button.disabled = true;
+    try {
+      const run = await api("/schedules/" + schedule.id + "/run", { method: "POST" });
+      Backups.notify(
+        h(
+          "span",
+          null,
+          "Run ",
+          h("a", { href: runHref(run.id) }, "#" + run.id),
+          " of " + schedule.type + " · " + schedule.datacenter + " is queued: the scheduler starts it on its next round.",
+        ),
+        "success",
+        { code: "run-queued" },
+      );
+      if (history) await history.load();
+    } catch (error) {
+      if (error instanceof Backups.ApiError && error.status === 409) {
+        Backups.notify(error.detail, "warning", { code: "run-refused" });
+      } else {
+        Backups.fail(error, { action: "manage" });
+      }
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  // --- restore tests --------------------------------------------------------------------------------------
+
+  const RESULT_CLASS = { passed: "success", failed: "danger", ongoing: "info" };
+
+  function restoreTests(page) {
+    const rows = page.results.map((test) =>
+      h(
+        "tr",
+        { "data-test-id": test.id, "data-result": test.result },
+        h("td", null, h("a", { href: runHref(test.run_id) }, "#" + test.run_id)),
+        h("td", { class: "text-nowrap" }, test.type + " · " + test.datacenter),
+        h(
+          "td",
+          null,
+          h("span", { class: "badge text-bg-" + (RESULT_CLASS[test.result] || "secondary") }, test.result),
+        ),
+        h(
+          "td",
+          { class: "text-nowrap", title: fmt.time(test.started_at) },
+          fmt.ago(test.started_at),
+        ),
+        h("td", { class: "text-nowrap" }, test.duration_s === null ? "—" : fmt.duration(test.duration_s)),
+        h("td", { class: "text-break small" }, test.target || "—"),
+      ),
+    );
+    const more = page.total > page.results.length ? " (latest " + page.results.length + ")" : "";
+    return card(
+      "Restore tests: " + page.total + more,
+      table(["Run", "Series", "Result", "Age", "Took", "Restored into"], rows, {
+        empty: "No restore test of this section yet: `dockyard backups restore-test RUN` runs one.",
+      }),
+      { id: "restore-tests" },
     );
   }
 
@@ -202,16 +294,25 @@
     section = dataset.section;
     let summary;
     let checks;
+    let schedules;
+    let tests;
+    let me;
     try {
-      [summary, checks] = await Promise.all([
+      [summary, checks, schedules, tests, me] = await Promise.all([
         api("/sections/" + encodeURIComponent(section)),
         api("/checks" + query({ section })),
+        api("/schedules" + query({ section })),
+        api("/restore-tests" + query({ section, limit: 10 })),
+        Backups.whoami(),
       ]);
     } catch (error) {
       Backups.fail(error);
       return;
     }
+    const manage = Boolean(me && (me.is_superuser || (me.permissions || []).includes("backups.manage")));
     const checkOf = new Map(checks.map((c) => [c.type + "/" + c.datacenter, c]));
+    const scheduleOf = new Map(schedules.map((s) => [s.type + "/" + s.datacenter, s]));
+    const limits = Backups.thresholdsForm(section, summary, manage);
     const { cards, draw } = chartCards(summary);
     const types = [...new Set(summary.series.map((s) => s.type))];
     const datacenters = [...new Set(summary.series.map((s) => s.datacenter))];
@@ -240,7 +341,9 @@
       h(
         "div",
         { class: "row g-3 mb-3", id: "series" },
-        summary.series.map((s) => seriesCard(s, checkOf.get(s.type + "/" + s.datacenter))),
+        summary.series.map((s) =>
+          seriesCard(s, checkOf.get(s.type + "/" + s.datacenter), scheduleOf.get(s.type + "/" + s.datacenter), manage),
+        ),
       ),
       h(
         "p",
@@ -248,10 +351,17 @@
         "Charts: finished runs since " + fmt.time(summary.since) + ". Click a point to open its run.",
       ),
       h("div", { class: "row g-3", id: "charts" }, cards),
+      restoreTests(tests),
+      limits.element,
       card("Runs", history.elements, { id: "runs" }),
     );
     charts = draw();
-    await history.load();
+    try {
+      await Promise.all([history.load(), limits.load()]);
+    } catch (error) {
+      Backups.fail(error);
+      return;
+    }
     Backups.ready();
   }
 
