@@ -123,7 +123,7 @@ async def test_a_stopped_runner_stops_pg_basebackup_and_its_wal_child_and_record
     listed = await asyncio.to_thread(
         subprocess.run,
         [DOCKYARD, "backups", "list", "--section", section, "--status", "interrupted"],
-        env=env,
+        env={**env, "COLUMNS": "250"},
         capture_output=True,
         text=True,
         check=False,
