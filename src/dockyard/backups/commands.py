@@ -17,11 +17,19 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from dockyard.backups import checks, mariadb, restore, retention, runner, scheduler
+from dockyard.backups import alerts, checks, mariadb, nagios, restore, retention, runner, scheduler
 from dockyard.backups.api import STATE, State
 from dockyard.backups.settings import BackupsSettings
-from dockyard.core.commands import CommandError, fail, print_json, run_on_database, run_with_database_url
+from dockyard.core.commands import (
+    CommandError,
+    database_failure,
+    fail,
+    print_json,
+    run_on_database,
+    run_with_database_url,
+)
 from dockyard.core.config import get_settings
+from dockyard.core.scripts import database_target
 
 T = TypeVar("T")
 backups_app = typer.Typer(
@@ -32,33 +40,81 @@ backups_app = typer.Typer(
 out = Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 200)
 
 
+def _unknown(message: str) -> typer.Exit:
+    """Print `UNKNOWN: message` on standard output (as Icinga reads it); the Exit to raise."""
+    typer.echo(f"UNKNOWN: {' '.join(message.split())}")
+    return typer.Exit(checks.Status.UNKNOWN)
+
+
+def _checked(work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+    """Run `work` on DATABASE_URL; any failure is an UNKNOWN status line, never a traceback."""
+    try:
+        get_settings.cache_clear()
+        with database_target(get_settings()) as target:
+
+            async def on_connection() -> T:
+                # The settings of the app's pools: JIT costs more than these queries save.
+                conn = await asyncpg.connect(
+                    target.url,
+                    timeout=10,
+                    server_settings={"jit": "off", "application_name": "dockyard-check"},
+                )
+                try:
+                    return await work(conn)
+                finally:
+                    await conn.close()
+
+            return asyncio.run(on_connection())
+    except CommandError as exc:
+        raise _unknown(str(exc)) from exc
+    except Exception as exc:
+        raise _unknown(database_failure(exc) or f"{type(exc).__name__}: {exc}") from exc
+
+
 @backups_app.command("check")
 def check(
     section: Annotated[str | None, typer.Option(help="Only this section (e.g. s1).")] = None,
     type_: Annotated[str | None, typer.Option("--type", help="dump or snapshot.")] = None,
     datacenter: Annotated[str | None, typer.Option(help="Only this datacenter (e.g. eqiad).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
+    perfdata: Annotated[
+        bool, typer.Option("--perfdata", help="Add age, size and duration performance data after a |.")
+    ] = False,
+    respect_acks: Annotated[
+        bool,
+        typer.Option(
+            "--respect-acks",
+            help="Acknowledged and silenced alerts no longer raise the exit code (they are still listed).",
+        ),
+    ] = False,
 ) -> None:
-    """Check the backups; one line per series, worst first. Exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN."""
+    """Check the backups as a Nagios/Icinga plugin: a status line with the worst problem, then every
+    problem (long output). Exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN."""
     if type_ not in (None, "dump", "snapshot"):
-        typer.echo(f"UNKNOWN: --type must be dump or snapshot, not {type_!r}")
-        raise typer.Exit(checks.Status.UNKNOWN)
+        raise _unknown(f"--type must be dump or snapshot, not {type_!r}")
 
-    async def work(conn: asyncpg.Connection) -> list[checks.Result]:
+    async def work(conn: asyncpg.Connection) -> tuple[list[checks.Result], alerts.Handled]:
         results = await checks.check(conn, section=section, type=type_, datacenter=datacenter)
         if not results:
             what = " ".join(part for part in (type_, section, datacenter) if part) or "any series"
             raise CommandError(f"no backups are scheduled, configured or recorded for {what}")
-        return results
+        if not respect_acks:
+            return results, {}
+        return results, await alerts.handled(conn, section=section, type=type_, datacenter=datacenter)
 
-    results = run_on_database(work, fail_code=checks.Status.UNKNOWN)
+    results, handled = _checked(work)
     results.sort(key=lambda result: -result.status)
+    done = nagios.report(results, handled=handled, perfdata=perfdata)
     if as_json:
-        print_json([result.as_json() for result in results])
+        found = [result.as_json() for result in results]
+        for result, shown in zip(results, found, strict=True):
+            for problem in shown["problems"]:
+                key = (result.section, result.type, result.datacenter, problem["rule"])
+                problem["handled"] = handled.get(key)
+        print_json(found)
     else:
-        for result in results:
-            typer.echo(result.nagios_line())
-    raise typer.Exit(max(result.status for result in results))
+        typer.echo(done.text)
+    raise typer.Exit(done.status)
 
 
 @backups_app.command("run")
