@@ -50,15 +50,13 @@ def _checked(work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
     """Run `work` on DATABASE_URL; any failure is an UNKNOWN status line, never a traceback."""
     try:
         get_settings.cache_clear()
-        with database_target(get_settings()) as target:
+        settings = get_settings()
+        with database_target(settings) as target:
 
             async def on_connection() -> T:
-                # The settings of the app's pools: JIT costs more than these queries save.
-                conn = await asyncpg.connect(
-                    target.url,
-                    timeout=10,
-                    server_settings={"jit": "off", "application_name": "dockyard-check"},
-                )
+                # The planner settings of the app's pools: JIT costs more than these queries save.
+                options = {"jit": "off", "random_page_cost": str(settings.db_random_page_cost)}
+                conn = await asyncpg.connect(target.url, timeout=10, server_settings=options)
                 try:
                     return await work(conn)
                 finally:
