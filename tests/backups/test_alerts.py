@@ -10,6 +10,7 @@ import pytest
 
 from tests.accounts.conftest import Accounts
 from tests.backups.test_api import API, GIB, finished_run, manager, viewer
+from tests.backups.test_cli import dockyard
 from tests.support.app import AppClient
 
 
@@ -108,3 +109,68 @@ async def test_a_resolved_alert_cannot_be_acknowledged(
     answer = await client.post(f"{API}/alerts/{alert['id']}/acknowledge", json={}, headers=headers)
     assert answer.status_code == 409
     assert "resolved" in answer.json()["detail"]
+
+
+async def test_since_is_when_the_problem_began(client: AppClient, users: Accounts, section: str) -> None:
+    headers = await manager(users)
+    await client.post(f"{API}/runs", json=finished_run(section, 12, 100 * GIB), headers=headers)
+    await client.post(f"{API}/runs", json=finished_run(section, 11, 100 * GIB), headers=headers)
+    failed = finished_run(section, 3, 0, status="failed", error_stage="backup")
+    del failed["total_size"]
+    await client.post(f"{API}/runs", json=failed, headers=headers)
+    await refresh(client, headers)
+    found = {alert["rule"]: alert for alert in await my_alerts(client, headers, section)}
+    assert set(found) == {"stale", "failed"}
+    good = dt.datetime.fromisoformat(finished_run(section, 11, 0)["started_at"])
+    stale_since = dt.datetime.fromisoformat(found["stale"]["since"])
+    assert abs(stale_since - (good + dt.timedelta(days=8))) < dt.timedelta(minutes=1), "11 days old, limit 8"
+    failed_since = dt.datetime.fromisoformat(found["failed"]["since"])
+    failed_end = dt.datetime.fromisoformat(failed["ended_at"])
+    assert abs(failed_since - failed_end) < dt.timedelta(minutes=1), "when the failed run ended"
+    noticed = dt.datetime.fromisoformat(found["failed"]["first_seen_at"])
+    assert noticed - failed_since > dt.timedelta(days=2), "not when Dockyard noticed it"
+    # Refreshing again keeps it.
+    await refresh(client, headers)
+    (again,) = [alert for alert in await my_alerts(client, headers, section) if alert["rule"] == "failed"]
+    assert again["since"] == found["failed"]["since"]
+
+
+async def test_check_respects_acknowledgements_and_silences(
+    client: AppClient, users: Accounts, section: str, migrated_db: str
+) -> None:
+    headers = await manager(users)
+    await client.post(f"{API}/runs", json=finished_run(section, 2, 1000 * GIB), headers=headers)
+    await client.post(f"{API}/runs", json=finished_run(section, 1, 1070 * GIB), headers=headers)
+    await refresh(client, headers)
+    (alert,) = await my_alerts(client, headers, section)
+    assert (alert["rule"], alert["severity"]) == ("size_change", "warning")
+
+    async def check(*args: str) -> tuple[int, list[str]]:
+        done = await dockyard(migrated_db, "--section", section, *args)
+        return done.exit_code, done.stdout.splitlines()
+
+    assert (await check("--respect-acks"))[0] == 1, "nobody acknowledged it yet"
+    acked = await client.post(f"{API}/alerts/{alert['id']}/acknowledge", json={}, headers=headers)
+    email = acked.json()["acknowledged_by"]
+    code, lines = await check("--respect-acks")
+    assert code == 0
+    assert lines[0].startswith("OK: 1 problem acknowledged or silenced, the worst: WARNING: Last dump")
+    assert lines[1].startswith("WARNING: Last dump")
+    assert lines[1].endswith(f"[acknowledged by {email}]")
+    assert (await check())[0] == 1, "without --respect-acks every problem counts"
+
+    # An escalation ends the acknowledgement, as Icinga's non-sticky ones.
+    await client.post(f"{API}/runs", json=finished_run(section, 0.5, 800 * GIB), headers=headers)
+    await refresh(client, headers)
+    code, lines = await check("--respect-acks")
+    assert code == 2
+    assert lines[0].startswith("CRITICAL: Last dump")
+    assert "[acknowledged" not in lines[1]
+
+    until = dt.datetime.now(dt.UTC) + dt.timedelta(hours=4)
+    await client.post(
+        f"{API}/alerts/{alert['id']}/silence", json={"until": until.isoformat()}, headers=headers
+    )
+    code, lines = await check("--respect-acks")
+    assert code == 0
+    assert lines[1].endswith(f"[silenced until {until:%Y-%m-%d %H:%M} UTC]")

@@ -210,9 +210,12 @@ class TestChecks:
         (found,) = answer.json()
         assert found["status"] == "critical"
         assert "(800 GiB, -20.0 %)" in found["message"]
-        assert found["problems"] == [
-            {"rule": "size_change", "status": "critical", "message": found["message"]}
-        ]
+        # The problem began when the run that shows it ended.
+        ended = finished_run(section, 1, 800 * GIB)["ended_at"]
+        (problem,) = found["problems"]
+        since = dt.datetime.fromisoformat(problem.pop("since"))
+        assert abs(since - dt.datetime.fromisoformat(ended)) < dt.timedelta(minutes=1)
+        assert problem == {"rule": "size_change", "status": "critical", "message": found["message"]}
         assert found["thresholds"]["crit_change_pct"] == 15
         only = await client.get(f"{API}/checks", params={"problems_only": "true"}, headers=headers)
         statuses = [item["status"] for item in only.json()]

@@ -284,3 +284,157 @@ async def test_series_come_from_schedules_too(db: asyncpg.Connection, section: s
 )
 def test_sizes_in_binary_units_never_tib(size: int, text: str) -> None:
     assert human_size(size) == text
+
+
+# --- size anomalies, the cross-datacenter check, restore tests, and since when -----------------------
+
+
+async def history(db: asyncpg.Connection, section: str, sizes: list[float], **columns: Any) -> None:
+    """Finished runs a day apart, oldest first, the last one an hour ago; sizes in GiB."""
+    for index, size in enumerate(sizes):
+        await add_run(
+            db, section, ago=(len(sizes) - 1 - index) * DAY + HOUR, size=round(size * GIB), **columns
+        )
+
+
+@pytest.mark.parametrize(
+    ("latest", "expected"),
+    [
+        (105, None),
+        (97, None),  # -7.6 %: the size-change rule's warning, but within the usual spread
+        (60, Status.WARNING),  # 6.1 robust deviations under the median
+        (200, Status.WARNING),  # 12.8 over
+        (250, Status.CRITICAL),  # 19.6 over
+    ],
+)
+async def test_size_anomaly_against_the_median_and_mad_of_the_last_runs(
+    db: asyncpg.Connection, section: str, latest: float, expected: Status | None
+) -> None:
+    # Ten earlier runs alternating 100 and 110 GiB: median 105, MAD 5 (x 1.4826 = 7.4 GiB).
+    await history(db, section, [100 + 10 * (index % 2) for index in range(10)] + [latest])
+    found = await result(db, section)
+    assert rules(found).get("size_anomaly") is expected
+    if expected is not None:
+        (problem,) = [problem for problem in found.problems if problem.rule == "size_anomaly"]
+        side = "under" if latest < 105 else "over"
+        assert f"% {side} the median of the 10 before it (105 GiB)" in problem.message
+        assert found.last_finished is not None
+        assert problem.since == found.last_finished["ended_at"]
+
+
+async def test_one_outlier_does_not_make_the_next_run_an_anomaly(
+    db: asyncpg.Connection, section: str
+) -> None:
+    await history(db, section, [100.0] * 9 + [50.0, 100.0])
+    found = await result(db, section)
+    assert rules(found) == {"size_change": Status.CRITICAL}, "the previous run alone says +100 %"
+
+
+async def test_few_runs_are_not_enough_for_an_anomaly(db: asyncpg.Connection, section: str) -> None:
+    await history(db, section, [100.0, 100.0, 100.0, 100.0, 300.0])
+    assert "size_anomaly" not in rules(await result(db, section))
+    await history(db, section, [100.0, 100.0, 100.0, 100.0, 100.0, 300.0], datacenter="codfw")
+    (codfw,) = await checks.check(db, section=section, type="dump", datacenter="codfw")
+    assert rules(codfw)["size_anomaly"] is Status.CRITICAL, "five earlier runs are enough"
+
+
+async def test_the_anomaly_window_and_limits_are_configurable(db: asyncpg.Connection, section: str) -> None:
+    # Over the default 10 runs the spread is wide (median 100, MAD 40); the last 3 are all 100.
+    await history(db, section, [60.0, 140.0] * 3 + [100.0, 100.0, 100.0, 104.0])
+    assert "size_anomaly" not in rules(await result(db, section))
+    await db.execute(
+        "INSERT INTO backups.check_config (section, anomaly_runs, anomaly_warn, anomaly_floor_pct) "
+        "VALUES ($1, 3, 2, 1)",
+        section,
+    )
+    found = await result(db, section)
+    assert rules(found)["size_anomaly"] is Status.WARNING, "4 % over the last 3 (100 GiB): 4 deviations"
+    (problem,) = [problem for problem in found.problems if problem.rule == "size_anomaly"]
+    assert (
+        "4.0 % over the median of the 3 before it (100 GiB): 4.0 robust deviations, limit 2"
+        in problem.message
+    )
+
+
+async def test_cross_check_with_the_other_datacenter(db: asyncpg.Connection, section: str) -> None:
+    await history(db, section, [100.0, 100.0], datacenter="eqiad")
+    await add_run(db, section, ago=6 * DAY, size=150 * GIB, datacenter="codfw")
+    await add_run(db, section, ago=5 * DAY, size=150 * GIB, datacenter="codfw")
+    eqiad = await result(db, section)
+    (codfw,) = await checks.check(db, section=section, type="dump", datacenter="codfw")
+    assert rules(eqiad) == {"cross_dc": Status.WARNING}
+    (problem,) = eqiad.problems
+    assert "33.3 % smaller than codfw's (150 GiB)" in problem.message
+    assert rules(codfw) == {"cross_dc": Status.WARNING}
+    (problem,) = codfw.problems
+    assert "5 days older than eqiad's" in problem.message
+
+
+async def test_cross_check_compares_the_same_type_only(db: asyncpg.Connection, section: str) -> None:
+    await history(db, section, [100.0, 100.0])
+    await history(db, section, [900.0, 900.0], type="snapshot", datacenter="codfw")
+    assert rules(await result(db, section)) == {}
+
+
+async def test_restore_test_too_old_or_none(db: asyncpg.Connection, section: str) -> None:
+    await history(db, section, [100.0, 100.0])
+    assert rules(await result(db, section)) == {}, "off until restore_max_age_s is set"
+    await db.execute(
+        "INSERT INTO backups.check_config (section, restore_max_age_s) VALUES ($1, 7 * 86400)", section
+    )
+    found = await result(db, section)
+    assert rules(found) == {"restore_too_old": Status.WARNING}
+    assert f"No restore test of a dump of {section} at eqiad has passed" in found.message
+    first = await db.fetchval("SELECT min(started_at) FROM backups.runs WHERE section = $1", section)
+    assert found.problems[0].since == min(first + 7 * DAY, found.checked_at or first)
+
+    run_id = await db.fetchval("SELECT min(id) FROM backups.runs WHERE section = $1", section)
+    now = await db.fetchval("SELECT now()")
+    await db.execute(
+        "INSERT INTO backups.restore_tests (run_id, started_at, ended_at, result) "
+        "VALUES ($1, $2, $3, 'passed')",
+        run_id,
+        now - 10 * DAY,
+        now - 10 * DAY + HOUR,
+    )
+    found = await result(db, section)
+    assert rules(found) == {"restore_too_old": Status.WARNING}
+    assert "10 days ago (limit 7 days)" in found.message
+    assert found.problems[0].since == now - 3 * DAY + HOUR
+    await db.execute(
+        "INSERT INTO backups.restore_tests (run_id, started_at, ended_at, result) "
+        "VALUES ($1, $2, $3, 'failed')",
+        run_id,
+        now - DAY,
+        now - DAY + HOUR,
+    )
+    assert rules(await result(db, section)) == {"restore_too_old": Status.WARNING}, (
+        "a failed test is no proof"
+    )
+    await db.execute(
+        "INSERT INTO backups.restore_tests (run_id, started_at, ended_at, result) "
+        "VALUES ($1, $2, $3, 'passed')",
+        run_id,
+        now - DAY,
+        now - DAY + HOUR,
+    )
+    assert rules(await result(db, section)) == {}
+
+
+async def test_since_is_when_each_problem_began(db: asyncpg.Connection, section: str) -> None:
+    # stale: the last good dump started 10 days ago, so it went stale 2 days ago (8-day limit)
+    await add_run(db, section, ago=11 * DAY)
+    good = await add_run(db, section, ago=10 * DAY)
+    # two failures since: the problem began when the first ended
+    first_failure = await add_run(db, section, ago=3 * DAY, status="failed", error_stage="backup")
+    await add_run(db, section, ago=2 * DAY, status="failed", error_stage="backup")
+    # a slot 7 hours late: missed once the 5-hour grace passed
+    slot = await add_run(db, section, ago=7 * HOUR, status="scheduled", size=None)
+    found = await result(db, section)
+    since = {problem.rule: problem.since for problem in found.problems}
+    times = "SELECT coalesce(started_at, scheduled_for), ended_at FROM backups.runs WHERE id = $1"
+    assert since["stale"] == (await db.fetchrow(times, good))[0] + 8 * DAY
+    assert since["failed"] == (await db.fetchrow(times, first_failure))[1]
+    assert since["missed"] == (await db.fetchrow(times, slot))[0] + 5 * HOUR
+    as_json = found.as_json()["problems"]
+    assert {problem["rule"]: problem["since"] for problem in as_json} == since

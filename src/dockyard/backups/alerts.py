@@ -4,15 +4,19 @@
 escalates or eases it, a problem gone resolves it. Concurrent syncs are safe: the open alert of a
 series and rule is unique, and each sync runs in one transaction holding an advisory lock.
 Acknowledging and silencing never hide an alert from the API; they say somebody is on it.
+An alert's `since` is when its problem began (the run that shows it, or the threshold crossing),
+not when a sync first saw it (`first_seen_at`); it moves only earlier.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from dockyard.backups.checks import Result, Status
 from dockyard.core.db import Connection
+
+Handled = Mapping[tuple[str, str, str, str], str]  # (section, type, datacenter, rule) → how
 
 SYNC_LOCK = 7_246_001  # pg_advisory_xact_lock key: one sync at a time
 
@@ -45,21 +49,24 @@ async def sync(conn: Connection, results: Sequence[Result], *, complete: bool = 
                 existing = open_alerts.get(key)
                 if existing is None:
                     alert_id = await conn.fetchval(
-                        """INSERT INTO backups.alerts (section, type, datacenter, rule, severity, message)
-                        VALUES ($1, $2, $3, $4, $5, $6) RETURNING id""",
+                        """INSERT INTO backups.alerts
+                            (section, type, datacenter, rule, severity, message, since)
+                        VALUES ($1, $2, $3, $4, $5, $6, least(coalesce($7, now()), now())) RETURNING id""",
                         *key,
                         severity,
                         problem.message,
+                        problem.since,
                     )
                     await _event(conn, alert_id, "raised")
                     counts["raised"] += 1
                     continue
                 await conn.execute(
-                    "UPDATE backups.alerts SET last_seen_at = now(), message = $2, severity = $3 "
-                    "WHERE id = $1",
+                    "UPDATE backups.alerts SET last_seen_at = now(), message = $2, severity = $3, "
+                    "since = least(since, coalesce($4, since)) WHERE id = $1",
                     existing["id"],
                     problem.message,
                     severity,
+                    problem.since,
                 )
                 if existing["severity"] != severity:
                     await _event(conn, existing["id"], "escalated" if severity == "critical" else "eased")
@@ -115,3 +122,26 @@ async def silence(
         return False
     await _event(conn, alert_id, "silenced" if until is not None else "unsilenced", user_id, note)
     return True
+
+
+HANDLED = """SELECT a.section, a.type, a.datacenter, a.rule,
+    CASE WHEN a.silenced_until > now() THEN 'silenced until ' || to_char(a.silenced_until AT TIME ZONE 'UTC',
+                                                                         'YYYY-MM-DD HH24:MI') || ' UTC'
+         ELSE 'acknowledged' || coalesce(' by ' || u.email, '') END AS how
+FROM backups.alerts a LEFT JOIN accounts.users u ON u.id = a.acknowledged_by
+WHERE a.resolved_at IS NULL
+  AND (a.silenced_until > now()
+       OR (a.acknowledged_at IS NOT NULL
+           -- like Icinga's (non-sticky) acknowledgement, an escalation since ends it
+           AND NOT EXISTS (SELECT 1 FROM backups.alert_events e
+                           WHERE e.alert_id = a.id AND e.event = 'escalated' AND e.at > a.acknowledged_at)))
+  AND ($1::text IS NULL OR a.section = $1) AND ($2::text IS NULL OR a.type = $2)
+  AND ($3::text IS NULL OR a.datacenter = $3)"""
+
+
+async def handled(
+    conn: Connection, *, section: str | None = None, type: str | None = None, datacenter: str | None = None
+) -> Handled:
+    """The open alerts somebody acknowledged or silenced, by (section, type, datacenter, rule): how."""
+    rows = await conn.fetch(HANDLED, section, type, datacenter)
+    return {(row["section"], row["type"], row["datacenter"], row["rule"]): row["how"] for row in rows}

@@ -511,6 +511,9 @@ class ProblemOut(BaseModel):
     rule: str
     status: str
     message: str
+    since: dt.datetime | None = Field(
+        default=None, description="When the problem began: the run that shows it, or a threshold crossed."
+    )
 
 
 class CheckOut(BaseModel):
@@ -599,7 +602,8 @@ class AlertOut(BaseModel):
     rule: str
     severity: str
     message: str
-    first_seen_at: dt.datetime
+    since: dt.datetime = Field(description="When the problem began (the run's time, or a threshold crossed).")
+    first_seen_at: dt.datetime = Field(description="When a check first noticed it.")
     last_seen_at: dt.datetime
     resolved_at: dt.datetime | None
     acknowledged_at: dt.datetime | None
@@ -610,8 +614,9 @@ class AlertOut(BaseModel):
     events: list[dict[str, Any]]
 
 
-ALERT = """SELECT a.id, a.section, a.type, a.datacenter, a.rule, a.severity, a.message, a.first_seen_at,
-    a.last_seen_at, a.resolved_at, a.acknowledged_at, u.email AS acknowledged_by, a.silenced_until,
+ALERT = """SELECT a.id, a.section, a.type, a.datacenter, a.rule, a.severity, a.message, a.since,
+    a.first_seen_at, a.last_seen_at, a.resolved_at, a.acknowledged_at, u.email AS acknowledged_by,
+    a.silenced_until,
     coalesce(a.silenced_until > now(), false) AS silenced, a.note,
     coalesce((SELECT json_agg(json_build_object('at', e.at, 'event', e.event, 'by', eu.email, 'note', e.note)
                               ORDER BY e.at, e.id)

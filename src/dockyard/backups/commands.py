@@ -14,11 +14,23 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from dockyard.backups import checks, mariadb, messages, operations, restore, retention, runner, scheduler
+from dockyard.backups import (
+    alerts,
+    checks,
+    mariadb,
+    messages,
+    nagios,
+    operations,
+    restore,
+    retention,
+    runner,
+    scheduler,
+)
 from dockyard.backups.api import STATE, State
 from dockyard.backups.settings import BackupsSettings
 from dockyard.core.commands import (
     CommandError,
+    database_failure,
     fail,
     print_json,
     run_on_database,
@@ -26,13 +38,42 @@ from dockyard.core.commands import (
     stdout_console,
 )
 from dockyard.core.config import get_settings
+from dockyard.core.scripts import database_target
 
 T = TypeVar("T")
 backups_app = typer.Typer(
     help="Database backups: checks, taking a backup, the scheduler, retention, the catalog, restore tests.",
     no_args_is_help=True,
 )
-# Tables go to standard output; piped output is not cut at rich's default 80 columns.
+
+
+def _unknown(message: str) -> typer.Exit:
+    """Print `UNKNOWN: message` on standard output (as Icinga reads it); the Exit to raise."""
+    typer.echo(f"UNKNOWN: {' '.join(message.split())}")
+    return typer.Exit(checks.Status.UNKNOWN)
+
+
+def _checked(work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+    """Run `work` on DATABASE_URL; any failure is an UNKNOWN status line, never a traceback."""
+    try:
+        get_settings.cache_clear()
+        settings = get_settings()
+        with database_target(settings) as target:
+
+            async def on_connection() -> T:
+                # The planner settings of the app's pools: JIT costs more than these queries save.
+                options = {"jit": "off", "random_page_cost": str(settings.db_random_page_cost)}
+                conn = await asyncpg.connect(target.url, timeout=10, server_settings=options)
+                try:
+                    return await work(conn)
+                finally:
+                    await conn.close()
+
+            return asyncio.run(on_connection())
+    except CommandError as exc:
+        raise _unknown(str(exc)) from exc
+    except Exception as exc:
+        raise _unknown(database_failure(exc) or f"{type(exc).__name__}: {exc}") from exc
 
 
 @backups_app.command("check")
@@ -41,27 +82,44 @@ def check(
     type_: Annotated[str | None, typer.Option("--type", help="dump or snapshot.")] = None,
     datacenter: Annotated[str | None, typer.Option(help="Only this datacenter (e.g. eqiad).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
+    perfdata: Annotated[
+        bool, typer.Option("--perfdata", help="Add age, size and duration performance data after a |.")
+    ] = False,
+    respect_acks: Annotated[
+        bool,
+        typer.Option(
+            "--respect-acks",
+            help="Acknowledged and silenced alerts no longer raise the exit code (they are still listed).",
+        ),
+    ] = False,
 ) -> None:
-    """Check the backups; one line per series, worst first. Exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN."""
+    """Check the backups as a Nagios/Icinga plugin: a status line with the worst problem, then every
+    problem (long output). Exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN."""
     if type_ not in (None, "dump", "snapshot"):
-        typer.echo(f"UNKNOWN: --type must be dump or snapshot, not {type_!r}")
-        raise typer.Exit(checks.Status.UNKNOWN)
+        raise _unknown(f"--type must be dump or snapshot, not {type_!r}")
 
-    async def work(conn: asyncpg.Connection) -> list[checks.Result]:
+    async def work(conn: asyncpg.Connection) -> tuple[list[checks.Result], alerts.Handled]:
         results = await checks.check(conn, section=section, type=type_, datacenter=datacenter)
         if not results:
             what = " ".join(part for part in (type_, section, datacenter) if part) or "any series"
             raise CommandError(f"no backups are scheduled, configured or recorded for {what}")
-        return results
+        if not respect_acks:
+            return results, {}
+        return results, await alerts.handled(conn, section=section, type=type_, datacenter=datacenter)
 
-    results = run_on_database(work, fail_code=checks.Status.UNKNOWN)
+    results, handled = _checked(work)
     results.sort(key=lambda result: -result.status)
+    done = nagios.report(results, handled=handled, perfdata=perfdata)
     if as_json:
-        print_json([result.as_json() for result in results])
+        found = [result.as_json() for result in results]
+        for result, shown in zip(results, found, strict=True):
+            for problem in shown["problems"]:
+                key = (result.section, result.type, result.datacenter, problem["rule"])
+                problem["handled"] = handled.get(key)
+        print_json(found)
     else:
-        for result in results:
-            typer.echo(result.nagios_line())
-    raise typer.Exit(max(result.status for result in results))
+        typer.echo(done.text)
+    raise typer.Exit(done.status)
 
 
 @backups_app.command("run")

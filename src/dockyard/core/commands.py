@@ -60,12 +60,19 @@ def run_with_database_url(work: Callable[[str], Coroutine[Any, Any, T]], *, fail
             return asyncio.run(work(target.url))
     except CommandError as exc:
         raise fail(str(exc), fail_code) from exc
-    except asyncpg.InvalidCatalogNameError as exc:
-        raise fail(f"{exc}; create it with `dockyard db init`", fail_code) from exc
-    except (asyncpg.UndefinedTableError, asyncpg.InvalidSchemaNameError) as exc:
-        raise fail(f"{exc}: run `dockyard db migrate` first", fail_code) from exc
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-        raise fail(f"database: {exc}", fail_code) from exc
+        raise fail(database_failure(exc) or str(exc), fail_code) from exc
+
+
+def database_failure(exc: BaseException) -> str | None:
+    """What to tell the user about a failure to reach or use the database; None if it is not one."""
+    if isinstance(exc, asyncpg.InvalidCatalogNameError):
+        return f"{exc}; create it with `dockyard db init`"
+    if isinstance(exc, asyncpg.UndefinedTableError | asyncpg.InvalidSchemaNameError):
+        return f"{exc}: run `dockyard db migrate` first"
+    if isinstance(exc, OSError | TimeoutError | asyncpg.PostgresError | asyncpg.InterfaceError):
+        return f"database: {str(exc) or type(exc).__name__}"
+    return None
 
 
 def print_json(rows: Sequence[dict[str, Any]] | dict[str, Any]) -> None:

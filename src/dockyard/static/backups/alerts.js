@@ -74,8 +74,8 @@
           ruleBadge(alert.rule, alert.severity),
           h(
             "span",
-            { class: "small text-body-secondary ms-auto", title: fmt.time(alert.first_seen_at) },
-            "since " + fmt.ago(alert.first_seen_at),
+            { class: "small text-body-secondary ms-auto", title: fmt.time(alert.since || alert.first_seen_at) },
+            "since " + fmt.ago(alert.since || alert.first_seen_at),
           ),
         ),
         h("div", { class: "small text-break my-1 message" }, alert.message),
