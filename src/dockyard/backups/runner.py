@@ -9,8 +9,9 @@ runner killed outright stops its heartbeat, and the run reads as `stalled` once 
   every table, both read in the snapshot pg_dump itself uses (exported by a read-only transaction
   that stays open until pg_dump ends), so the counts describe exactly what the dump holds;
 - snapshot: `pg_basebackup -Ft -z` into `<dest>/<name>/` (base.tar.gz, pg_wal.tar.gz);
-- a MariaDB source (`mariadb://…`): `mariadb-dump` into `<section>.sql.gz` (dumps only), with sizes and
-  row counts read in a consistent snapshot of their own once the dump is written.
+- a MariaDB source (`mariadb://…`) with `tool="mariadb-dump"`: `mariadb-dump` into `<section>.sql.gz`,
+  with sizes and row counts read in a consistent snapshot of their own once the dump is written;
+- mydumper (the default for MariaDB dumps) and mariabackup (MariaDB snapshots): tools/runs.py.
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ class Job:
     pg_bin: Path | None = None
     heartbeat_s: float = 10.0
     extra_args: tuple[str, ...] = ()
+    tool: str | None = None  # default per type and source: tools.runs.choose
+    databases: tuple[str, ...] = ()  # MariaDB: these instead of the URL's (none: the whole instance)
 
 
 def _tool(job: Job, name: str) -> str:
@@ -239,6 +242,10 @@ async def run(catalog: Connection, job: Job, run_id: int | None = None) -> int:
 
 async def execute(catalog: Connection, job: Job, run_id: int, name: str) -> int:
     """Do the work of a run `start` has recorded as ongoing, and record its outcome."""
+    from dockyard.backups.tools import runs  # imports this module: imported when first needed
+
+    if (taken := await runs.execute(catalog, job, run_id, name)) is not None:
+        return taken  # mydumper or mariabackup (or a tool that does not fit, recorded as failed)
     target = job.destination / name
     try:
         target.mkdir(parents=True, exist_ok=False)
