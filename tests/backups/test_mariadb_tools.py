@@ -22,7 +22,7 @@ import asyncpg
 import pytest
 
 from dockyard.backups import restore, runner
-from dockyard.backups.tools import mydumper, runs
+from dockyard.backups.tools import mariabackup, mydumper, runs
 from dockyard.backups.tools.server import PrivateServer
 from dockyard.backups.tools.source import Source
 from tests.accounts.conftest import Accounts
@@ -276,6 +276,11 @@ class TestMydumper:
         assert "s3cr" not in " ".join(command)
         assert f"--defaults-file={tmp_path / 'c.cnf'}" in command
         assert "--regex=^(enwiki)\\." in command
+        snapshot = mariabackup.backup_command(source, tmp_path, defaults=tmp_path / "c.cnf")
+        assert "s3cr" not in " ".join(snapshot)
+        assert snapshot[1] == f"--defaults-extra-file={tmp_path / 'c.cnf'}", "mariabackup reads it only first"
+        loading = mydumper.load_command(source, tmp_path, "enwiki", "scratch", defaults=tmp_path / "c.cnf")
+        assert "s3cr" not in " ".join(loading)
 
 
 def private_file(path: Path) -> str:
@@ -391,6 +396,57 @@ class TestMariabackup:
         assert (run["status"], run["error_stage"], run["tool"]) == ("failed", "backup", "mariabackup")
         assert "127.0.0.1" in run["error_message"]
         assert not (tmp_path / run["name"]).exists()
+
+
+class TestSource:
+    def test_urls_name_an_instance_a_database_or_a_socket(self) -> None:
+        whole = Source.parse("mariadb://dump@db1139.eqiad.wmnet:3311/")
+        assert (whole.database, whole.label(), whole.wanted(())) == (None, "db1139.eqiad.wmnet:3311", None)
+        assert whole.wanted(("b", "a", "b")) == ("b", "a")
+        one = Source.parse("mysql://dump@db1139/enwiki")
+        assert (one.label(), one.wanted(())) == ("db1139:3306", ("enwiki",))
+        local = Source.parse("mariadb://root@/?socket=/run/mysqld/mysqld.sock")
+        assert local.options() == ["--socket=/run/mysqld/mysqld.sock", "--user=root"]
+        assert local.label() == "localhost"
+
+    @pytest.mark.parametrize(
+        ("url", "message"),
+        [
+            ("mariadb://x@h:99999/", "port"),
+            ("mariadb://x@h/mysql", "system database"),
+            ("mariadb://x@h/a%60b", "not supported"),
+            ("postgresql://x@h/a", "not a MariaDB source URL"),
+        ],
+    )
+    def test_unusable_urls_say_why(self, url: str, message: str) -> None:
+        with pytest.raises(ValueError, match=message):
+            Source.parse(url)
+
+    def test_metadata_of_a_replica_and_of_later_mydumper_versions(self) -> None:
+        replica = (
+            "Started dump at: 2021-06-01 00:00:01\n"
+            "SHOW MASTER STATUS:\n\tLog: db1139-bin.002845\n\tPos: 4720\n\tGTID:0-171970637-5484646134\n\n"
+            "SHOW SLAVE STATUS:\n\tHost: 10.64.48.5\n\tLog: db1163-bin.004233\n\tPos: 432\n"
+            "\tGTID:0-171970637-5484646134,171978825-171978825-1\n\n"
+            "Finished dump at: 2021-06-01 00:20:10\n"
+        )
+        assert mydumper.parse_metadata(replica) == {
+            "file": "db1139-bin.002845", "position": 4720, "gtid": "0-171970637-5484646134",
+            "primary": {"host": "10.64.48.5", "file": "db1163-bin.004233", "position": 432,
+                        "gtid": "0-171970637-5484646134,171978825-171978825-1"},
+        }  # fmt: skip
+        later = "[config]\nquote-character = BACKTICK\n\n[master]\nFile = b.000003\nPosition = 55\n"
+        assert mydumper.parse_metadata(later + "Executed_Gtid_Set = 0-1-2\n") == {
+            "file": "b.000003",
+            "position": 55,
+            "gtid": "0-1-2",
+        }
+        assert mydumper.parse_metadata("Started dump at: x\nFinished dump at: y\n") == {}
+        assert mariabackup.parse_binlog_info("dy-bin.000001\t748\t0-7-3\n") == {
+            "file": "dy-bin.000001",
+            "position": 748,
+            "gtid": "0-7-3",
+        }
 
 
 class TestChoice:

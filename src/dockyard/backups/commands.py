@@ -292,7 +292,11 @@ def restore_test(
     ] = None,
     superuser: Annotated[str, typer.Option(help="A superuser of the snapshot's server.")] = "postgres",
     run_as: Annotated[
-        str | None, typer.Option(help="The system user a snapshot's server runs as when run by root.")
+        str | None,
+        typer.Option(
+            help="The system user a snapshot's server runs as when run by root "
+            "[default: postgres, or mysql for a mariabackup snapshot]."
+        ),
     ] = None,
     timeout_s: Annotated[
         float, typer.Option(min=1, help="Seconds a snapshot's server may take to recover.")
