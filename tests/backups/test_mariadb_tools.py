@@ -4,6 +4,7 @@ one with a binary log, started by the test; what is recorded, restore tests, pas
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -13,7 +14,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -235,39 +236,45 @@ class TestMydumper:
             f"ON *.* TO '{user}'@'%'",
         )
         url = f"mariadb://{user}:{quote(password, safe='')}@127.0.0.1:3306/{shared}_a"
-        # Hold a write lock on a table: mydumper waits for it (FLUSH TABLES WITH READ LOCK), so its
-        # command line can be read from /proc while it runs.
-        locker = await asyncio.create_subprocess_exec(
-            "mariadb", "--no-defaults", "--host=127.0.0.1", "--user=root", "-e",
-            f"LOCK TABLES {shared}_a.page WRITE; SELECT SLEEP(300), '{shared}'",
-            stdout=asyncio.subprocess.DEVNULL,
-        )  # fmt: skip
         try:
-            await asyncio.to_thread(wait_for_lock, shared)
-            job = runner.Job(new_section(), "dump", "eqiad", url, tmp_path)
-            running = asyncio.create_task(runner.run(db, job))
-            cmdline = await asyncio.to_thread(wait_for_process, "mydumper", f"{shared}_a")
-            assert password not in cmdline
-            assert quote(password, safe="") not in cmdline
-            defaults = Path(
-                next(
-                    arg.split("=", 1)[1] for arg in cmdline.split("\0") if arg.startswith("--defaults-file=")
+            async with table_locked(f"{shared}_a.page", shared) as unlock:
+                job = runner.Job(new_section(), "dump", "eqiad", url, tmp_path)
+                running = asyncio.create_task(runner.run(db, job))
+                cmdline = await asyncio.to_thread(wait_for_process, "mydumper", f"{shared}_a")
+                assert password not in cmdline
+                assert quote(password, safe="") not in cmdline
+                option = "--defaults-file="
+                defaults = Path(
+                    next(arg[len(option) :] for arg in cmdline.split("\0") if arg.startswith(option))
                 )
-            )
-            assert await asyncio.to_thread(private_file, defaults) == password
-            locker.terminate()
-            await locker.wait()
-            run = await db.fetchrow("SELECT * FROM backups.runs WHERE id = $1", await running)
+                assert await asyncio.to_thread(private_file, defaults) == password
+                await unlock()
+                run = await db.fetchrow("SELECT * FROM backups.runs WHERE id = $1", await running)
             assert run is not None
             assert run["status"] == "finished", run["error_message"]
             assert not await asyncio.to_thread(defaults.parent.exists), "the option file goes with the run"
             metadata = await asyncio.to_thread((tmp_path / run["name"] / "metadata").read_text)
             assert password not in metadata
         finally:
-            if locker.returncode is None:
-                locker.kill()
-                await locker.wait()
             await asyncio.to_thread(load, f"DROP USER IF EXISTS '{user}'@'%'")
+
+    async def test_a_stopped_runner_stops_mydumper_and_leaves_no_files(
+        self, db: asyncpg.Connection, shared: str, tmp_path: Path
+    ) -> None:
+        need("mydumper")
+        sec = new_section()
+        async with table_locked(f"{shared}_a.page", shared):
+            job = runner.Job(sec, "dump", "eqiad", f"{ROOT}{shared}_a", tmp_path)
+            running = asyncio.create_task(runner.run(db, job))
+            await asyncio.to_thread(wait_for_process, "mydumper", f"{shared}_a")
+            running.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await running
+            assert not await asyncio.to_thread(processes, "mydumper", f"{shared}_a"), "mydumper is gone"
+        run = await db.fetchrow("SELECT * FROM backups.runs WHERE section = $1", sec)
+        assert run is not None
+        assert (run["status"], run["error_stage"], run["tool"]) == ("failed", "interrupted", "mydumper")
+        assert not await asyncio.to_thread((tmp_path / run["name"]).exists), "no partial dump stays"
 
     def test_the_built_commands_carry_no_password(self, tmp_path: Path) -> None:
         source = Source.parse("mariadb://backup:s3cr%2Fet@db1139.eqiad.wmnet:3311/")
@@ -301,6 +308,28 @@ def waiting(what: str) -> Iterator[None]:
     raise AssertionError(f"still waiting for {what}")
 
 
+@contextlib.asynccontextmanager
+async def table_locked(table: str, marker: str) -> AsyncIterator[Callable[[], Awaitable[None]]]:
+    """Hold a write lock on `table` (mydumper's FLUSH TABLES WITH READ LOCK waits for it, so the
+    tool can be seen running); yields the function that releases it early."""
+    locker = await asyncio.create_subprocess_exec(
+        "mariadb", "--no-defaults", "--host=127.0.0.1", "--user=root", "-e",
+        f"LOCK TABLES {table} WRITE; SELECT SLEEP(300), '{marker}'",
+        stdout=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+
+    async def unlock() -> None:
+        if locker.returncode is None:
+            locker.kill()
+            await locker.wait()
+
+    try:
+        await asyncio.to_thread(wait_for_lock, marker)
+        yield unlock
+    finally:
+        await unlock()
+
+
 def wait_for_lock(prefix: str) -> None:
     """Until the session holding the lock is sleeping (its query names `prefix`)."""
     for _ in waiting("the table lock"):
@@ -308,16 +337,24 @@ def wait_for_lock(prefix: str) -> None:
             return
 
 
+def processes(program: str, marker: str) -> list[str]:
+    """The NUL-separated command lines of the running `program`s whose arguments mention `marker`."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if cmdline.split("\0")[0].endswith(program) and marker in cmdline:
+            found.append(cmdline)
+    return found
+
+
 def wait_for_process(program: str, marker: str) -> str:
-    """The NUL-separated command line of the running `program` whose arguments mention `marker`."""
+    """The command line of the running `program` whose arguments mention `marker`, once it runs."""
     for _ in waiting(program):
-        for pid in filter(str.isdigit, os.listdir("/proc")):
-            try:
-                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-            except OSError:
-                continue
-            if cmdline.split("\0")[0].endswith(program) and marker in cmdline:
-                return cmdline
+        if found := processes(program, marker):
+            return found[0]
     raise AssertionError("unreachable")
 
 
