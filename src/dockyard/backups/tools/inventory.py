@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from dockyard.backups.tools.source import NAME, SYSTEM, Source
 
 # `schema<TAB>table<TAB>bytes<TAB>rows` for every base table of the databases in {schemas}, all
@@ -43,7 +45,7 @@ def table_rows_sql(databases: tuple[str, ...]) -> str:
     return TABLE_ROWS.format(schemas=_literals(databases))
 
 
-def client_command(source: Source, sql: str, *, defaults: str | None) -> list[str]:
+def client_command(source: Source, sql: str, *, defaults: Path | None) -> list[str]:
     """The `mariadb` client running `sql` in batch mode (the password read from `defaults`)."""
     return [
         "mariadb",

@@ -48,10 +48,11 @@ async def restore_mydumper(test: _Test) -> None:
     scratch = {db: f"{test.scratch}_{n}" for n, db in enumerate(databases, 1)}
     test.detail["databases"] = scratch
     with option_file(source) as defaults:
-        extra = str(defaults) if defaults else None
 
         async def sql(statement: str, *, stage: str) -> str:
-            return await test._tool(inventory.client_command(source, statement, defaults=extra), stage=stage)
+            return await test._tool(
+                inventory.client_command(source, statement, defaults=defaults), stage=stage
+            )
 
         created: list[str] = []
         try:

@@ -88,8 +88,7 @@ class _Work:
     """The steps of one mydumper or mariabackup run, with the source's option file at hand."""
 
     def __init__(self, job: runner.Job, source: Source, defaults: Path | None, target: Path) -> None:
-        self.job, self.source, self.target = job, source, target
-        self.defaults = str(defaults) if defaults else None
+        self.job, self.source, self.defaults, self.target = job, source, defaults, target
 
     async def _query(self, sql: str, *, stage: str) -> str:
         command = inventory.client_command(self.source, sql, defaults=self.defaults)
@@ -98,10 +97,8 @@ class _Work:
 
     async def databases(self, wanted: tuple[str, ...] | None) -> tuple[str, ...]:
         """The databases to back up: `wanted` (each must exist), or all but the system ones."""
-        present = [
-            line for line in (await self._query(inventory.databases_sql(), stage="backup")).split("\n")
-        ]
-        present = [name for name in present if name]
+        listed = await self._query(inventory.databases_sql(), stage="backup")
+        present = [name for name in listed.split("\n") if name]
         where = self.source.label()
         if wanted is not None:
             missing = [name for name in wanted if name not in present]
@@ -127,9 +124,8 @@ class _Work:
     async def mydumper(self, databases: tuple[str, ...]) -> dict[str, Any]:
         """Dump `databases` into the run's folder; the binary log coordinates of its metadata file."""
         command = mydumper.dump_command(
-            self.source, self.target, databases, defaults=Path(self.defaults) if self.defaults else None,
-            extra=self.job.extra_args,
-        )  # fmt: skip
+            self.source, self.target, databases, defaults=self.defaults, extra=self.job.extra_args
+        )
         _, stderr = await tool_output(command, stage="backup")
         if mydumper.failed(stderr):
             raise Failed("backup", 0, f"mydumper reported errors: {stderr.strip()}")
@@ -142,9 +138,8 @@ class _Work:
     async def mariabackup(self) -> dict[str, Any]:
         """Copy, prepare and compress the instance; the binary log coordinates of the copy."""
         folder = self.target / f"{self.job.section}.datadir"
-        defaults = Path(self.defaults) if self.defaults else None
         command = mariabackup.backup_command(
-            self.source, folder, defaults=defaults, extra=self.job.extra_args
+            self.source, folder, defaults=self.defaults, extra=self.job.extra_args
         )
         await tool_output(command, stage="backup")
         _, stderr = await tool_output(mariabackup.prepare_command(folder), stage="prepare")
