@@ -486,6 +486,34 @@ class TestSource:
         }
 
 
+class TestCommand:
+    async def test_run_takes_the_databases_named_and_restore_test_loads_them(
+        self, db: asyncpg.Connection, migrated_db: str, shared: str, tmp_path: Path
+    ) -> None:
+        need("mydumper", "myloader")
+        sec = new_section()
+        env = {**os.environ, "DATABASE_URL": migrated_db, "COLUMNS": "300"}
+        command = [DOCKYARD, "backups", "run", "--section", sec, "--type", "dump", "--datacenter", "codfw",
+                   "--source-url", ROOT, "--database", f"{shared}_b", "--dest", str(tmp_path)]  # fmt: skip
+        done = await asyncio.to_thread(
+            subprocess.run, command, env=env, capture_output=True, text=True, timeout=300, check=False
+        )
+        assert done.returncode == 0, done.stderr
+        run = await db.fetchrow("SELECT * FROM backups.runs WHERE section = $1", sec)
+        assert run is not None
+        assert done.stdout.startswith(f"run {run['id']} finished: {run['name']}")
+        assert (run["tool"], run["source"]) == ("mydumper", "127.0.0.1:3306")
+        objects = await db.fetch("SELECT db, name, rows FROM backups.objects WHERE run_id = $1", run["id"])
+        assert [(o["db"], o["name"], o["rows"]) for o in objects] == [(f"{shared}_b", "text", 7)]
+
+        command = [DOCKYARD, "backups", "restore-test", str(run["id"]), "--target-url", ROOT]
+        done = await asyncio.to_thread(
+            subprocess.run, command, env=env, capture_output=True, text=True, timeout=300, check=False
+        )
+        assert done.returncode == 0, done.stderr
+        assert "passed: 1 table(s) restored with the row counts recorded" in done.stdout
+
+
 class TestChoice:
     def test_each_type_and_source_gets_its_tool(self) -> None:
         assert runs.choose(ROOT, "dump", None) == "mydumper"
