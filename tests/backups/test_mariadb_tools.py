@@ -105,11 +105,15 @@ def install() -> tuple[Path, Path]:
     work.chmod(0o711)  # mariadb-install-db creates the data folder as the server's user
     data = work / "data"
     user = ["--user=mysql"] if os.geteuid() == 0 else []
-    subprocess.run(
-        ["mariadb-install-db", "--no-defaults", *user, f"--datadir={data}", "--skip-test-db",
-         "--auth-root-authentication-method=normal"],
-        check=True, capture_output=True, timeout=300,
-    )  # fmt: skip
+    try:
+        subprocess.run(
+            ["mariadb-install-db", "--no-defaults", *user, f"--datadir={data}", "--skip-test-db",
+             "--auth-root-authentication-method=normal"],
+            check=True, capture_output=True, timeout=300,
+        )  # fmt: skip
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
     return work, data
 
 
@@ -118,8 +122,8 @@ async def private() -> AsyncIterator[Private]:
     need("mariadb", "mariadb-install-db")
     work, data = await asyncio.to_thread(install)
     server = PrivateServer(data, work, grants=True, extra=(f"--log-bin={data}/dy-bin", "--server-id=7"))
-    await server.start(timeout_s=120)
     try:
+        await server.start(timeout_s=120)
         prefix = f"dy_p_{uuid.uuid4().hex[:6]}"
         await asyncio.to_thread(load, tables(prefix), socket=server.socket)
         yield Private(f"mariadb://root@localhost/?socket={server.socket}", server.socket, prefix)
