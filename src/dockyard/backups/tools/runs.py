@@ -155,6 +155,19 @@ class _Work:
         return coordinates
 
 
+async def _failed(catalog: Connection, run_id: int, target: Path, failure: Failed) -> None:
+    """Remove the run's folder (this run created it), then record the run failed."""
+    await asyncio.to_thread(shutil.rmtree, target, True)
+    await runner.record_failure(catalog, run_id, failure.stage, failure.code, failure.message)
+
+
+async def _interrupted(catalog: Connection, run_id: int, target: Path) -> None:
+    """Remove the run's folder, then record that the runner was stopped before the backup ended."""
+    await asyncio.to_thread(shutil.rmtree, target, True)
+    message = "the runner was stopped before the backup ended"
+    await runner.record_failure(catalog, run_id, "interrupted", None, message)
+
+
 async def execute(catalog: Connection, job: runner.Job, run_id: int, name: str) -> int | None:
     """Record the tool of the run, and take it if it is mydumper's or mariabackup's; else None."""
     try:
@@ -188,15 +201,12 @@ async def execute(catalog: Connection, job: runner.Job, run_id: int, name: str) 
             objects = await work.objects(databases)
     except (Failed, OSError) as exc:
         await runner._stop(beating)
-        await asyncio.to_thread(shutil.rmtree, target, True)
         failure = exc if isinstance(exc, Failed) else Failed("backup", None, f"{type(exc).__name__}: {exc}")
-        await runner.record_failure(catalog, run_id, failure.stage, failure.code, failure.message)
+        await _failed(catalog, run_id, target, failure)
         return run_id
     except asyncio.CancelledError:
         await runner._stop(beating)
-        await asyncio.to_thread(shutil.rmtree, target, True)
-        message = "the runner was stopped before the backup ended"
-        await asyncio.shield(runner.record_failure(catalog, run_id, "interrupted", None, message))
+        await asyncio.shield(_interrupted(catalog, run_id, target))
         raise
     finally:
         await runner._stop(beating)
