@@ -15,7 +15,9 @@ async def test_a_mariadb_dump_is_compressed_and_recorded(
     db: asyncpg.Connection, mariadb_source: str, tmp_path: Path
 ) -> None:
     section = f"m{uuid.uuid4().hex[:8]}"
-    job = runner.Job(section, "dump", "eqiad", mariadb_source, tmp_path, source_label="127.0.0.1:3306")
+    job = runner.Job(
+        section, "dump", "eqiad", mariadb_source, tmp_path, source_label="127.0.0.1:3306", tool="mariadb-dump"
+    )
     run = await db.fetchrow("SELECT * FROM backups.runs WHERE id = $1", await runner.run(db, job))
     assert run is not None
     assert run["status"] == "finished", run["error_message"]
@@ -35,7 +37,7 @@ async def test_a_failing_mariadb_dump_records_the_error(
     db: asyncpg.Connection, mariadb_source: str, tmp_path: Path
 ) -> None:
     missing = mariadb_source.rsplit("/", 1)[0] + "/dy_no_such_database"
-    job = runner.Job("mfail", "dump", "eqiad", missing, tmp_path)
+    job = runner.Job("mfail", "dump", "eqiad", missing, tmp_path, tool="mariadb-dump")
     run = await db.fetchrow("SELECT * FROM backups.runs WHERE id = $1", await runner.run(db, job))
     assert run is not None
     assert (run["status"], run["error_stage"]) == ("failed", "backup")
@@ -44,7 +46,9 @@ async def test_a_failing_mariadb_dump_records_the_error(
 
 
 async def test_a_url_without_a_database_fails_at_start(db: asyncpg.Connection, tmp_path: Path) -> None:
-    job = runner.Job("mnone", "dump", "eqiad", "mariadb://root@127.0.0.1:3306/", tmp_path)
+    job = runner.Job(
+        "mnone", "dump", "eqiad", "mariadb://root@127.0.0.1:3306/", tmp_path, tool="mariadb-dump"
+    )
     run = await db.fetchrow("SELECT * FROM backups.runs WHERE id = $1", await runner.run(db, job))
     assert run is not None
     assert (run["status"], run["error_stage"]) == ("failed", "start")

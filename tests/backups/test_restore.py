@@ -285,7 +285,15 @@ class TestMariaDB:
     async def test_a_mariadb_dump_is_restored_on_the_target_server(
         self, db: asyncpg.Connection, migrated_db: str, mariadb_source: str, tmp_path: Path, section: str
     ) -> None:
-        job = runner.Job(section, "dump", "eqiad", mariadb_source, tmp_path, source_label="127.0.0.1:3306")
+        job = runner.Job(
+            section,
+            "dump",
+            "eqiad",
+            mariadb_source,
+            tmp_path,
+            source_label="127.0.0.1:3306",
+            tool="mariadb-dump",
+        )
         run_id = await runner.run(db, job)
         with pytest.raises(restore.RestoreError, match="--target-url mariadb://"):
             await restore.restore_test(db, run_id, catalog_url=migrated_db, options=restore.Options())

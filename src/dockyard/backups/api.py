@@ -147,7 +147,32 @@ class ObjectOut(BaseModel):
     rows: int | None = Field(description="The table's exact row count when it was backed up, if counted.")
 
 
+class Coordinates(BaseModel):
+    file: str | None = Field(None, description="Binary log file, e.g. `db1139-bin.002845`.")
+    position: int | None = Field(None, description="Position in that file.")
+    gtid: str | None = Field(None, description="GTID position (`domain-server-sequence`, comma-separated).")
+
+
+class PrimaryCoordinates(Coordinates):
+    host: str | None = Field(None, description="The primary the source replicated from.")
+
+
+class Binlog(Coordinates):
+    primary: PrimaryCoordinates | None = Field(
+        None, description="Where the source, a replica, was in its primary's binary log."
+    )
+
+
 class RunDetail(RunOut):
+    tool: str | None = Field(
+        description="What took the backup: mydumper, mariabackup, mariadb-dump, pg_dump or "
+        "pg_basebackup; null for runs registered over the API."
+    )
+    binlog: Binlog | None = Field(
+        description="The MariaDB source's binary log coordinates at the backup's consistent point "
+        "(mydumper's metadata, mariabackup's xtrabackup_binlog_info); every field null when it "
+        "writes no binary log; null when not recorded (PostgreSQL, runs registered over the API)."
+    )
     files: list[FileOut]
     objects: list[ObjectOut]
 
@@ -359,7 +384,9 @@ async def get_run(run_id: Id, _: Viewer, conn: ReadConn) -> Any:
 
 
 async def _run_detail(conn: Any, run_id: int) -> dict[str, Any]:
-    row = await conn.fetchrow(f"SELECT {RUN_FIELDS} FROM backups.runs r WHERE r.id = $1", run_id)
+    row = await conn.fetchrow(
+        f"SELECT {RUN_FIELDS}, r.tool, r.binlog::text AS binlog FROM backups.runs r WHERE r.id = $1", run_id
+    )
     if row is None:
         raise NotFound(f"No run {run_id}.")
     files = await conn.fetch(
@@ -370,7 +397,13 @@ async def _run_detail(conn: Any, run_id: int) -> dict[str, Any]:
     objects = await conn.fetch(
         "SELECT db, name, size, rows FROM backups.objects WHERE run_id = $1 ORDER BY db, name", run_id
     )
-    return {**dict(row), "files": [dict(f) for f in files], "objects": [dict(o) for o in objects]}
+    binlog = json.loads(row["binlog"]) if row["binlog"] is not None else None
+    return {
+        **dict(row),
+        "binlog": binlog,
+        "files": [dict(f) for f in files],
+        "objects": [dict(o) for o in objects],
+    }
 
 
 @router.post(

@@ -28,6 +28,8 @@ from dockyard.backups import (
 )
 from dockyard.backups.api import STATE, State
 from dockyard.backups.settings import BackupsSettings
+from dockyard.backups.tools import runs
+from dockyard.backups.tools.source import Source, check_name
 from dockyard.core.commands import (
     CommandError,
     database_failure,
@@ -125,12 +127,14 @@ def check(
 @backups_app.command("run")
 def run_backup(
     section: Annotated[str, typer.Option(help="The section (what is backed up, e.g. s1).")],
-    type_: Annotated[str, typer.Option("--type", help="dump (pg_dump -Fc) or snapshot (pg_basebackup).")],
+    type_: Annotated[str, typer.Option("--type", help="dump (logical) or snapshot (physical).")],
     datacenter: Annotated[str, typer.Option(help="The datacenter the backup belongs to.")],
     source_url: Annotated[
         str,
         typer.Option(
-            envvar="BACKUPS_SOURCE_URL", help="The PostgreSQL to back up (a URL; env BACKUPS_SOURCE_URL)."
+            envvar="BACKUPS_SOURCE_URL",
+            help="What to back up: postgresql://…/db, or mariadb://user@host:3306/[db] (no database: the "
+            "whole instance but the system databases; ?socket=/path for a socket); env BACKUPS_SOURCE_URL.",
         ),
     ],
     source_label: Annotated[
@@ -150,20 +154,42 @@ def run_backup(
     heartbeat_s: Annotated[float, typer.Option(min=0.05, help="Seconds between heartbeats.")] = 10.0,
     tool_arg: Annotated[
         list[str] | None,
-        typer.Option("--tool-arg", help="An extra argument for pg_dump/pg_basebackup, e.g. --max-rate=50M."),
+        typer.Option("--tool-arg", help="An extra argument for the tool, e.g. --max-rate=50M, --threads=8."),
+    ] = None,
+    tool: Annotated[
+        str | None,
+        typer.Option(
+            help="mydumper (default for MariaDB dumps), mariadb-dump, mariabackup (MariaDB snapshots); "
+            "PostgreSQL: pg_dump, pg_basebackup."
+        ),
+    ] = None,
+    database: Annotated[
+        list[str] | None,
+        typer.Option(help="MariaDB: back up this database (repeatable) instead of the URL's or all."),
     ] = None,
 ) -> None:
-    """Back up a source now, recording the run in the catalog.
+    """Back up a PostgreSQL or MariaDB source now, recording the run in the catalog.
 
     Exit 0 finished, 1 failed; SIGTERM or Ctrl-C stop the tool and record the run interrupted (exit
     128 + the signal: 143, 130).
     """
     if type_ not in ("dump", "snapshot"):
         raise fail(f"--type must be dump or snapshot, not {type_!r}")
-    if type_ == "snapshot" and mariadb.is_mariadb(source_url):
-        raise fail(
-            "MariaDB sources are backed up with --type dump (mariadb-dump); snapshots are PostgreSQL only"
-        )
+    if tool is not None and tool not in runs.NAMES:
+        raise fail(f"--tool must be one of {', '.join(runs.NAMES)}, not {tool!r}")
+    try:
+        chosen = runs.choose(source_url, type_, tool)
+        if database and not mariadb.is_mariadb(source_url):
+            raise ValueError("--database is for MariaDB sources; a PostgreSQL URL names its database")
+        if database and chosen == "mariadb-dump":
+            raise ValueError(
+                "mariadb-dump takes the one database of the URL; use --tool mydumper for --database"
+            )
+        label = Source.parse(source_url).label() if mariadb.is_mariadb(source_url) else None
+        for name in database or ():
+            check_name(name)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
     get_settings.cache_clear()
     destination = dest or scheduler.options_from(get_settings(), BackupsSettings()).destination
     job = runner.Job(
@@ -172,10 +198,12 @@ def run_backup(
         datacenter=datacenter,
         source_url=source_url,
         destination=destination.resolve(),
-        source_label=source_label or restore.server_label(source_url),
+        source_label=source_label or label or restore.server_label(source_url),
         pg_bin=pg_bin,
         heartbeat_s=heartbeat_s,
         extra_args=tuple(tool_arg or ()),
+        tool=chosen,
+        databases=tuple(database or ()),
     )
 
     stopped_by: list[signal.Signals] = []
@@ -360,7 +388,11 @@ def restore_test(
     ] = None,
     superuser: Annotated[str, typer.Option(help="A superuser of the snapshot's server.")] = "postgres",
     run_as: Annotated[
-        str | None, typer.Option(help="The system user a snapshot's server runs as when run by root.")
+        str | None,
+        typer.Option(
+            help="The system user a snapshot's server runs as when run by root "
+            "[default: postgres, or mysql for a mariabackup snapshot]."
+        ),
     ] = None,
     timeout_s: Annotated[
         float, typer.Option(min=1, help="Seconds a snapshot's server may take to recover.")

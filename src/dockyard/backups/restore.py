@@ -9,7 +9,9 @@ and on failure the stage and the error. What is restored depends on the backup:
 - a snapshot (pg_basebackup -Ft -z): base.tar.gz and pg_wal.tar.gz extracted into a temporary
   folder and a private PostgreSQL started on it, which recovers; its counts are compared with the
   latest earlier dump of the same section and datacenter, or only reported when there is none;
-- a MariaDB dump (`*.sql.gz`): loaded into a new database on `target_url`'s MariaDB server.
+- a MariaDB dump (`*.sql.gz`): loaded into a new database on `target_url`'s MariaDB server;
+- a mydumper dump or a mariabackup snapshot: tools/restores.py (myloader into scratch databases on
+  `target_url`'s MariaDB; a private mariadbd started on the prepared copy).
 
 Stages, in order: files (sizes, checksums), prepare, restore (or extract, start, recovery), count,
 compare, cleanup. Scratch databases, servers and folders go afterwards unless `keep` is set.
@@ -36,6 +38,7 @@ import asyncpg
 
 from dockyard.backups import mariadb, runner
 from dockyard.backups.scratch import ScratchServer, StageFailed, extract
+from dockyard.backups.tools import restores
 from dockyard.core.db import Connection
 from dockyard.core.dburl import with_database
 
@@ -93,7 +96,7 @@ def describe(table: dict[str, Any]) -> str:
     return f"{table['name']}: {restored}, expected {table['expected']}"
 
 
-RUN = """SELECT id, name, section, type, datacenter, status, host, location, started_at
+RUN = """SELECT id, name, section, type, datacenter, status, host, location, started_at, tool
 FROM backups.runs WHERE id = $1"""
 
 
@@ -138,8 +141,14 @@ def _missing(location: Path, files: list[Any]) -> str:
 
 
 def _kind(run: Any, files: list[Any]) -> str:
-    """What the backup is: pg_basebackup (a snapshot), pg_dump or mariadb_dump (by its files)."""
+    """What the backup is: its tool, or by its files pg_basebackup, pg_dump, mariadb_dump, mydumper…"""
     names = {row["name"] for row in files if not row["path"]}
+    if run["tool"] in ("mydumper", "mariabackup"):
+        return str(run["tool"])
+    if "metadata" in names and any(restores.SCHEMA_CREATE in name for name in names):
+        return "mydumper"  # registered over the API: mydumper's layout
+    if run["type"] == "snapshot" and "xtrabackup_info" in names:
+        return "mariabackup"
     if run["type"] == "snapshot":
         if not set(TARS) <= names:
             raise RestoreError(f"run {run['id']} is a snapshot without {' and '.join(TARS)}")
@@ -172,13 +181,15 @@ class _Test:
     def aim(self, catalog_url: str) -> None:
         """Check and name where the backup is restored, before anything is recorded."""
         url = self.options.target_url
-        if self.kind == "mariadb_dump":
+        if self.kind in ("mariadb_dump", "mydumper"):
             if url is None or not mariadb.is_mariadb(url):
                 raise RestoreError(
                     f"run {self.run_id} is a MariaDB dump: name the MariaDB server to restore it on with "
                     "--target-url mariadb://user@host:3306/ (the catalog does not know the source's URL)"
                 )
             self.server_url, self.target = url, f"{mariadb.label(url)}/{self.scratch}"
+        elif self.kind == "mariabackup":
+            self.target = f"a private mariadbd under {self.options.work_dir or tempfile.gettempdir()}"
         elif self.kind == "pg_dump":
             if url is not None and mariadb.is_mariadb(url):
                 raise RestoreError(f"run {self.run_id} is a PostgreSQL dump: --target-url must be PostgreSQL")
@@ -186,7 +197,7 @@ class _Test:
             self.target = f"{server_label(self.server_url)}/{self.scratch}"
         else:
             self.target = f"a private PostgreSQL under {self.options.work_dir or tempfile.gettempdir()}"
-        if self.kind != "pg_basebackup":
+        if self.kind not in ("pg_basebackup", "mariabackup"):
             self.detail["database"] = self.scratch
 
     def say(self, message: str) -> None:
@@ -204,7 +215,13 @@ class _Test:
         passed = False
         try:
             await self._check_files()
-            work = {"pg_dump": self._pg_dump, "pg_basebackup": self._snapshot, "mariadb_dump": self._mariadb}
+            work: dict[str, Callable[[], Awaitable[None]]] = {
+                "pg_dump": self._pg_dump,
+                "pg_basebackup": self._snapshot,
+                "mariadb_dump": self._mariadb,
+                "mydumper": functools.partial(restores.restore_mydumper, self),
+                "mariabackup": functools.partial(restores.restore_mariabackup, self),
+            }
             await work[self.kind]()
             passed = not self.detail["mismatches"]
             if not passed:

@@ -15,8 +15,9 @@ the grace is over.
   every table, both read in the snapshot pg_dump itself uses (exported by a read-only transaction
   that stays open until pg_dump ends), so the counts describe exactly what the dump holds;
 - snapshot: `pg_basebackup -Ft -z` into `<dest>/<name>/` (base.tar.gz, pg_wal.tar.gz);
-- a MariaDB source (`mariadb://…`): `mariadb-dump` into `<section>.sql.gz` (dumps only), with sizes and
-  row counts read in a consistent snapshot of their own once the dump is written.
+- a MariaDB source (`mariadb://…`) with `tool="mariadb-dump"`: `mariadb-dump` into `<section>.sql.gz`,
+  with sizes and row counts read in a consistent snapshot of their own once the dump is written;
+- mydumper (the default for MariaDB dumps) and mariabackup (MariaDB snapshots): tools/runs.py.
 """
 
 from __future__ import annotations
@@ -58,6 +59,8 @@ class Job:
     pg_bin: Path | None = None
     heartbeat_s: float = 10.0
     extra_args: tuple[str, ...] = ()
+    tool: str | None = None  # default per type and source: tools.runs.choose
+    databases: tuple[str, ...] = ()  # MariaDB: these instead of the URL's (none: the whole instance)
 
 
 def _tool(job: Job, name: str) -> str:
@@ -288,6 +291,10 @@ async def execute(catalog: Connection, job: Job, run_id: int, name: str) -> int:
     Cancelled (the runner is told to stop), it stops the tool's process group, removes the run's
     folder, records the run `interrupted` (the cancel message, e.g. `SIGTERM`, says why) and re-raises.
     """
+    from dockyard.backups.tools import runs  # imports this module: imported when first needed
+
+    if (taken := await runs.execute(catalog, job, run_id, name)) is not None:
+        return taken  # mydumper or mariabackup (or a tool that does not fit, recorded as failed)
     target = job.destination / name
     created: Path | None = None
     stage = "start"

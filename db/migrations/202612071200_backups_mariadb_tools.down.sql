@@ -1,0 +1,1 @@
+ALTER TABLE backups.runs DROP COLUMN binlog, DROP COLUMN tool;
