@@ -7,6 +7,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
+# Test processes (pytest-xdist); each has its own databases. TEST_WORKERS=0 runs in this process.
+TEST_WORKERS ?= 3
 
 .PHONY: help venv run test lint format bench vendor clean \
         db-init db-migrate db-status db-seed db-backup db-restore db-check db-schema
@@ -27,7 +29,7 @@ run: $(STAMP) ## Serve everything on http://127.0.0.1:8000 (embedded PostgreSQL 
 	BACKUPS_SCHEDULER=$${BACKUPS_SCHEDULER:-true} $(BIN)/dockyard serve --migrate
 
 test: $(STAMP) ## Run the whole test suite (CI=true: missing PostgreSQL/Redis fail instead of skip)
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff + mypy
 	$(BIN)/ruff check src tests bench
