@@ -14,7 +14,7 @@ CREATE SCHEMA gateway;
 CREATE SCHEMA mentorship;
 
 CREATE DOMAIN backups.label AS text
-	CONSTRAINT label_check CHECK (((VALUE ~ '^[A-Za-z0-9][A-Za-z0-9_.:-]*$'::text) AND (length(VALUE) <= 100)));
+	CONSTRAINT label_check CHECK ((((VALUE ~ '^[A-Za-z0-9][A-Za-z0-9_.:-]*$'::text) OR (VALUE ~ '^\[[0-9A-Fa-f:.]+\](:[0-9]+)?$'::text)) AND (length(VALUE) <= 100)));
 
 CREATE TYPE gateway.level AS ENUM (
     'read',
@@ -424,6 +424,7 @@ CREATE TABLE backups.alerts (
     acknowledged_by bigint,
     silenced_until timestamp with time zone,
     note text,
+    since timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT alerts_note_check CHECK ((length(note) <= 2000)),
     CONSTRAINT alerts_rule_check CHECK ((rule ~ '^[a-z_]{1,40}$'::text)),
     CONSTRAINT alerts_severity_check CHECK ((severity = ANY (ARRAY['warning'::text, 'critical'::text]))),
@@ -451,11 +452,25 @@ CREATE TABLE backups.check_config (
     max_duration_s integer,
     heartbeat_grace_s integer,
     schedule_grace_s integer,
+    anomaly_runs integer,
+    anomaly_warn numeric,
+    anomaly_crit numeric,
+    anomaly_floor_pct numeric,
+    cross_dc_size_pct numeric,
+    cross_dc_age_s integer,
+    restore_max_age_s integer,
+    CONSTRAINT check_config_anomaly_crit_check CHECK ((anomaly_crit > (0)::numeric)),
+    CONSTRAINT check_config_anomaly_floor_pct_check CHECK ((anomaly_floor_pct >= (0)::numeric)),
+    CONSTRAINT check_config_anomaly_runs_check CHECK (((anomaly_runs >= 3) AND (anomaly_runs <= 1000))),
+    CONSTRAINT check_config_anomaly_warn_check CHECK ((anomaly_warn > (0)::numeric)),
     CONSTRAINT check_config_crit_change_pct_check CHECK ((crit_change_pct >= (0)::numeric)),
+    CONSTRAINT check_config_cross_dc_age_s_check CHECK ((cross_dc_age_s > 0)),
+    CONSTRAINT check_config_cross_dc_size_pct_check CHECK ((cross_dc_size_pct >= (0)::numeric)),
     CONSTRAINT check_config_freshness_s_check CHECK ((freshness_s > 0)),
     CONSTRAINT check_config_heartbeat_grace_s_check CHECK ((heartbeat_grace_s > 0)),
     CONSTRAINT check_config_max_duration_s_check CHECK ((max_duration_s > 0)),
     CONSTRAINT check_config_min_size_check CHECK ((min_size >= 0)),
+    CONSTRAINT check_config_restore_max_age_s_check CHECK ((restore_max_age_s > 0)),
     CONSTRAINT check_config_schedule_grace_s_check CHECK ((schedule_grace_s > 0)),
     CONSTRAINT check_config_type_check CHECK ((type = ANY (ARRAY['dump'::text, 'snapshot'::text]))),
     CONSTRAINT check_config_warn_change_pct_check CHECK ((warn_change_pct >= (0)::numeric))
@@ -555,17 +570,21 @@ CREATE TABLE backups.runs (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     expired_at timestamp with time zone,
     location text,
+    tool text,
+    binlog jsonb,
     CONSTRAINT runs_attempt_check CHECK ((attempt >= 1)),
+    CONSTRAINT runs_binlog_check CHECK ((jsonb_typeof(binlog) = 'object'::text)),
     CONSTRAINT runs_bytes_done_check CHECK ((bytes_done >= 0)),
     CONSTRAINT runs_check CHECK (((status <> 'scheduled'::text) OR (scheduled_for IS NOT NULL))),
     CONSTRAINT runs_check1 CHECK (((status = 'scheduled'::text) OR (started_at IS NOT NULL))),
-    CONSTRAINT runs_check2 CHECK (((status <> ALL (ARRAY['finished'::text, 'failed'::text])) OR (ended_at IS NOT NULL))),
+    CONSTRAINT runs_check2 CHECK (((status <> ALL (ARRAY['finished'::text, 'failed'::text, 'interrupted'::text])) OR (ended_at IS NOT NULL))),
     CONSTRAINT runs_check3 CHECK (((ended_at IS NULL) OR (ended_at >= started_at))),
     CONSTRAINT runs_error_message_check CHECK ((length(error_message) <= 8000)),
     CONSTRAINT runs_error_stage_check CHECK ((length(error_stage) <= 64)),
     CONSTRAINT runs_location_check CHECK ((length(location) <= 1000)),
     CONSTRAINT runs_registered_by_check CHECK ((length(registered_by) <= 200)),
-    CONSTRAINT runs_status_check CHECK ((status = ANY (ARRAY['scheduled'::text, 'ongoing'::text, 'finished'::text, 'failed'::text, 'expired'::text]))),
+    CONSTRAINT runs_status_check CHECK ((status = ANY (ARRAY['scheduled'::text, 'ongoing'::text, 'finished'::text, 'failed'::text, 'interrupted'::text, 'expired'::text]))),
+    CONSTRAINT runs_tool_check CHECK ((tool ~ '^[a-z][a-z_-]{0,39}$'::text)),
     CONSTRAINT runs_total_size_check CHECK ((total_size >= 0)),
     CONSTRAINT runs_type_check CHECK ((type = ANY (ARRAY['dump'::text, 'snapshot'::text])))
 );
@@ -608,6 +627,28 @@ CREATE TABLE backups.series (
     type text NOT NULL,
     datacenter backups.label NOT NULL,
     CONSTRAINT series_type_check CHECK ((type = ANY (ARRAY['dump'::text, 'snapshot'::text])))
+);
+
+CREATE TABLE backups.threshold_changes (
+    id bigint NOT NULL,
+    at timestamp with time zone DEFAULT now() NOT NULL,
+    changed_by text NOT NULL,
+    section backups.label,
+    type text,
+    datacenter backups.label,
+    before jsonb,
+    after jsonb,
+    CONSTRAINT threshold_changes_changed_by_check CHECK ((length(changed_by) <= 300)),
+    CONSTRAINT threshold_changes_type_check CHECK ((type = ANY (ARRAY['dump'::text, 'snapshot'::text])))
+);
+
+ALTER TABLE backups.threshold_changes ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME backups.threshold_changes_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
 );
 
 CREATE TABLE core.seed_runs (
@@ -1363,6 +1404,9 @@ ALTER TABLE ONLY backups.schedules
 ALTER TABLE ONLY backups.series
     ADD CONSTRAINT series_pkey PRIMARY KEY (section, type, datacenter);
 
+ALTER TABLE ONLY backups.threshold_changes
+    ADD CONSTRAINT threshold_changes_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY core.seed_runs
     ADD CONSTRAINT seed_runs_pkey PRIMARY KEY (service, size);
 
@@ -1527,6 +1571,8 @@ CREATE INDEX runs_series ON backups.runs USING btree (section, type, datacenter,
 CREATE INDEX runs_series_started ON backups.runs USING btree (section, type, datacenter, started_at DESC) WHERE (status <> 'scheduled'::text);
 
 CREATE INDEX runs_started ON backups.runs USING btree (started_at DESC);
+
+CREATE INDEX threshold_changes_recent ON backups.threshold_changes USING btree (at DESC, id DESC);
 
 CREATE INDEX audit_at_idx ON gateway.audit USING btree (at, id);
 
