@@ -38,14 +38,19 @@ async def _runs(url: str) -> int | None:
         await conn.close()
 
 
-def prepare(env: dict[str, str]) -> str:
-    """Migrate and seed when needed; a new superuser's email."""
+def seed_catalog(env: dict[str, str]) -> None:
+    """Migrate and seed DATABASE_URL when it does not hold the bench catalog (100,000 runs) yet."""
     runs = asyncio.run(_runs(env["DATABASE_URL"]))
     if runs is None:
         subprocess.run([DOCKYARD, "db", "migrate"], env=env, check=True, capture_output=True)
     if not runs or runs < 100_000:
         seed = [DOCKYARD, "db", "seed", "--size", "bench", "--service", "backups", "--force"]
         subprocess.run(seed, env=env, check=True)
+
+
+def prepare(env: dict[str, str]) -> str:
+    """Migrate and seed when needed; a new superuser's email."""
+    seed_catalog(env)
     email = f"bench-{uuid.uuid4().hex[:8]}@example.org"
     subprocess.run(
         [DOCKYARD, "user", "create-superuser", "--email", email, "--password-stdin"],

@@ -15,26 +15,15 @@ import argparse
 import asyncio
 import json
 import statistics
-import subprocess
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
 
-from bench.backups import _runs, bench_env
-from bench.common import DOCKYARD, RESULTS, record
+from bench.backups import bench_env, seed_catalog
+from bench.common import RESULTS, record
 from dockyard.backups import checks
-
-
-def prepare(env: dict[str, str]) -> None:
-    """Migrate and seed DATABASE_URL when it does not hold the bench catalog yet."""
-    runs = asyncio.run(_runs(env["DATABASE_URL"]))
-    if runs is None:
-        subprocess.run([DOCKYARD, "db", "migrate"], env=env, check=True, capture_output=True)
-    if not runs or runs < 100_000:
-        seed = [DOCKYARD, "db", "seed", "--size", "bench", "--service", "backups", "--force"]
-        subprocess.run(seed, env=env, check=True)
 
 
 async def _time(work: Callable[[], Awaitable[Any]], rounds: int) -> dict[str, float | int]:
@@ -72,7 +61,7 @@ def main() -> None:
     parser.add_argument("--label", default="latest", help="Name of this measurement (e.g. before, after).")
     args = parser.parse_args()
     env = bench_env()
-    prepare(env)
+    seed_catalog(env)
     measured = asyncio.run(measure(env["DATABASE_URL"], args.rounds))
     for what in ("every series", "one series (s1 dump eqiad)"):
         m = measured[what]

@@ -7,12 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
@@ -170,17 +167,6 @@ async def test_kill_9_of_the_runner_takes_pg_dump_with_it(
     assert not dump.exists() or dump.stat().st_size == run["bytes_done"], "no dump is written after the kill"
     (found,) = await checks.check(db, section=section, type="dump")
     assert {problem.rule for problem in found.problems} >= {"stalled"}
-
-
-@pytest.fixture
-def server_dir() -> Iterator[Path]:
-    """A folder the embedded server's own user can reach (pytest's tmp_path is private to root)."""
-    folder = Path(tempfile.mkdtemp(prefix="dy-runner-"))
-    folder.chmod(0o755)
-    try:
-        yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 async def test_a_killed_runner_does_not_keep_the_embedded_server_up(server_dir: Path) -> None:
