@@ -249,7 +249,7 @@
   }
 
   // host:port (db1139:3311, db2141.codfw.wmnet:3316): such a token never breaks across lines.
-  const HOST_PORT = /([A-Za-z0-9][A-Za-z0-9.-]*:\d{2,5})(?![\d:])/;
+  const HOST_PORT = /(?<![\w.-])([A-Za-z][\w.-]*:\d{2,5})(?!\d)/;
 
   // A message as text nodes, with its host:port tokens in nowrap spans.
   function words(text) {
