@@ -308,11 +308,15 @@
       h(
         "tr",
         { "data-run-id": run.id, "data-state": run.state },
-        h("td", null, h("a", { href: sectionHref(run.section), class: "series-name" }, seriesName(run))),
         h(
           "td",
-          { class: "text-nowrap slot", title: fmt.time(run.scheduled_for) },
-          fmt.time(run.scheduled_for),
+          null,
+          h("a", { href: sectionHref(run.section), class: "series-name" }, seriesName(run)),
+          h(
+            "div",
+            { class: "small text-body-secondary text-nowrap slot" },
+            "slot " + fmt.time(run.scheduled_for),
+          ),
         ),
         h(
           "td",
@@ -324,7 +328,7 @@
           ),
           run.state === "missed" ? [" ", stateBadge(run.state)] : null,
         ),
-        h("td", { class: "small" }, hostLink(run.host, { short: true, cls: "host-link" })),
+        h("td", { class: "small host" }, hostLink(run.host, { short: true, cls: "host-link" })),
       ),
     );
     const more =
@@ -338,7 +342,7 @@
     return card(
       "Due, not started (" + data.due_total + ")",
       [
-        table(["Series", "Slot", "Late", "Host"], rows, {
+        table(["Series and slot", "Late", "Host"], rows, {
           empty: "Every slot that is due has started.",
           cls: "due stacked",
         }),

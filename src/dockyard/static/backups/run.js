@@ -124,11 +124,16 @@
     );
   }
 
+  // A path that may wrap after each "/" (and only inside a folder name longer than the line).
+  function path(text) {
+    return text.split("/").flatMap((part, index) => (index ? ["/", h("wbr"), part] : [part]));
+  }
+
   // Where the backup lies: its directory on the host; an expired run's files are gone.
   function location(run) {
     if (!run.location) return null;
     return [
-      h("code", { class: "location-path" }, run.location),
+      h("code", { class: "location-path" }, path(run.location)),
       run.host ? [" on ", hostLink(run.host)] : null,
       run.status === "expired"
         ? h(
