@@ -244,3 +244,22 @@ class TestRunPage:
             f"dockyard backups restore-test {run_id}"
         )
         await expect(page.locator("[data-field=location]")).to_contain_text("/srv/backups/")
+
+
+class TestHostPage:
+    async def test_running_runs_show_their_progress_in_view(self, page: Page, site: Site) -> None:
+        await log_in(page, f"{site.base}/backups/hosts/dbprov2001.codfw.wmnet", site.viewer)
+        await rendered(page)
+        running = page.locator("#running tbody tr")
+        await expect(running).to_have_count(1)
+        box = await running.locator(".progress-column").bounding_box()
+        assert box is not None
+        assert box["x"] >= 0
+        assert box["x"] + box["width"] <= (page.viewport_size or {"width": 0})["width"]
+        await expect(running.locator(".progress-column")).to_contain_text("466 GiB so far")
+        widths = await page.locator("#running .table-responsive").evaluate(
+            "n => [n.scrollWidth, n.clientWidth]"
+        )
+        assert widths[0] <= widths[1], widths
+        assert await page.evaluate(NO_SIDEWAYS_SCROLL)
+        await shot(page, "host")
