@@ -267,8 +267,8 @@ class TestOverview:
         await expect(page.locator("#who")).to_have_text(site.viewer)
         overview = await api(site, site.viewer, "/backups/api/v1/overview")
 
-        first = await page.locator("#page > *").evaluate_all("nodes => nodes.map(n => n.id)")
-        assert first[1] == "problems"
+        cards = await page.locator("#page section.card").evaluate_all("nodes => nodes.map(n => n.id)")
+        assert cards == ["ongoing", "due", "problems", "upcoming", "grid"]
         items = page.locator("#problems li.problem-series")
         shown = await items.evaluate_all("nodes => nodes.map(n => [n.dataset.series, n.dataset.status])")
         assert [series for series, _ in shown] == [key(p) for p in overview["problems"]]
@@ -310,7 +310,7 @@ class TestOverview:
         await expect(page.locator("#upcoming tbody tr").first.locator("a.host-link")).to_have_attribute(
             "href", f"/backups/hosts/{first_upcoming}"
         )
-        await expect(page.locator("#alerts .alert-item")).to_have_count(
+        await expect(page.locator("#problems .alert-item")).to_have_count(
             len(await api(site, site.viewer, "/backups/api/v1/alerts"))
         )
         await shot(page, "overview")
@@ -423,7 +423,7 @@ class TestAlerts:
             "SELECT id FROM backups.alerts WHERE (section, type, datacenter, rule) ="
             " ('s6', 'snapshot', 'codfw', 'stale') AND resolved_at IS NULL"
         )
-        row = page.locator(f"#alerts [data-alert-id='{stale}']")
+        row = page.locator(f"#problems [data-alert-id='{stale}']")
         await row.locator("button.acknowledge").click()
         dialog = page.locator("#ack-dialog")
         await expect(dialog).to_be_visible()
@@ -443,7 +443,7 @@ class TestAlerts:
             "SELECT id FROM backups.alerts WHERE (section, type, datacenter, rule) ="
             " ('x1', 'dump', 'codfw', 'size_change') AND resolved_at IS NULL"
         )
-        row = page.locator(f"#alerts [data-alert-id='{jump}']")
+        row = page.locator(f"#problems [data-alert-id='{jump}']")
         await row.locator("button.silence").click()
         dialog = page.locator("#silence-dialog")
         await expect(dialog).to_be_visible()
@@ -474,11 +474,11 @@ class TestAlerts:
     ) -> None:
         await log_in(page, site.base + "/backups/", site.viewer)
         await rendered(page)
-        await expect(page.locator("#alerts [data-code=no-manage]")).to_contain_text(
+        await expect(page.locator("#problems [data-code=no-manage]")).to_contain_text(
             "backups.manage permission"
         )
-        await expect(page.locator("#alerts button.acknowledge").first).to_be_disabled()
-        await expect(page.locator("#alerts button.silence").first).to_be_disabled()
+        await expect(page.locator("#problems button.acknowledge").first).to_be_disabled()
+        await expect(page.locator("#problems button.silence").first).to_be_disabled()
         await expect(page.locator("#run-checks")).to_have_count(0)
 
         # The permission withdrawn while the page is open: the API refuses and the dialog says why.
@@ -491,7 +491,7 @@ class TestAlerts:
             "SELECT id FROM backups.alerts WHERE (section, type, datacenter, rule) ="
             " ('matomo', 'dump', 'eqiad', 'too_small') AND resolved_at IS NULL"
         )
-        await page.locator(f"#alerts [data-alert-id='{tiny}'] button.acknowledge").click()
+        await page.locator(f"#problems [data-alert-id='{tiny}'] button.acknowledge").click()
         await conn.execute(
             "DELETE FROM accounts.group_permissions WHERE permission = 'backups.manage'"
             " AND group_id = (SELECT id FROM accounts.groups WHERE name = $1)",
@@ -557,8 +557,8 @@ class TestSection:
                 "chart.data.datasets.reduce((n, d) => n + d.data.length, 0)]; }"
             )
             finished = await conn.fetchval(
-                "SELECT count(*) FROM backups.runs WHERE section = 's1' AND type = $1 AND status = 'finished'"
-                " AND started_at >= now() - interval '365 days'",
+                "SELECT count(*) FROM backups.runs WHERE section = 's1' AND type = $1"
+                " AND status IN ('finished', 'expired') AND started_at >= now() - interval '365 days'",
                 type_,
             )
             kind = await canvas.get_attribute("data-kind")

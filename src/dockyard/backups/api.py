@@ -578,6 +578,15 @@ async def list_checks(
     return JSONResponse([result.as_json() for result in results])
 
 
+DUE_SHOWN = 50
+# A slot whose time has come and that nothing started; as in the checks, a later run of the series
+# shows it is being backed up again, and the slot stops counting.
+DUE = """r.status = 'scheduled' AND r.scheduled_for < now()
+    AND NOT EXISTS (SELECT 1 FROM backups.runs x
+                    WHERE (x.section, x.type, x.datacenter) = (r.section, r.type, r.datacenter)
+                      AND x.status <> 'scheduled' AND x.started_at > r.scheduled_for)"""
+
+
 class OverviewOut(BaseModel):
     generated_at: dt.datetime = Field(description="When the catalog was read for this answer.")
     counts: dict[str, int] = Field(description="Series per check status.")
@@ -585,11 +594,17 @@ class OverviewOut(BaseModel):
     series: list[CheckOut] = Field(description="Every series, by section, type and datacenter.")
     ongoing: list[RunOut] = Field(description="Runs in progress (including stalled ones), oldest first.")
     upcoming: list[RunOut] = Field(description="The next scheduled runs (at most 20).")
+    due: list[RunOut] = Field(
+        description="Slots whose time has come that no run has started, the latest first (at most "
+        f"{DUE_SHOWN}); `state` is `missed` once past the schedule grace."
+    )
+    due_total: int = Field(description="How many such slots there are in all.")
 
 
 @router.get("/overview", response_model=OverviewOut, summary="Everything the dashboard's first page shows")
 async def overview(_: Viewer, conn: ReadConn, cache: OverviewCache) -> Any:
-    """Problems first (critical, then warning), every series' check, the runs in progress, what comes next.
+    """Problems first (critical, then warning), every series' check, the runs in progress, the slots
+    due that nothing has started, what comes next.
 
     Computed at most once per BACKUPS_OVERVIEW_CACHE_S (5 s) per worker, and again after a run is
     registered or updated through this worker; `generated_at` says when.
@@ -611,7 +626,12 @@ async def _overview(conn: Any) -> bytes:
             'upcoming', coalesce((SELECT json_agg(x ORDER BY x.scheduled_for) FROM (
                 SELECT {RUN_FIELDS} FROM backups.runs r
                 WHERE r.status = 'scheduled' AND r.scheduled_for >= now()
-                ORDER BY r.scheduled_for LIMIT 20) x), '[]'))::text"""
+                ORDER BY r.scheduled_for LIMIT 20) x), '[]'),
+            'due', coalesce((SELECT json_agg(x ORDER BY x.scheduled_for DESC, x.id DESC) FROM (
+                SELECT {RUN_FIELDS} FROM backups.runs r WHERE {DUE}
+                ORDER BY r.scheduled_for DESC, r.id DESC LIMIT $1) x), '[]'),
+            'due_total', (SELECT count(*) FROM backups.runs r WHERE {DUE}))::text""",
+        DUE_SHOWN,
     )
     lists = orjson.loads(runs)
     series = [r.as_json() for r in results]
@@ -623,6 +643,8 @@ async def _overview(conn: Any) -> bytes:
         "series": series,
         "ongoing": lists["ongoing"],
         "upcoming": lists["upcoming"],
+        "due": lists["due"],
+        "due_total": lists["due_total"],
     }
     return bytes(JSONResponse(payload).body)
 

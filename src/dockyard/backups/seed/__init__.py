@@ -11,8 +11,14 @@
 - bench: the same plus 180 more sections over a year, trimmed to exactly 100 000 runs; files for
   the latest 2 finished runs of each series.
 
+Finished runs record where they lie (`location`). Retention is applied as of the data set's own
+dates: the finished runs the policy in `backups.retention` would have expired by now are written
+`expired`, at the time they passed the policy, so the first retention pass of a new server finds
+nothing of the seed's history to expire.
+
 Deterministic: the same clock (now, down to 10 minutes) gives the same rows. The generator replaces
-the catalog (one TRUNCATE of its tables, RESTART IDENTITY); check_config is left as it is.
+the catalog (one TRUNCATE of its tables, RESTART IDENTITY); check_config and retention are left as
+they are.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from dockyard.backups import retention
 from dockyard.backups.seed.contents import (
     FILE_COLUMNS,
     OBJECT_COLUMNS,
@@ -30,6 +37,7 @@ from dockyard.backups.seed.contents import (
     restore_tests,
 )
 from dockyard.backups.seed.runs import PLANS, RUN_COLUMNS, History, Run
+from dockyard.backups.slots import resolved
 from dockyard.core.seeds import Progress
 
 __all__ = ["TABLES", "Dataset", "build", "seed"]
@@ -68,7 +76,7 @@ class Dataset:
             ("schedules", SCHEDULE_COLUMNS, schedules),
             ("files", FILE_COLUMNS, contents.files),
             ("objects", OBJECT_COLUMNS, contents.objects),
-            ("restore_tests", RESTORE_COLUMNS, restore_tests(with_files, self.anchor)),
+            ("restore_tests", RESTORE_COLUMNS, restore_tests(with_files, self.anchor, contents)),
         ]
 
     @property
@@ -93,6 +101,7 @@ async def seed(conn: Any, size: str, progress: Progress) -> int:
         await conn.copy_records_to_table(table, schema_name="backups", columns=list(columns), records=records)
         if table == "runs":
             await conn.execute(ID_PAST_MAX)
+            await conn.execute(EXPIRED, await retention.due(conn))
         done += len(records)
         progress(done, total)
     # The external-storage (es) and s4 dumps take 13 to 15 hours: their own limit, as production had.
@@ -100,6 +109,12 @@ async def seed(conn: Any, size: str, progress: Progress) -> int:
     await conn.execute(f"ANALYZE {', '.join(f'backups.{table}' for table in TABLES)}")
     return done
 
+
+# A run past the policy expired when it passed it: `keep_days` after it started (when that is set,
+# and not before it ended); a count-only policy pushes it out at the latest when the seed is taken.
+EXPIRED = f"""UPDATE backups.runs r SET status = 'expired', expired_at = least(now(), greatest(r.ended_at,
+    r.started_at + make_interval(days => coalesce({resolved("keep_days", "r", "retention")}, 0))))
+WHERE r.id = ANY($1::bigint[])"""
 
 LONG_DUMPS = """
 INSERT INTO backups.check_config (section, type, max_duration_s)

@@ -98,6 +98,7 @@ class Run:
     retry_of: Run | None = None
     id: int = 0
     duration: float = 0.0  # seconds the run takes (or took)
+    location: str | None = None  # the backup's directory on the host, as the runner records it
 
     def row(self) -> tuple[Any, ...]:
         section, kind, datacenter = self.series.key
@@ -106,13 +107,14 @@ class Run:
             self.status, self.scheduled_for, self.started_at, self.ended_at, self.heartbeat_at,
             self.bytes_done, self.total_size, self.error_stage, self.error_exit_code, self.error_message,
             self.attempt, self.retry_of.id if self.retry_of else None, "runner", self.created_at,
+            self.location,
         )  # fmt: skip
 
 
 RUN_COLUMNS = (
     "id", "name", "section", "type", "datacenter", "source", "host", "status", "scheduled_for",
     "started_at", "ended_at", "heartbeat_at", "bytes_done", "total_size", "error_stage",
-    "error_exit_code", "error_message", "attempt", "retry_of", "registered_by", "created_at",
+    "error_exit_code", "error_message", "attempt", "retry_of", "registered_by", "created_at", "location",
 )  # fmt: skip
 
 
@@ -128,6 +130,11 @@ def seconds(value: float) -> timedelta:
 
 def run_name(kind: str, section: str, when: datetime) -> str:
     return f"{kind}.{section}.{when:%Y-%m-%d--%H-%M-%S}"
+
+
+def folder(kind: str, stage: str, name: str) -> str:
+    """Where wmfbackups keeps a backup: /srv/backups/dumps/latest/dump.s1.2026-…; `ongoing` while taken."""
+    return f"/srv/backups/{kind}s/{stage}/{name}"
 
 
 def dump_slots(first: datetime, last: datetime) -> list[datetime]:
@@ -295,6 +302,7 @@ class History:
         run.name = run_name(run.series.type, run.series.section.name, named or start)
         if start + seconds(run.duration) > self.anchor:
             run.status = "ongoing"
+            run.location = folder(run.series.type, "ongoing", run.name)
             run.heartbeat_at = max(start, self.anchor - timedelta(seconds=heartbeat))
             run.bytes_done = round(size * min((self.anchor - start).total_seconds() / duration, 0.99))
             return
@@ -302,6 +310,7 @@ class History:
         if failure is None:
             run.status = "finished"
             run.bytes_done = run.total_size = size
+            run.location = folder(run.series.type, "latest", run.name)
             return
         run.status = "failed"
         run.bytes_done = round(size * min(reached, 1.0))
@@ -343,7 +352,7 @@ class History:
             run.status = "failed"
             run.duration = r.uniform(90, 300)
             run.ended_at = run.heartbeat_at = run.started_at + seconds(run.duration)
-            run.bytes_done, run.total_size = 0, None
+            run.bytes_done, run.total_size, run.location = 0, None, None
             run.error_stage, run.error_exit_code = REFUSED.stage, REFUSED.exit_code
             run.error_message = self._message(run, REFUSED, r)
         for run in runs:
@@ -370,6 +379,7 @@ class History:
         assert series.section.dump is not None
         run = Run(series, "ongoing", None, start, name=run_name("dump", series.section.name, start))
         run.started_at, run.heartbeat_at = start, self.anchor - timedelta(hours=30)
+        run.location = folder("dump", "ongoing", run.name or "")
         run.bytes_done = math.floor(series.section.dump.size * 0.37)
         self.runs.append(run)
 

@@ -1,8 +1,9 @@
-// Open alerts on the overview, with the Acknowledge and Silence dialogs for people holding backups.manage.
+// Open alerts on the overview, shown under the problem each one is about: since when, acknowledged or
+// silenced by whom, and the Acknowledge and Silence dialogs for people holding backups.manage.
 "use strict";
 
 (function () {
-  const { h, api, card, fmt, statusBadge, ruleBadge, sectionHref, seriesName } = Backups;
+  const { h, api, fmt, statusBadge, ruleBadge, seriesName } = Backups;
   const SILENCE_CHOICES = [
     ["1 hour", 3600],
     ["4 hours", 4 * 3600],
@@ -15,8 +16,6 @@
   let alerts = [];
   let dialogs = null;
   let reload = async () => {};
-
-  const key = (s) => s.section + "/" + s.type + "/" + s.datacenter;
 
   function alertState(alert) {
     const parts = [];
@@ -32,99 +31,90 @@
     if (alert.silenced)
       parts.push(h("div", { class: "silenced" }, "Silenced until " + fmt.time(alert.silenced_until)));
     if (alert.note)
-      parts.push(h("div", { class: "text-body-secondary text-break note" }, "Note: " + alert.note));
-    return parts.length ? parts : h("span", { class: "text-body-secondary" }, "open");
+      parts.push(h("div", { class: "text-body-secondary note" }, "Note: " + alert.note));
+    return parts;
   }
 
-  function list(open, onChange) {
+  // Remember the open alerts and what to call after an action; the dialogs are made once.
+  function setup(open, onChange) {
     alerts = open;
     reload = onChange;
     dialogs = dialogs || buildDialogs();
+  }
+
+  // The problems card's header button ("Run the checks now"), for people holding backups.manage.
+  function toolbar() {
+    if (!Backups.can("backups.manage")) return null;
+    return h(
+      "button",
+      { type: "button", class: "btn btn-sm btn-outline-secondary", id: "run-checks", onclick: runChecks },
+      "Run the checks now",
+    );
+  }
+
+  // What a viewer without backups.manage is told, once, above the problems.
+  function hint() {
+    if (Backups.can("backups.manage") || !alerts.length) return null;
+    return h(
+      "p",
+      { class: "alert alert-info small m-2 mb-0", "data-code": "no-manage" },
+      "You can see alerts; acknowledging or silencing them needs the backups.manage permission " +
+        "— ask an admin to add you to a group that has it.",
+    );
+  }
+
+  // The alert's line under its problem: since when, who acknowledged or silenced it, and the buttons.
+  function controls(alert) {
     const manage = Backups.can("backups.manage");
-    const extra = manage
-      ? h(
-          "button",
-          { type: "button", class: "btn btn-sm btn-outline-secondary", id: "run-checks", onclick: runChecks },
-          "Run the checks now",
-        )
-      : null;
-    const hint = manage
-      ? null
-      : h(
-          "p",
-          { class: "alert alert-info small m-2 mb-0", "data-code": "no-manage" },
-          "You can see alerts; acknowledging or silencing them needs the backups.manage permission " +
-            "— ask an admin to add you to a group that has it.",
-        );
-    const items = alerts.map((alert) =>
+    return h(
+      "div",
+      { class: "d-flex flex-wrap align-items-end gap-2 mt-1 alert-controls" },
       h(
-        "li",
-        {
-          class: "list-group-item alert-item",
-          "data-alert-id": alert.id,
-          "data-series": key(alert),
-          "data-rule": alert.rule,
-          "data-severity": alert.severity,
-        },
+        "div",
+        { class: "small me-auto state-cell" },
         h(
-          "div",
-          { class: "d-flex flex-wrap align-items-center gap-2" },
-          statusBadge(alert.severity),
-          h("a", { href: sectionHref(alert.section), class: "fw-semibold" }, seriesName(alert)),
-          ruleBadge(alert.rule, alert.severity),
-          h(
-            "span",
-            { class: "small text-body-secondary ms-auto", title: fmt.time(alert.since || alert.first_seen_at) },
-            "since " + fmt.ago(alert.since || alert.first_seen_at),
-          ),
+          "span",
+          { class: "text-body-secondary since", title: fmt.time(alert.since || alert.first_seen_at) },
+          "since " + fmt.ago(alert.since || alert.first_seen_at),
         ),
-        h("div", { class: "small text-break my-1 message" }, alert.message),
+        alertState(alert),
+      ),
+      h(
+        "div",
+        { class: "text-nowrap" },
         h(
-          "div",
-          { class: "d-flex flex-wrap align-items-end gap-2" },
-          h("div", { class: "small me-auto state-cell" }, alertState(alert)),
-          h(
-            "div",
-            { class: "text-nowrap" },
-            h(
+          "button",
+          {
+            type: "button",
+            class: "btn btn-sm btn-outline-primary me-1 acknowledge",
+            disabled: !manage || Boolean(alert.acknowledged_at),
+            onclick: () => dialogs.acknowledge(alert),
+          },
+          alert.acknowledged_at ? "Acknowledged" : "Acknowledge",
+        ),
+        alert.silenced
+          ? h(
               "button",
               {
                 type: "button",
-                class: "btn btn-sm btn-outline-primary me-1 acknowledge",
-                disabled: !manage || Boolean(alert.acknowledged_at),
-                onclick: () => dialogs.acknowledge(alert),
+                class: "btn btn-sm btn-outline-secondary unsilence",
+                disabled: !manage,
+                onclick: () => unsilence(alert),
               },
-              alert.acknowledged_at ? "Acknowledged" : "Acknowledge",
+              "Lift silence",
+            )
+          : h(
+              "button",
+              {
+                type: "button",
+                class: "btn btn-sm btn-outline-secondary silence",
+                disabled: !manage,
+                onclick: () => dialogs.silence(alert),
+              },
+              "Silence",
             ),
-            alert.silenced
-              ? h(
-                  "button",
-                  {
-                    type: "button",
-                    class: "btn btn-sm btn-outline-secondary unsilence",
-                    disabled: !manage,
-                    onclick: () => unsilence(alert),
-                  },
-                  "Lift silence",
-                )
-              : h(
-                  "button",
-                  {
-                    type: "button",
-                    class: "btn btn-sm btn-outline-secondary silence",
-                    disabled: !manage,
-                    onclick: () => dialogs.silence(alert),
-                  },
-                  "Silence",
-                ),
-          ),
-        ),
       ),
     );
-    const body = items.length
-      ? h("ul", { class: "list-group list-group-flush alerts" }, items)
-      : h("p", { class: "text-body-secondary m-3 empty" }, "No open alerts.");
-    return card("Open alerts (" + alerts.length + ")", [hint, body], { id: "alerts", extra });
   }
 
   // --- actions --------------------------------------------------------------------------------------------
@@ -172,7 +162,7 @@
         role: "alert",
         hidden: true,
       });
-      const subject = h("p", { class: "subject text-break" });
+      const subject = h("p", { class: "subject" });
       const button = h("button", { type: "submit", class: "btn btn-primary" }, submitLabel);
       const form = h(
         "form",
@@ -241,7 +231,7 @@
             h("strong", null, seriesName(alert)),
             " ",
             ruleBadge(alert.rule, alert.severity),
-            h("div", { class: "small mt-1" }, alert.message),
+            h("div", { class: "small mt-1 message" }, Backups.words(alert.message)),
           );
           form.reset();
           error.hidden = true;
@@ -315,7 +305,10 @@
   }
 
   Backups.alerts = {
-    list,
+    setup,
+    toolbar,
+    hint,
+    controls,
     close() {
       if (dialogs) dialogs.all.forEach((d) => d.modal.hide());
     },

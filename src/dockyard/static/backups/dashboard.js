@@ -250,6 +250,17 @@
     return element;
   }
 
+  // host:port (db1139:3311, db2141.codfw.wmnet:3316): such a token never breaks across lines.
+  const HOST_PORT = /(?<![\w.-])([A-Za-z][\w.-]*:\d{2,5})(?!\d)/;
+
+  // A message as text nodes, with its host:port tokens in nowrap spans.
+  function words(text) {
+    return String(text)
+      .split(HOST_PORT)
+      .map((part, index) => (index % 2 ? h("span", { class: "hostport" }, part) : part))
+      .filter((part) => part !== "");
+  }
+
   const sectionHref = (section) => "/backups/sections/" + encodeURIComponent(section);
   const runHref = (id) => "/backups/runs/" + encodeURIComponent(id);
   const hostHref = (host) => "/backups/hosts/" + encodeURIComponent(host);
@@ -262,7 +273,7 @@
   function hostLink(host, { short = false, cls } = {}) {
     if (!host) return h("span", { class: "text-body-secondary" }, "—");
     const shown = short && !IP_ADDRESS.test(host) ? host.split(".")[0] : host;
-    return h("a", { href: hostHref(host), class: cls, title: host }, shown);
+    return h("a", { href: hostHref(host), class: "hostport" + (cls ? " " + cls : ""), title: host }, shown);
   }
 
   // The cells every runs table shares after its first columns: type, DC, state, start, duration, size, error.
@@ -698,6 +709,7 @@
     runCells,
     runHistory,
     seriesName,
+    words,
     fmt: { size, duration, time, ago, parse },
     VIEW_MESSAGE,
     MANAGE_MESSAGE,

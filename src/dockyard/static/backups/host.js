@@ -90,11 +90,16 @@
       h(
         "tr",
         { "data-run-id": run.id, "data-state": run.state },
-        h("td", null, h("a", { href: runHref(run.id) }, "#" + run.id)),
-        h("td", null, h("a", { href: sectionHref(run.section) }, run.section)),
-        h("td", null, run.type),
-        h("td", null, stateBadge(run.state)),
-        h("td", { class: "text-nowrap", title: fmt.time(run.started_at) }, fmt.ago(run.started_at)),
+        h("td", { class: "inline" }, h("a", { href: runHref(run.id) }, "#" + run.id)),
+        h("td", { class: "inline" }, h("a", { href: sectionHref(run.section) }, run.section)),
+        h("td", { class: "inline" }, run.type),
+        h("td", { class: "state-cell" }, stateBadge(run.state)),
+        h(
+          "td",
+          { class: "text-nowrap started", title: fmt.time(run.started_at) },
+          h("span", { class: "phone-label" }, "started "),
+          fmt.ago(run.started_at),
+        ),
         h("td", { class: "progress-column" }, progressBar(run.bytes_done, null)),
       ),
     );
@@ -102,7 +107,7 @@
       "Running now (" + running.total + ")",
       table(["Run", "Section", "Type", "State", "Started", "Done"], rows, {
         empty: "No run in progress on this host.",
-        cls: "running",
+        cls: "running stacked",
       }),
       { id: "running" },
     );

@@ -1,5 +1,7 @@
-// The overview: problems first, open alerts (alerts.js), runs in progress with progress and ETA,
-// upcoming runs, and the status of every series in a grid. Refreshes every 30 s while the tab is visible.
+// The overview: runs in progress with progress and ETA and the slots due that nothing started (both
+// short, so they fit the first screen), then the problems grouped by series, each with its open alert
+// (alerts.js) under it, then upcoming runs and the status of every series in a grid. Refreshes every
+// 30 s while the tab is visible.
 "use strict";
 
 (function () {
@@ -99,19 +101,23 @@
 
   function render() {
     const series = new Map(data.series.map((s) => [key(s), s]));
-    const alertOf = new Map(alerts.map((a) => [key(a) + "/" + a.rule, a]));
+    Backups.alerts.setup(alerts, load);
     // One replaceChildren: the page never collapses in between, so the scroll position stays.
     root.replaceChildren(
       header(),
-      problems(alertOf),
-      Backups.alerts.list(alerts, load),
+      h(
+        "div",
+        { class: "row g-3 mb-3" },
+        h("div", { class: "col-lg-7" }, ongoing(series)),
+        h("div", { class: "col-lg-5" }, due()),
+      ),
+      problems(series),
       h(
         "div",
         { class: "row g-3" },
-        h("div", { class: "col-lg-7" }, ongoing(series)),
         h("div", { class: "col-lg-5" }, upcoming()),
+        h("div", { class: "col-lg-7" }, grid()),
       ),
-      grid(),
     );
   }
 
@@ -133,7 +139,10 @@
     );
   }
 
-  function problems(alertOf) {
+  // One list of what is wrong, by series: each problem of the checks once, with its open alert (since
+  // when, acknowledged, silenced, the buttons) under it. An open alert the checks no longer report
+  // (the next round resolves it) is listed in its series too, so every alert shows exactly once.
+  function problems(series) {
     const counts = data.counts;
     const summary = h(
       "span",
@@ -150,30 +159,38 @@
           ),
         ),
     );
-    if (!data.problems.length) {
-      return card("Problems", h("p", { class: "m-3 text-success-emphasis" }, "Every series is OK."), {
+    const extra = [summary, Backups.alerts.toolbar()];
+    const groups = new Map(data.problems.map((s) => [key(s), { series: s, alerts: new Map() }]));
+    for (const alert of alerts) {
+      if (!groups.has(key(alert))) {
+        const known = series.get(key(alert));
+        groups.set(key(alert), {
+          series: { ...alert, status: known ? known.status : alert.severity, problems: [] },
+          alerts: new Map(),
+        });
+      }
+      groups.get(key(alert)).alerts.set(alert.rule, alert);
+    }
+    const title = "Problems (" + data.problems.length + " series, " + alerts.length + " open alerts)";
+    if (!groups.size) {
+      return card(title, h("p", { class: "m-3 text-success-emphasis" }, "Every series is OK."), {
         id: "problems",
-        extra: summary,
+        extra,
       });
     }
-    const ordered = [...data.problems].sort((a, b) => RANK[b.status] - RANK[a.status]);
-    const items = ordered.map((s) => {
-      const messages = [...s.problems]
-        .sort((a, b) => RANK[b.status] - RANK[a.status])
-        .map((p) => {
-          const alert = alertOf.get(key(s) + "/" + p.rule);
-          return h(
-            "li",
-            { class: "problem", "data-rule": p.rule },
-            ruleBadge(p.rule, p.status),
-            " ",
-            h("span", { class: "text-break" }, p.message),
-            alert && alert.acknowledged_at
-              ? h("span", { class: "badge text-bg-light ms-1" }, "acknowledged")
-              : null,
-            alert && alert.silenced ? h("span", { class: "badge text-bg-light ms-1" }, "silenced") : null,
-          );
-        });
+    const ordered = [...groups.values()].sort(
+      (a, b) => RANK[b.series.status] - RANK[a.series.status],
+    );
+    const items = ordered.map(({ series: s, alerts: open }) => {
+      const reported = [...s.problems].sort((a, b) => RANK[b.status] - RANK[a.status]);
+      const lines = reported.map((p) => problemLine(p.rule, p.status, p.message, open.get(p.rule)));
+      const seen = new Set(reported.map((p) => p.rule));
+      for (const [rule, alert] of open) {
+        if (seen.has(rule)) continue;
+        lines.push(
+          problemLine(rule, alert.severity, alert.message, alert, "no longer reported by the checks"),
+        );
+      }
       return h(
         "li",
         { class: "list-group-item problem-series", "data-series": key(s), "data-status": s.status },
@@ -183,13 +200,31 @@
           statusBadge(s.status),
           h("a", { href: sectionHref(s.section), class: "fw-semibold series-name" }, seriesName(s)),
         ),
-        h("ul", { class: "list-unstyled mb-0 mt-1 small" }, messages),
+        h("ul", { class: "list-unstyled mb-0 mt-1 small" }, lines),
       );
     });
-    return card("Problems", h("ul", { class: "list-group list-group-flush" }, items), {
-      id: "problems",
-      extra: summary,
-    });
+    return card(
+      title,
+      [Backups.alerts.hint(), h("ul", { class: "list-group list-group-flush problem-list" }, items)],
+      { id: "problems", extra },
+    );
+  }
+
+  function problemLine(rule, status, message, alert, note) {
+    return h(
+      "li",
+      {
+        class: "problem" + (alert ? " alert-item" : ""),
+        "data-rule": rule,
+        "data-alert-id": alert ? alert.id : null,
+        "data-severity": alert ? alert.severity : null,
+      },
+      ruleBadge(rule, status),
+      " ",
+      h("span", { class: "message" }, Backups.words(message)),
+      note ? h("span", { class: "text-body-secondary" }, " (" + note + ")") : null,
+      alert ? Backups.alerts.controls(alert) : null,
+    );
   }
 
   // Where an ongoing run should end: the previous finished run of its series gives size and speed.
@@ -237,7 +272,7 @@
         h(
           "td",
           null,
-          h("a", { href: sectionHref(run.section) }, seriesName(run)),
+          h("a", { href: sectionHref(run.section), class: "series-name" }, seriesName(run)),
           h(
             "div",
             { class: "small" },
@@ -245,19 +280,75 @@
             run.host ? [" on ", hostLink(run.host, { short: true, cls: "host-link" })] : null,
           ),
         ),
-        h("td", null, stateBadge(run.state)),
-        h("td", { class: "text-nowrap", title: fmt.time(run.started_at) }, fmt.ago(run.started_at, now)),
+        h("td", { class: "state-cell" }, stateBadge(run.state)),
+        h(
+          "td",
+          { class: "text-nowrap started", title: fmt.time(run.started_at) },
+          h("span", { class: "phone-label" }, "started "),
+          fmt.ago(run.started_at, now),
+        ),
         h("td", { class: "progress-column" }, progressBar(run.bytes_done, expected)),
-        h("td", { class: "eta small" }, when),
+        h("td", { class: "eta small" }, h("span", { class: "phone-label" }, "ETA "), when),
       );
     });
     return card(
       "Running now (" + data.ongoing.length + ")",
       table(["Run", "State", "Started", "Progress", "ETA"], rows, {
         empty: "No run in progress.",
-        cls: "ongoing",
+        cls: "ongoing stacked",
       }),
       { id: "ongoing" },
+    );
+  }
+
+  // Slots whose time has come that nothing started: how late each is; MISSED past the schedule grace.
+  function due() {
+    const now = new Date();
+    const rows = data.due.map((run) =>
+      h(
+        "tr",
+        { "data-run-id": run.id, "data-state": run.state },
+        h(
+          "td",
+          null,
+          h("a", { href: sectionHref(run.section), class: "series-name" }, seriesName(run)),
+          h(
+            "div",
+            { class: "small text-body-secondary text-nowrap slot" },
+            "slot " + fmt.time(run.scheduled_for),
+          ),
+        ),
+        h(
+          "td",
+          { class: "late" },
+          h(
+            "span",
+            { class: "text-nowrap" + (run.state === "missed" ? " text-danger-emphasis" : "") },
+            fmt.duration((now - fmt.parse(run.scheduled_for)) / 1000) + " late",
+          ),
+          run.state === "missed" ? [" ", stateBadge(run.state)] : null,
+        ),
+        h("td", { class: "small host" }, hostLink(run.host, { short: true, cls: "host-link" })),
+      ),
+    );
+    const more =
+      data.due_total > data.due.length
+        ? h(
+            "p",
+            { class: "small text-body-secondary m-2 mb-0", id: "due-more" },
+            "The latest " + data.due.length + " of " + data.due_total + " are shown.",
+          )
+        : null;
+    return card(
+      "Due, not started (" + data.due_total + ")",
+      [
+        table(["Series and slot", "Late", "Host"], rows, {
+          empty: "Every slot that is due has started.",
+          cls: "due stacked",
+        }),
+        more,
+      ],
+      { id: "due" },
     );
   }
 
@@ -272,13 +363,13 @@
           fmt.time(run.scheduled_for),
           h("div", { class: "small text-body-secondary" }, fmt.ago(run.scheduled_for)),
         ),
-        h("td", null, h("a", { href: sectionHref(run.section) }, seriesName(run))),
-        h("td", { class: "small text-nowrap" }, hostLink(run.host, { short: true, cls: "host-link" })),
+        h("td", null, h("a", { href: sectionHref(run.section), class: "series-name" }, seriesName(run))),
+        h("td", { class: "small" }, hostLink(run.host, { short: true, cls: "host-link" })),
       ),
     );
     return card(
       "Upcoming",
-      table(["When", "Series", "Host"], rows, { empty: "Nothing scheduled.", cls: "upcoming" }),
+      table(["When", "Series", "Host"], rows, { empty: "Nothing scheduled.", cls: "upcoming stacked" }),
       { id: "upcoming" },
     );
   }

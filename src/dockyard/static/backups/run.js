@@ -1,4 +1,5 @@
-// One run: every field, its error (stage, exit code, message), progress while it runs, files and objects.
+// One run: every field (where the backup lies included), its error (stage, exit code, message), progress
+// while it runs, its restore tests with their row-count comparison, files and objects.
 "use strict";
 
 (function () {
@@ -16,12 +17,12 @@
     progressBar,
   } = Backups;
 
-  function field(term, value, name) {
+  function field(term, value, name, cls = "") {
     return [
       h("dt", { class: "col-5 col-sm-4 col-lg-3 text-body-secondary fw-normal" }, term),
       h(
         "dd",
-        { class: "col-7 col-sm-8 col-lg-9 text-break", "data-field": name },
+        { class: "col-7 col-sm-8 col-lg-9 " + cls, "data-field": name },
         value === null || value === undefined || value === ""
           ? h("span", { class: "text-body-secondary" }, "—")
           : value,
@@ -128,14 +129,99 @@
     );
   }
 
+  // A path that may wrap after each "/" (and only inside a folder name longer than the line).
+  function path(text) {
+    return text.split("/").flatMap((part, index) => (index ? ["/", h("wbr"), part] : [part]));
+  }
+
+  // Where the backup lies: its directory on the host; an expired run's files are gone.
+  function location(run) {
+    if (!run.location) return null;
+    return [
+      h("code", { class: "location-path" }, path(run.location)),
+      run.host ? [" on ", hostLink(run.host)] : null,
+      run.status === "expired"
+        ? h(
+            "div",
+            { class: "small text-body-secondary" },
+            "Expired by retention on " + fmt.time(run.expired_at) + ": the files are gone.",
+          )
+        : null,
+    ];
+  }
+
+  // The restore tests of the run, newest first: outcome, when, where, and each table's rows expected
+  // (counted at backup time) against restored.
+  function restoreTests(run, tests) {
+    const RESULT = { passed: "success", failed: "danger", ongoing: "primary" };
+    const items = tests.map((test) => {
+      const detail = test.detail || {};
+      const tables = Array.isArray(detail.tables) ? detail.tables : [];
+      const mismatches = Array.isArray(detail.mismatches) ? detail.mismatches : [];
+      const differs = new Set(mismatches.map((t) => (t.db || "") + "." + (t.name || t.table)));
+      const count = (value) => (value === null || value === undefined ? "—" : Number(value).toLocaleString("en"));
+      const rows = tables.map((t) => {
+        const bad = differs.has((t.db || "") + "." + t.name);
+        return h(
+          "tr",
+          { class: bad ? "table-danger" : null, "data-table": (t.db ? t.db + "." : "") + t.name },
+          h("td", null, t.db || "—"),
+          h("td", null, t.name),
+          h("td", { class: "text-end text-nowrap" }, count(t.expected)),
+          h("td", { class: "text-end text-nowrap" }, t.restored === null ? "no such table" : count(t.restored)),
+          h("td", null, bad ? "differs" : t.expected === null ? "not counted at backup" : "same"),
+        );
+      });
+      const summary = tables.length
+        ? tables.length + " table(s) compared, " + mismatches.length + " differ"
+        : "no table compared";
+      return h(
+        "li",
+        { class: "list-group-item restore-test", "data-result": test.result, "data-test-id": test.id },
+        h(
+          "div",
+          { class: "d-flex flex-wrap align-items-center gap-2" },
+          h("span", { class: "badge text-bg-" + (RESULT[test.result] || "secondary") }, test.result),
+          h("span", { class: "when", title: fmt.time(test.started_at, { seconds: true }) }, fmt.time(test.started_at)),
+          h("span", { class: "text-body-secondary" }, "(" + fmt.ago(test.started_at) + ")"),
+          test.duration_s !== null ? h("span", { class: "text-body-secondary" }, "took " + fmt.duration(test.duration_s)) : null,
+          h("span", { class: "small ms-auto comparison" }, summary),
+        ),
+        test.target ? h("div", { class: "small" }, "Restored into ", Backups.words(test.target)) : null,
+        detail.error
+          ? h(
+              "div",
+              { class: "small text-danger-emphasis location restore-error" },
+              (detail.stage ? "At stage " + detail.stage + ": " : "") + detail.error,
+            )
+          : null,
+        detail.note ? h("div", { class: "small text-body-secondary" }, detail.note) : null,
+        rows.length
+          ? table(["Database", "Table", "Rows at backup", "Rows restored", ""], rows, { cls: "restored-rows" })
+          : null,
+      );
+    });
+    return card(
+      "Restore tests (" + tests.length + ")",
+      items.length
+        ? h("ul", { class: "list-group list-group-flush" }, items)
+        : h(
+            "p",
+            { class: "text-body-secondary m-3 empty" },
+            "No restore test of this backup yet (dockyard backups restore-test " + run.id + " runs one).",
+          ),
+      { id: "restore-tests" },
+    );
+  }
+
   function files(run) {
     const total = run.files.reduce((sum, f) => sum + f.size, 0);
     const rows = run.files.map((f) =>
       h(
         "tr",
         null,
-        h("td", { class: "text-break" }, f.path || "/"),
-        h("td", { class: "text-break file-name" }, f.name),
+        h("td", null, f.path || "/"),
+        h("td", { class: "file-name" }, f.name),
         h("td", { class: "text-nowrap text-end", title: f.size + " bytes" }, fmt.size(f.size)),
         h("td", { class: "text-nowrap" }, fmt.time(f.modified_at, { seconds: true })),
       ),
@@ -155,8 +241,8 @@
       h(
         "tr",
         null,
-        h("td", { class: "text-break" }, o.db),
-        h("td", { class: "text-break" }, o.name || h("em", null, "(whole database)")),
+        h("td", null, o.db),
+        h("td", null, o.name || h("em", null, "(whole database)")),
         h("td", { class: "text-nowrap text-end" }, fmt.size(o.size)),
       ),
     );
@@ -172,19 +258,24 @@
 
   async function start(page, dataset) {
     let run;
+    let tests;
     try {
-      run = await api("/runs/" + encodeURIComponent(dataset.run));
+      [run, tests] = await Promise.all([
+        api("/runs/" + encodeURIComponent(dataset.run)),
+        api("/runs/" + encodeURIComponent(dataset.run) + "/restore-tests"),
+      ]);
     } catch (error) {
       Backups.fail(error);
       return;
     }
     const fields = [
-      field("Name", run.name, "name"),
+      field("Name", run.name, "name", "location"),
       field("Section", h("a", { href: sectionHref(run.section) }, run.section), "section"),
       field("Type", run.type, "type"),
       field("Datacenter", run.datacenter, "datacenter"),
-      field("Source", run.source, "source"),
+      field("Source", run.source ? Backups.words(run.source) : null, "source"),
       field("Host", run.host ? hostLink(run.host) : null, "host"),
+      field("Location", location(run), "location", "location"),
       field(
         "State",
         [stateBadge(run.state), run.state !== run.status ? " (stored as " + run.status + ")" : ""],
@@ -241,6 +332,7 @@
         card("Details", h("dl", { class: "row mb-0 p-3 small", id: "run-fields" }, fields), {
           id: "details",
         }),
+        restoreTests(run, tests),
         files(run),
         objects(run),
       ].filter(Boolean),
