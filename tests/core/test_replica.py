@@ -7,6 +7,7 @@ standby run by the same system user on its own socket, and really stop, restart 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import pwd
 import re
@@ -267,8 +268,9 @@ async def _every_read(client: AppClient) -> dict[str, int]:
 
 @pytest.mark.slow
 async def test_a_stopped_replica_leaves_every_read_to_the_primary_without_an_error(
-    cluster: Cluster, monkeypatch: pytest.MonkeyPatch
+    cluster: Cluster, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.WARNING, logger="dockyard.core.replicas")
     monkeypatch.setenv("IHR_CACHE_TTL_S", "0")  # read every IHR page from the database, not memory
     # No probe during the test: the requests themselves must find the replica gone.
     settings = cluster.settings(db_replica_probe_s=3600, db_acquire_timeout_s=5)
@@ -287,6 +289,8 @@ async def test_a_stopped_replica_leaves_every_read_to_the_primary_without_an_err
         back = [await _read(client, path) for path in READ_ROUTES * 2]
         again = await _every_read(client)
 
+    changes = [record.getMessage() for record in caplog.records if record.name == "dockyard.core.replicas"]
+    assert changes == ["db.replica.down", "db.replica.back"], "one warning per change, none per request"
     served = [path for path, status in up.items() if status < 300]
     assert len(served) >= 10, up
     assert {path: down[path] for path in up if down[path] != up[path]} == {}, "no read may change its answer"
