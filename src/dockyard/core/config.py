@@ -39,6 +39,14 @@ class Settings(BaseSettings):
     database_replica_urls: CommaList = Field(
         default_factory=list, description="Comma-separated read-replica URLs used by read-only handlers."
     )
+    db_replica_max_lag_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="A replica whose replay is further behind than this serves no reads until it catches up.",
+    )
+    db_replica_probe_s: float = Field(
+        default=5.0, gt=0, description="Seconds between two health and lag probes of each replica."
+    )
     db_pool_min: int = Field(default=1, ge=0, description="Connections each pool opens at start.")
     db_pool_max: int = Field(default=10, ge=1, description="Most connections per pool and worker.")
     db_acquire_timeout_s: float = Field(

@@ -1,7 +1,9 @@
 """asyncpg pools (a primary and optional read replicas) and the request dependencies that use them.
 
 Handlers declare `conn: Conn` (primary, inside a transaction that commits before the response
-starts) or `conn: ReadConn` (a replica when configured, else the primary). asyncpg's errors are
+starts) or `conn: ReadConn` (a healthy replica when configured, else the primary: see
+`core/replicas.py` for how a replica that is down or lagging is left out, and `GuardedPool.fallback`
+for the request that finds it down at acquire time and is served by the primary). asyncpg's errors are
 translated into `core.errors` types here, once: unreachable database → 503, statement timeout →
 504, unique or integrity violation and serialization failure → 409. Every pool is a `GuardedPool`,
 so whoever uses it (a route, a dependency, a middleware, a metrics hook) sees a connection-level
@@ -11,9 +13,9 @@ failure — refused, reset, socket missing, pool closed, acquire timeout — as 
 from __future__ import annotations
 
 import asyncio
-import itertools
+import functools
 import logging
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from typing import Annotated, Any, TypeAlias
 
@@ -28,6 +30,7 @@ from dockyard.core.config import Settings
 from dockyard.core.dburl import redacted
 from dockyard.core.errors import BadInput, Conflict, DockyardError, GatewayTimeout, ServiceUnavailable
 from dockyard.core.openapi import raises
+from dockyard.core.replicas import ReplicaMonitor
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +59,7 @@ _CONNECTION_LOST = (
     asyncpg.CannotConnectNowError,
 )
 UNREACHABLE_DETAIL = "The database is unreachable; try again shortly."
+PROBE_TIMEOUT_S = 5.0  # longest a replica's probe may take before the replica counts as down
 
 
 def translate(exc: BaseException) -> DockyardError | None:
@@ -110,20 +114,25 @@ class _GuardedAcquire(PoolAcquireContext):
 
     async def __aenter__(self) -> Any:
         pool: GuardedPool = self.pool  # type: ignore[assignment]
-        with pool.queued():
-            try:
+        try:
+            with pool.queued():
                 return await super().__aenter__()
-            except _UNREACHABLE as exc:
-                raise ServiceUnavailable(UNREACHABLE_DETAIL, headers={"Retry-After": "5"}) from exc
+        except _UNREACHABLE as exc:
+            self.connection = await pool.instead(exc, self.timeout)
+            return self.connection
 
     async def __aexit__(self, *exc: object) -> None:
         exc_val = exc[1] if len(exc) > 1 else None
+        pool: GuardedPool = self.pool  # type: ignore[assignment]
+        own = _owner(self.connection) is pool  # False when the fallback's connection was used
         try:
             await super().__aexit__(*exc)
         except _UNREACHABLE:
             if exc_val is None:  # only the release failed: the connection is gone, the work is done
                 logger.warning("db.release_failed", exc_info=True)
         if isinstance(exc_val, _CONNECTION_LOST) and not isinstance(exc_val, ClientDataError):
+            if own and pool.on_lost is not None:
+                pool.on_lost(exc_val)
             raise ServiceUnavailable(UNREACHABLE_DETAIL, headers={"Retry-After": "5"}) from exc_val
 
     def __await__(self) -> Any:
@@ -132,11 +141,17 @@ class _GuardedAcquire(PoolAcquireContext):
     async def _acquire(self) -> Any:
         self.done = True
         pool: GuardedPool = self.pool  # type: ignore[assignment]
-        with pool.queued():
-            try:
+        try:
+            with pool.queued():
                 return await pool._acquire(self.timeout)  # type: ignore[attr-defined]
-            except _UNREACHABLE as exc:
-                raise ServiceUnavailable(UNREACHABLE_DETAIL, headers={"Retry-After": "5"}) from exc
+        except _UNREACHABLE as exc:
+            return await pool.instead(exc, self.timeout)
+
+
+def _owner(connection: object) -> object:
+    """The pool a pooled connection came from (None for anything else)."""
+    holder = getattr(connection, "_holder", None)
+    return getattr(holder, "_pool", None)
 
 
 class GuardedPool(asyncpg.Pool):
@@ -145,14 +160,38 @@ class GuardedPool(asyncpg.Pool):
     It also bounds its wait queue: past capacity, a request that would wait behind `queue_limit`
     others for a connection is refused at once (503, `Retry-After: 1`) instead of waiting up to
     DB_ACQUIRE_TIMEOUT_S and failing anyway, so the requests it does take are served at full speed.
+
+    A replica's pool has a `fallback` (the primary's): when a connection cannot be had from the
+    replica (refused, reset, acquire timeout), `on_lost` reports it and the caller gets one of the
+    primary's instead — so a replica going down costs no request an error while the primary is up;
+    with the primary down too, the answer is 503 as for any outage. A request refused because the
+    wait queue is full is not sent to the primary: that is load shedding, not an outage.
     """
 
     queue_limit: int | None = None  # None: no bound
     waiting: int = 0
+    fallback: GuardedPool | None = None
+    on_lost: Callable[[BaseException], None] | None = None
 
     def acquire(self, *, timeout: float | None = None) -> Any:
         """Like asyncpg's, for `async with` and `await` alike, with failures translated."""
         return _GuardedAcquire(self, timeout)
+
+    async def instead(self, exc: BaseException, wait_s: float | None) -> Any:
+        """After `exc` at acquire time: the fallback pool's connection, else ServiceUnavailable."""
+        if self.fallback is None:
+            raise ServiceUnavailable(UNREACHABLE_DETAIL, headers={"Retry-After": "5"}) from exc
+        if self.on_lost is not None:
+            self.on_lost(exc)
+        return await self.fallback.acquire(timeout=wait_s)
+
+    async def release(self, connection: Any, *, timeout: float | None = None) -> None:  # noqa: ASYNC109 (asyncpg's signature)
+        """Release `connection` to the pool it came from (the fallback's, when it stood in)."""
+        owner = _owner(connection)
+        if isinstance(owner, GuardedPool) and owner is not self:
+            await owner.release(connection, timeout=timeout)
+            return
+        await super().release(connection, timeout=timeout)
 
     @contextmanager
     def queued(self) -> Iterator[None]:
@@ -177,36 +216,70 @@ class Database:
         *,
         read_urls: Sequence[str] = (),
         settings: Settings | None = None,
+        monitor: ReplicaMonitor | None = None,
     ) -> None:
         self.primary = primary
         self.replicas = list(replicas)
-        self._next_replica = itertools.cycle(self.replicas) if self.replicas else None
+        self.monitor = monitor
+        self._turn = 0
         self._read_urls = list(read_urls)
         self._settings = settings
         self._stateless: list[Pool] = []
-        self._next_stateless: Iterator[Pool] | None = None
+        self._stateless_ready = False
         self._stateless_lock = asyncio.Lock()
+        for index, pool in enumerate(self.replicas):
+            self._stand_in(pool, index)
+
+    def _stand_in(self, pool: Pool, index: int) -> None:
+        """Let the primary serve what replica `index`'s pool cannot (see GuardedPool.fallback)."""
+        if (
+            isinstance(pool, GuardedPool)
+            and isinstance(self.primary, GuardedPool)
+            and self.monitor is not None
+        ):
+            pool.fallback = self.primary
+            pool.on_lost = functools.partial(self.monitor.lost, index)
+
+    def _healthy_replica(self) -> int | None:
+        """The index of the next healthy replica, round-robin, or None when none is."""
+        healthy = self.monitor.healthy if self.monitor is not None else range(len(self.replicas))
+        if not healthy:
+            return None
+        self._turn += 1
+        return healthy[self._turn % len(healthy)]
 
     async def stateless_read_pool(self) -> Pool:
         """A read pool whose connections are not reset when released (one round trip less).
 
         Only for handlers that leave no session state behind: no SET, LISTEN, session advisory
         locks, prepared cursors outside a transaction or temporary tables. Opened on first use, one
-        per read target (the replicas, else the primary), taken round-robin.
+        per read target (the replicas, else the primary), taken round-robin among the healthy
+        replicas; with none healthy, the primary's ordinary pool.
         """
-        if self._next_stateless is None:
+        if not self._stateless_ready:
             async with self._stateless_lock:
-                if self._next_stateless is None:
+                if not self._stateless_ready:
                     if self._settings is None or not self._read_urls:
                         return self.read_pool()
-                    for url in self._read_urls:
-                        self._stateless.append(await _create_pool(url, self._settings, reset=_no_reset))
-                    self._next_stateless = itertools.cycle(self._stateless)
-        return next(self._next_stateless)
+                    for index, url in enumerate(self._read_urls):
+                        pool = await _create_pool(url, self._settings, reset=_no_reset)
+                        if self.replicas:
+                            self._stand_in(pool, index)
+                        self._stateless.append(pool)
+                    self._stateless_ready = True
+        if not self.replicas:
+            return self._stateless[0]
+        chosen = self._healthy_replica()
+        return self.primary if chosen is None else self._stateless[chosen]
 
     def read_pool(self) -> Pool:
-        """A replica pool, round-robin, or the primary when there are none."""
-        return next(self._next_replica) if self._next_replica is not None else self.primary
+        """A healthy replica's pool, round-robin, or the primary when there is none."""
+        index = self._healthy_replica()
+        return self.primary if index is None else self.replicas[index]
+
+    def replica_states(self) -> dict[str, dict[str, Any]]:
+        """Each replica's state (ok, down or lagging) by pool label; empty without replicas."""
+        return self.monitor.states() if self.monitor is not None else {}
 
     def pools(self) -> dict[str, Pool]:
         """Every pool by a stable label, for metrics."""
@@ -216,7 +289,9 @@ class Database:
         return labelled
 
     async def close(self) -> None:
-        """Close every pool, waiting for connections in use to be released."""
+        """Stop probing the replicas, then close every pool, waiting for connections in use."""
+        if self.monitor is not None:
+            await self.monitor.close()
         for pool in self.pools().values():
             await pool.close()
 
@@ -266,11 +341,23 @@ async def _create_pool(url: str, settings: Settings, reset: Any = None) -> Guard
 
 
 async def open_database(primary_url: str, settings: Settings) -> Database:
-    """Open the primary pool and one pool per configured replica."""
+    """Open the primary pool and one pool per configured replica, whose health is then watched."""
     primary = await _create_pool(primary_url, settings)
-    replicas = [await _create_pool(url, settings) for url in settings.database_replica_urls]
-    read_urls = list(settings.database_replica_urls) or [primary_url]
-    return Database(primary, replicas, read_urls=read_urls, settings=settings)
+    replica_urls = list(settings.database_replica_urls)
+    replicas = [await _create_pool(url, settings) for url in replica_urls]
+    monitor = None
+    if replica_urls:
+        monitor = ReplicaMonitor(
+            replica_urls,
+            max_lag_s=settings.db_replica_max_lag_s,
+            every_s=settings.db_replica_probe_s,
+            timeout_s=min(settings.db_acquire_timeout_s, PROBE_TIMEOUT_S),
+        )
+        await monitor.start()
+    db = Database(
+        primary, replicas, read_urls=replica_urls or [primary_url], settings=settings, monitor=monitor
+    )
+    return db
 
 
 @asynccontextmanager

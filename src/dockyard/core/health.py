@@ -43,7 +43,10 @@ async def _schema_state(db: Database, expected: list[str]) -> dict[str, Any]:
     responses={503: {"description": "Database unreachable or migrations pending"}},
 )
 async def readyz(request: Request) -> JSONResponse:
-    """200 when the database answers and every migration file is applied; 503 with the reason otherwise."""
+    """200 when the database answers and every migration file is applied; 503 with the reason otherwise.
+
+    With read replicas, `replicas` gives each one's state as last probed (`ok`, `down`, `lagging`).
+    """
     db: Database | None = getattr(request.app.state, "db", None)
     expected: list[str] = request.app.state.expected_migrations
     began = time.perf_counter()
@@ -55,7 +58,7 @@ async def readyz(request: Request) -> JSONResponse:
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError, ServiceUnavailable) as exc:
         cause = exc.__cause__ if isinstance(exc, ServiceUnavailable) and exc.__cause__ else exc
         down = {"status": "unavailable", "database": "unreachable", "error": type(cause).__name__}
-        return JSONResponse(down, status_code=503)
+        return JSONResponse(_with_replicas(down, db), status_code=503)
     latency_ms = round((time.perf_counter() - began) * 1000, 2)
     body: dict[str, Any] = {
         "status": "ready" if schema["current"] else "unavailable",
@@ -65,4 +68,11 @@ async def readyz(request: Request) -> JSONResponse:
     }
     if not schema["current"]:
         body["reason"] = f"{len(schema['pending'])} migration(s) pending; run `dockyard db migrate`"
-    return JSONResponse(body, status_code=200 if schema["current"] else 503)
+    return JSONResponse(_with_replicas(body, db), status_code=200 if schema["current"] else 503)
+
+
+def _with_replicas(body: dict[str, Any], db: Database) -> dict[str, Any]:
+    """`body` plus each read replica's last known state (readiness depends on the primary only:
+    reads fall back to it while a replica is down or lagging)."""
+    replicas = db.replica_states()
+    return {**body, "replicas": replicas} if replicas else body
