@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from dockyard.accounts.auth import Principal, require
-from dockyard.backups import alerts, checks, slots
+from dockyard.backups import alerts, checks, redaction, slots
 from dockyard.backups.permissions import MANAGE, VIEW
 from dockyard.backups.settings import BackupsConfig
 from dockyard.backups.slots import resolved
@@ -225,6 +225,11 @@ class RunUpdate(BaseModel):
     error_message: Text | None = None
 
 
+def _masked(message: str | None) -> str | None:
+    """A registered error message as it is recorded: passwords and tokens masked, within 8000 characters."""
+    return redaction.redact(message)[:8000] if message is not None else None
+
+
 @router.get("/runs", response_model=RunPage, summary="Runs, filtered, sorted and paged")
 async def list_runs(
     _: Viewer,
@@ -318,7 +323,7 @@ async def register_run(body: RunIn, user: Manager, conn: Conn, cache: OverviewCa
             body.total_size,
             body.error_stage,
             body.error_exit_code,
-            body.error_message,
+            _masked(body.error_message),
             body.retry_of,
             f"api:{user.email}",
             body.location,
@@ -380,7 +385,7 @@ async def update_run(
         body.total_size,
         body.error_stage,
         body.error_exit_code,
-        body.error_message,
+        _masked(body.error_message),
     )
     if body.status is not None:
         cache.clear()

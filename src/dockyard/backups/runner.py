@@ -28,7 +28,7 @@ from pathlib import Path
 
 import asyncpg
 
-from dockyard.backups import mariadb, slots
+from dockyard.backups import mariadb, redaction, slots, store
 from dockyard.core.db import Connection
 
 STDERR_TAIL = 4000
@@ -219,7 +219,7 @@ async def _stop(task: asyncio.Task[None]) -> None:
 async def record_failure(
     catalog: Connection, run_id: int, stage: str, code: int | None, message: str
 ) -> None:
-    """Mark the run failed at `stage`, keeping the end of `message` (the tool's stderr)."""
+    """Mark the run failed at `stage`, keeping the end of `message` (the tool's stderr), secrets masked."""
     await catalog.execute(
         """UPDATE backups.runs SET status = 'failed', ended_at = now(), heartbeat_at = now(),
                error_stage = $2, error_exit_code = $3, error_message = $4
@@ -227,7 +227,7 @@ async def record_failure(
         run_id,
         stage,
         code,
-        message[-STDERR_TAIL:],
+        redaction.redact(message)[-STDERR_TAIL:],
     )
 
 
@@ -248,6 +248,8 @@ async def execute(catalog: Connection, job: Job, run_id: int, name: str) -> int:
     except (OSError, ValueError) as exc:
         await record_failure(catalog, run_id, "start", None, f"{type(exc).__name__}: {exc}")
         return run_id
+    # The folder is ours (mkdir made it): recorded, it is what retention may delete one day.
+    await store.record(catalog, run_id, host=job.host, store=job.destination, folder=target)
     async with contextlib.AsyncExitStack() as stack:
         pinned: Pinned | None = None
         if _counted_in_snapshot(job):
