@@ -19,39 +19,39 @@ from tests.support.app import AppClient
 SECRET = "Sup3r-s3cret"
 
 
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        (
-            f"to postgresql://backup:{SECRET}@db1139.eqiad.wmnet:3311/enwiki?sslmode=require failed",
-            "to postgresql://***@db1139.eqiad.wmnet:3311/enwiki?sslmode=require failed",
-        ),
-        (f"mariadb://root:{SECRET}@127.0.0.1:3306/", "mariadb://***@127.0.0.1:3306/"),
-        ("postgresql://p@ss:w@rd@db1/x", "postgresql://***@db1/x"),  # an unescaped @ in the password
-        ("https://ghp_abcdef123456@github.com/org/repo", "https://***@github.com/org/repo"),
-        (
-            f"host=db1 port=5432 user=backup password={SECRET} dbname=enwiki",
-            "host=db1 port=5432 user=backup password=*** dbname=enwiki",
-        ),
-        (r"host=db1 password='a \' b c' dbname=x", "host=db1 password=*** dbname=x"),
-        (
-            f"PGPASSWORD={SECRET} MYSQL_PWD={SECRET} --password={SECRET}",
-            "PGPASSWORD=*** MYSQL_PWD=*** --password=***",
-        ),
-        (f"?user=x&password={SECRET}&sslmode=require", "?user=x&password=***&sslmode=require"),
-        (f"access_token: {SECRET}, api_key={SECRET}", "access_token: ***, api_key=***"),
-        (f"Authorization: Bearer {SECRET}", "Authorization: Bearer ***"),
-        (f'{{"password": "{SECRET}", "port": 5432}}', '{"password": ***, "port": 5432}'),
-        (
-            'FATAL:  password authentication failed for user "backup"',
-            'FATAL:  password authentication failed for user "backup"',
-        ),
-        (
-            "postgresql://db1139:3311/enwiki and ops@example.org",
-            "postgresql://db1139:3311/enwiki and ops@example.org",
-        ),
-    ],
-)
+CASES = [
+    (
+        f"to postgresql://backup:{SECRET}@db1139.eqiad.wmnet:3311/enwiki?sslmode=require failed",
+        "to postgresql://***@db1139.eqiad.wmnet:3311/enwiki?sslmode=require failed",
+    ),
+    (f"mariadb://root:{SECRET}@127.0.0.1:3306/", "mariadb://***@127.0.0.1:3306/"),
+    ("postgresql://p@ss:w@rd@db1/x", "postgresql://***@db1/x"),  # an unescaped @ in the password
+    ("https://ghp_abcdef123456@github.com/org/repo", "https://***@github.com/org/repo"),
+    (
+        f"host=db1 port=5432 user=backup password={SECRET} dbname=enwiki",
+        "host=db1 port=5432 user=backup password=*** dbname=enwiki",
+    ),
+    (r"host=db1 password='a \' b c' dbname=x", "host=db1 password=*** dbname=x"),
+    (
+        f"PGPASSWORD={SECRET} MYSQL_PWD={SECRET} --password={SECRET}",
+        "PGPASSWORD=*** MYSQL_PWD=*** --password=***",
+    ),
+    (f"?user=x&password={SECRET}&sslmode=require", "?user=x&password=***&sslmode=require"),
+    (f"access_token: {SECRET}, api_key={SECRET}", "access_token: ***, api_key=***"),
+    (f"Authorization: Bearer {SECRET}", "Authorization: Bearer ***"),
+    (f'{{"password": "{SECRET}", "port": 5432}}', '{"password": ***, "port": 5432}'),
+    (
+        'FATAL:  password authentication failed for user "backup"',
+        'FATAL:  password authentication failed for user "backup"',
+    ),
+    (
+        "postgresql://db1139:3311/enwiki and ops@example.org",
+        "postgresql://db1139:3311/enwiki and ops@example.org",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), CASES)
 def test_redact_masks_secrets_and_keeps_the_rest(text: str, expected: str) -> None:
     assert redaction.redact(text) == expected
 
@@ -142,3 +142,26 @@ def test_every_logger_of_the_service_masks_secrets() -> None:
         if not any(isinstance(f, redaction.RedactingFilter) for f in found.filters)
     ]
     assert unfiltered == [], "make these loggers with dockyard.backups.redaction.logger(name)"
+
+
+SCRUB = Path(__file__).parents[2] / "db/migrations/202612071010_backups_scrub_messages.sql"
+
+
+async def test_the_migration_masks_what_was_recorded_before_as_redact_does(
+    catalog: asyncpg.Connection,
+) -> None:
+    texts = [text for text, _ in CASES]
+    ids = [
+        await catalog.fetchval(
+            """INSERT INTO backups.runs (section, type, datacenter, status, started_at, ended_at, error_message)
+            VALUES ('old', 'dump', 'eqiad', 'failed', now(), now(), $1) RETURNING id""",
+            text,
+        )
+        for text in texts
+    ]
+    await catalog.execute(SCRUB.read_text())
+    stored = {
+        row["id"]: row["error_message"]
+        for row in await catalog.fetch("SELECT id, error_message FROM backups.runs")
+    }
+    assert [stored[run_id] for run_id in ids] == [redaction.redact(text) for text in texts]
