@@ -153,7 +153,8 @@ async def test_the_migration_masks_what_was_recorded_before_as_redact_does(
     texts = [text for text, _ in CASES]
     ids = [
         await catalog.fetchval(
-            """INSERT INTO backups.runs (section, type, datacenter, status, started_at, ended_at, error_message)
+            """INSERT INTO backups.runs
+                   (section, type, datacenter, status, started_at, ended_at, error_message)
             VALUES ('old', 'dump', 'eqiad', 'failed', now(), now(), $1) RETURNING id""",
             text,
         )
