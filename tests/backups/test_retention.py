@@ -263,3 +263,22 @@ async def test_a_registered_location_never_deletes_a_real_backup(
     assert await asyncio.to_thread(store.exists)
     if via == "purge":
         assert f"run {real} expired (dump of s1 in eqiad, {folder.name}): files deleted" in said
+
+
+async def test_a_folder_is_deleted_by_its_own_host_even_when_another_expired_the_run(
+    catalog: asyncpg.Connection, tmp_path: Path
+) -> None:
+    store = tmp_path / "store"
+    old = await finished(catalog, "s4", 100, host="dbprov1001")
+    for days in (1, 2):
+        await finished(catalog, "s4", days, host="dbprov1001")
+    folder = await written(catalog, store, old, host="dbprov1001")
+    # The scheduler on dbprov2001 holds the housekeeping lock this time: it expires the run.
+    by_other = await retention.apply(catalog, host="dbprov2001", store=store)
+    assert [(item.run_id, item.files) for item in by_other] == [(old, "kept (written on dbprov1001)")]
+    assert (folder / "s1.dump").exists()
+    # dbprov1001's next round deletes what it wrote, once.
+    by_owner = await retention.apply(catalog, host="dbprov1001", store=store)
+    assert [(item.run_id, item.files) for item in by_owner] == [(old, "deleted")]
+    assert not await asyncio.to_thread(folder.exists)
+    assert await retention.apply(catalog, host="dbprov1001", store=store) == []

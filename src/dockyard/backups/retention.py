@@ -45,6 +45,13 @@ FROM ({DUE}) due WHERE r.id = due.id
 RETURNING r.id, r.section, r.type, r.datacenter, r.name"""
 
 
+# Runs already expired whose folder this host's runner wrote is still recorded: expired by a
+# scheduler on another host (which may not delete it), or a deletion that failed. Tried again.
+LEFTOVERS = """SELECT r.id, r.section, r.type, r.datacenter, r.name
+FROM backups.store_folders f JOIN backups.runs r ON r.id = f.run_id
+WHERE r.status = 'expired' AND f.host = $1"""
+
+
 @dataclass(frozen=True)
 class Expired:
     """A run that retention expired, and what happened to its files."""
@@ -61,8 +68,13 @@ async def due(conn: Connection) -> list[int]:
 
 
 async def apply(conn: Connection, *, host: str, store: Path) -> list[Expired]:
-    """Expire the runs past the policy and delete the folders this host's runner wrote for them."""
-    rows = await conn.fetch(EXPIRE)
+    """Expire the runs past the policy and delete the folders this host's runner wrote for them.
+
+    The folders of runs expired earlier (by a scheduler on another host, or whose deletion failed)
+    that this host wrote are deleted too, and listed with them.
+    """
+    leftovers = await conn.fetch(LEFTOVERS, host)
+    rows = [*leftovers, *await conn.fetch(EXPIRE)]
     root = await asyncio.to_thread(store.resolve)
     written = await _store.folders(conn, [row["id"] for row in rows])
     outcome = []
