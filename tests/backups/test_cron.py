@@ -63,6 +63,40 @@ def test_the_window_is_half_open_and_in_utc() -> None:
     assert slots == [dt.datetime(2026, 11, 24, tzinfo=UTC)]
 
 
+def test_times_are_read_in_the_zone_and_daylight_saving_runs_each_slot_once() -> None:
+    berlin = cron.zone("Europe/Berlin")
+    spring = list(
+        cron.parse("30 2 * * *").between(
+            dt.datetime(2026, 3, 28, tzinfo=UTC), dt.datetime(2026, 3, 31, tzinfo=UTC), berlin
+        )
+    )
+    # 29 March: 02:30 does not exist, the slot runs at 03:30 CEST, right after the jump.
+    assert [slot.astimezone(berlin).strftime("%d %H:%M") for slot in spring] == [
+        "28 02:30",
+        "29 03:30",
+        "30 02:30",
+    ]
+    autumn = list(
+        cron.parse("30 2 * * *").between(
+            dt.datetime(2026, 10, 24, 12, tzinfo=UTC), dt.datetime(2026, 10, 26, tzinfo=UTC), berlin
+        )
+    )
+    # 25 October: 02:30 happens twice; the slot runs once, the first time (CEST).
+    assert [slot.strftime("%d %H:%M") for slot in autumn] == ["25 00:30"]
+    both = list(
+        cron.parse("30 2,3 * * *").between(
+            dt.datetime(2026, 3, 29, tzinfo=UTC), dt.datetime(2026, 3, 29, 12, tzinfo=UTC), berlin
+        )
+    )
+    assert [slot.strftime("%H:%M") for slot in both] == ["01:30"], "02:30 and 03:30 coincide: one slot"
+
+
+@pytest.mark.parametrize("name", ["Mars/Olympus", "utc", "../etc/passwd", "/etc/localtime", "", "Europe"])
+def test_a_zone_must_be_an_iana_name(name: str) -> None:
+    with pytest.raises(cron.CronError, match="not an IANA time zone name"):
+        cron.zone(name)
+
+
 @pytest.mark.parametrize(
     ("expression", "message"),
     [

@@ -24,7 +24,7 @@ NEVER_SOON = "0 0 1 1 *"
 
 @pytest.fixture
 def source_env(source: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    name = f"BACKUPS_URL_{uuid.uuid4().hex[:8].upper()}"
+    name = f"BACKUP_SOURCE_{uuid.uuid4().hex[:8].upper()}"
     monkeypatch.setenv(name, source)
     return name
 
@@ -52,15 +52,27 @@ def slow_pg_dump(tmp_path: Path) -> tuple[Path, Path]:
 
 
 async def add_schedule(
-    conn: asyncpg.Connection, section: str, cron: str, source_env: str | None = None, type_: str = "dump"
+    conn: asyncpg.Connection,
+    section: str,
+    cron: str,
+    source_env: str | None = None,
+    type_: str = "dump",
+    *,
+    host: str | None = None,
+    timezone: str = "UTC",
+    created_at: dt.datetime = dt.datetime(2000, 1, 1, tzinfo=UTC),
 ) -> int:
     schedule_id: int = await conn.fetchval(
-        """INSERT INTO backups.schedules (section, type, datacenter, cron, source, source_env)
-        VALUES ($1, $2, 'eqiad', $3, 'db1139:3311', $4) RETURNING id""",
+        """INSERT INTO backups.schedules (section, type, datacenter, cron, source, source_env, host, timezone,
+                                          created_at)
+        VALUES ($1, $2, 'eqiad', $3, 'db1139:3311', $4, $5, $6, $7) RETURNING id""",
         section,
         type_,
         cron,
         source_env,
+        host,
+        timezone,
+        created_at,
     )
     return schedule_id
 
@@ -183,15 +195,17 @@ async def test_two_schedulers_execute_every_run_exactly_once(
         assert Path(r["location"]).parent == stores[0 if r["host"] == "dbprov1001" else 1]
 
 
-async def test_slots_past_their_grace_are_left_missed_and_a_missing_source_fails_the_run(
+async def test_slots_past_their_grace_are_left_missed_and_a_forbidden_source_fails_the_run(
     catalog_url: str, catalog: asyncpg.Connection, tmp_path: Path, pg: PgServer
 ) -> None:
-    await add_schedule(catalog, "s7", NEVER_SOON, "BACKUPS_URL_NOT_SET_ANYWHERE")
+    # A row from before the BACKUP_SOURCE_ rule, naming a secret of the server.
+    await add_schedule(catalog, "s7", NEVER_SOON, "JWT_SECRET")
     (late,) = await due_slots(catalog, "s7", [6 * 60])  # dumps wait 5 h at most
     (due,) = await due_slots(catalog, "s7", [1])
+    secret = "jwt-" + uuid.uuid4().hex
     pool = await asyncpg.create_pool(catalog_url, min_size=1, max_size=3)
     try:
-        worker = scheduler.Scheduler(pool, options(tmp_path, pg))
+        worker = scheduler.Scheduler(pool, options(tmp_path, pg, environ={"JWT_SECRET": secret}))
         assert await worker.tick() == 1
         await asyncio.gather(*worker.running)
     finally:
@@ -200,8 +214,10 @@ async def test_slots_past_their_grace_are_left_missed_and_a_missing_source_fails
     assert rows[late]["status"] == "scheduled"
     assert rows[due]["status"] == "failed"
     assert rows[due]["error_stage"] == "config"
-    assert "BACKUPS_URL_NOT_SET_ANYWHERE" in rows[due]["error_message"]
-    assert "dbprov-test" in rows[due]["error_message"]
+    assert "source_env JWT_SECRET is refused" in rows[due]["error_message"]
+    assert "BACKUP_SOURCE_*" in rows[due]["error_message"]
+    assert secret not in rows[due]["error_message"]
+    assert not (tmp_path / "store").exists(), "nothing was run"
 
 
 async def test_stopping_the_scheduler_kills_the_tool_and_records_the_interruption(
@@ -264,18 +280,21 @@ def cli_env(catalog_url: str, tmp_path: Path, pg: PgServer, **extra: str) -> dic
 async def test_scheduler_once_executes_the_due_runs_and_says_how_they_ended(
     catalog_url: str, catalog: asyncpg.Connection, source: str, tmp_path: Path, pg: PgServer
 ) -> None:
-    await add_schedule(catalog, "s10", NEVER_SOON, "BACKUPS_URL_S10")
+    await add_schedule(catalog, "s10", NEVER_SOON, "BACKUP_SOURCE_S10")
     (ok,) = await due_slots(catalog, "s10", [2])
-    await add_schedule(catalog, "s11", NEVER_SOON, "BACKUPS_URL_S11_UNSET")
+    await add_schedule(catalog, "s11", NEVER_SOON, "BACKUPS_URL_S11")  # not BACKUP_SOURCE_*: refused
     (bad,) = await due_slots(catalog, "s11", [2])
-    env = cli_env(catalog_url, tmp_path, pg, BACKUPS_URL_S10=source)
+    await add_schedule(catalog, "s14", NEVER_SOON, "BACKUP_SOURCE_S14_UNSET")  # another host's to run
+    (theirs,) = await due_slots(catalog, "s14", [2])
+    env = cli_env(catalog_url, tmp_path, pg, BACKUP_SOURCE_S10=source, BACKUPS_URL_S11=source)
     done = await asyncio.to_thread(cli, "scheduler", "--once", env=env)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "2 due run(s) executed" in done.stdout
     assert f"run {ok} dump.s10." in done.stdout
     assert ": finished" in done.stdout
     assert f"run {bad} dump.s11." in done.stdout
-    assert "failed at stage config: BACKUPS_URL_S11_UNSET" in done.stdout
+    assert "failed at stage config: source_env BACKUPS_URL_S11 is refused" in done.stdout
+    assert await catalog.fetchval("SELECT status FROM backups.runs WHERE id = $1", theirs) == "scheduled"
     location = await catalog.fetchval("SELECT location FROM backups.runs WHERE id = $1", ok)
     assert Path(location).parent == tmp_path / "store"
     assert (Path(location) / "s10.dump").stat().st_size > 0
@@ -329,7 +348,8 @@ async def test_purge_lists_then_expires(
     purged = await asyncio.to_thread(cli, "purge", env=env)
     assert purged.returncode == 0, purged.stderr
     assert (
-        f"run {ids[2]} expired (dump of m1 in eqiad, unnamed): files kept (taken elsewhere)" in purged.stdout
+        f"run {ids[2]} expired (dump of m1 in eqiad, unnamed): files kept (not written by Dockyard's runner"
+        in purged.stdout
     )
     assert await catalog.fetchval("SELECT status FROM backups.runs WHERE id = $1", ids[2]) == "expired"
 
@@ -343,3 +363,113 @@ async def test_a_backup_taken_by_hand_goes_to_the_same_store(
     assert done.returncode == 0, done.stderr
     location = await catalog.fetchval("SELECT location FROM backups.runs WHERE section = 's13'")
     assert Path(location).parent == tmp_path / "store"
+
+
+async def last_run_id(conn: asyncpg.Connection) -> int:
+    value: int = await conn.fetchval(
+        "SELECT pg_sequence_last_value(pg_get_serial_sequence('backups.runs', 'id')::regclass)"
+    )
+    return value
+
+
+async def test_planning_again_draws_no_run_ids(catalog: asyncpg.Connection) -> None:
+    await add_schedule(catalog, "p1", "0 * * * *")  # hourly: 168 slots a week
+    monday = dt.datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
+    assert await scheduler.plan(catalog, now=monday) == 168
+    after_first = await last_run_id(catalog)
+    for _ in range(3):
+        assert await scheduler.plan(catalog, now=monday) == 0
+    assert await last_run_id(catalog) == after_first, "rounds that add nothing consume no run id"
+    assert await scheduler.plan(catalog, now=monday + dt.timedelta(hours=2)) == 2
+    assert await last_run_id(catalog) == after_first + 2
+
+
+async def test_slots_follow_the_schedules_time_zone_across_daylight_saving(
+    catalog: asyncpg.Connection,
+) -> None:
+    await add_schedule(catalog, "z1", "30 2 * * *", timezone="Europe/Berlin")
+    await add_schedule(catalog, "z2", "0 9 * * *", timezone="America/New_York")
+    # Berlin springs forward on Sunday 29 March 2026 (02:00 → 03:00), New York already did (8 March).
+    await scheduler.plan(
+        catalog, now=dt.datetime(2026, 3, 27, 12, 0, tzinfo=UTC), horizon=dt.timedelta(days=4)
+    )
+    rows = await catalog.fetch(
+        "SELECT section, scheduled_for FROM backups.runs ORDER BY section, scheduled_for"
+    )
+    slots = {(r["section"], r["scheduled_for"].astimezone(UTC).strftime("%d %H:%M")) for r in rows}
+    assert slots == {
+        ("z1", "28 01:30"),  # 02:30 CET
+        ("z1", "29 01:30"),  # 02:30 does not exist that night: 03:30 CEST, just after the jump
+        ("z1", "30 00:30"),  # 02:30 CEST
+        ("z1", "31 00:30"),
+        ("z2", "27 13:00"),  # 09:00 EDT
+        ("z2", "28 13:00"),
+        ("z2", "29 13:00"),
+        ("z2", "30 13:00"),
+    }
+
+
+async def test_no_slot_is_planned_before_the_schedule_existed(catalog: asyncpg.Connection) -> None:
+    created = dt.datetime(2026, 11, 23, 10, 0, 30, tzinfo=UTC)  # 30 s after the 10:00 slot
+    await add_schedule(catalog, "c1", "0 10 * * *", created_at=created)
+    await scheduler.plan(catalog, now=created, horizon=dt.timedelta(days=3))
+    await scheduler.plan(catalog, now=created - dt.timedelta(days=3), horizon=dt.timedelta(days=6))
+    planned = [r["scheduled_for"] for r in await catalog.fetch("SELECT scheduled_for FROM backups.runs")]
+    assert sorted(slot.astimezone(UTC).strftime("%d %H:%M") for slot in planned) == ["24 10:00", "25 10:00"]
+
+
+async def test_two_schedulers_claim_only_what_each_can_run(
+    catalog_url: str, catalog: asyncpg.Connection, source: str, tmp_path: Path, pg: PgServer
+) -> None:
+    secret = "jwt-" + uuid.uuid4().hex
+    common = {"BACKUP_SOURCE_SHARED": source, "JWT_SECRET": secret}
+    first = options(tmp_path, pg, destination=tmp_path / "a", host="dbprov1001", environ=common)
+    second = options(
+        tmp_path,
+        pg,
+        destination=tmp_path / "b",
+        host="dbprov2001",
+        environ={**common, "BACKUP_SOURCE_ONLY_2001": source},
+    )
+    await add_schedule(catalog, "h1", NEVER_SOON, "BACKUP_SOURCE_SHARED", host="dbprov1001")
+    await add_schedule(catalog, "h2", NEVER_SOON, "BACKUP_SOURCE_ONLY_2001")  # credentials on 2001 only
+    await add_schedule(catalog, "h3", NEVER_SOON, "BACKUP_SOURCE_SHARED")  # either may run it
+    await add_schedule(catalog, "h4", NEVER_SOON, "BACKUP_SOURCE_SHARED", host="dbprov3001")  # neither
+    await add_schedule(catalog, "h5", NEVER_SOON, "BACKUP_SOURCE_NOWHERE")  # credentials nowhere here
+    await add_schedule(catalog, "h6", NEVER_SOON, "JWT_SECRET")  # an old row: no scheduler may run it
+    slots = {
+        section: await due_slots(catalog, section, [1, 2]) for section in ("h1", "h2", "h3", "h4", "h5", "h6")
+    }
+    pool = await asyncpg.create_pool(catalog_url, min_size=2, max_size=8)
+    try:
+        workers = [scheduler.Scheduler(pool, first), scheduler.Scheduler(pool, second)]
+        for _ in range(10):  # rounds of both at once, each waiting for its runs, until nothing is left
+            started = await asyncio.gather(*(worker.tick() for worker in workers))
+            await asyncio.gather(*(task for worker in workers for task in worker.running))
+            if not any(started):
+                break
+    finally:
+        await pool.close()
+    runs = {
+        r["id"]: r
+        for r in await catalog.fetch(
+            "SELECT id, section, status, host, error_stage, error_message FROM backups.runs"
+        )
+    }
+
+    def outcome(section: str) -> set[tuple[str, str | None]]:
+        return {(runs[run_id]["status"], runs[run_id]["host"]) for run_id in slots[section]}
+
+    assert outcome("h1") == {("finished", "dbprov1001")}, [runs[i]["error_message"] for i in slots["h1"]]
+    assert outcome("h2") == {("finished", "dbprov2001")}
+    assert {status for status, _ in outcome("h3")} == {"finished"}
+    assert outcome("h4") == outcome("h5") == {("scheduled", None)}, "left for the scheduler that can run them"
+    assert {status for status, _ in outcome("h6")} == {"failed"}
+    for run_id in slots["h6"]:
+        assert runs[run_id]["error_stage"] == "config"
+        assert secret not in runs[run_id]["error_message"]
+    finished = [run_id for run_id, run in runs.items() if run["status"] == "finished"]
+    written = [
+        path for store in (tmp_path / "a", tmp_path / "b") if store.exists() for path in store.iterdir()
+    ]
+    assert len(written) == len(finished) == 6, "each slot executed once"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+import zoneinfo
 
 import asyncpg
 import pytest
@@ -59,7 +60,7 @@ async def test_put_replaces_and_plans_the_week_at_once(
     assert len(daily) in (7, 8)  # 7 days ahead, counting today's slot if it is still to come
     assert {(r["scheduled_for"].hour, r["scheduled_for"].minute) for r in daily} == {(2, 30)}
     replaced = await client.put(
-        URL, json=body(section, "0 1 * * mon", source_env="BACKUPS_URL_X"), headers=headers
+        URL, json=body(section, "0 1 * * mon", source_env="BACKUP_SOURCE_X"), headers=headers
     )
     assert replaced.json()["executed_by"] == "dockyard"
     weekly = await db.fetch(
@@ -90,6 +91,48 @@ async def test_an_unknown_field_or_bad_env_name_is_refused(
     bad_env = await client.put(URL, json=body(section, source_env="lower case"), headers=headers)
     assert bad_env.status_code == 422
     assert "source_env" in bad_env.text
+
+
+async def test_source_env_must_be_a_backup_source_variable(
+    client: AppClient, users: Accounts, db: asyncpg.Connection, section: str
+) -> None:
+    headers = await manager(users)
+    for name in ("JWT_SECRET", "DATABASE_URL", "SMTP_PASSWORD", "BACKUP_SOURCE_"):
+        refused = await client.put(URL, json=body(section, source_env=name), headers=headers)
+        assert refused.status_code == 400, refused.text
+        assert f"source_env: {name} is not allowed" in refused.text
+        assert "BACKUP_SOURCE_<NAME>" in refused.text
+    assert not await db.fetchval("SELECT count(*) FROM backups.schedules WHERE section = $1", section)
+    accepted = await client.put(URL, json=body(section, source_env="BACKUP_SOURCE_S1"), headers=headers)
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["executed_by"] == "dockyard"
+
+
+async def test_the_time_zone_is_checked_and_the_slots_follow_it(
+    client: AppClient, users: Accounts, db: asyncpg.Connection, section: str
+) -> None:
+    headers = await manager(users)
+    for name in ("Mars/Olympus", "../etc/passwd", "utc", "", "Europe"):
+        refused = await client.put(URL, json=body(section, "30 2 * * *", timezone=name), headers=headers)
+        assert refused.status_code == 400, (name, refused.text)
+        assert "timezone" in refused.text
+        assert "IANA" in refused.text
+    assert (await client.put(URL, json=body(section, timezone="x" * 65), headers=headers)).status_code == 422
+    created = await client.put(
+        URL, json=body(section, "30 2 * * *", timezone="Asia/Kolkata"), headers=headers
+    )
+    assert created.status_code == 200, created.text
+    schedule = created.json()
+    assert schedule["timezone"] == "Asia/Kolkata"
+    kolkata = zoneinfo.ZoneInfo("Asia/Kolkata")
+    slots = [dt.datetime.fromisoformat(slot) for slot in schedule["next"]]
+    assert {(slot.astimezone(kolkata).hour, slot.astimezone(kolkata).minute) for slot in slots} == {(2, 30)}
+    assert {(slot.astimezone(dt.UTC).hour, slot.astimezone(dt.UTC).minute) for slot in slots} == {(21, 0)}
+    planned = await db.fetch("SELECT scheduled_for FROM backups.runs WHERE section = $1", section)
+    assert {(r["scheduled_for"].astimezone(dt.UTC).hour, r["scheduled_for"].minute) for r in planned} == {
+        (21, 0)
+    }
+    assert all(r["scheduled_for"] >= dt.datetime.fromisoformat(schedule["created_at"]) for r in planned)
 
 
 async def add_slot(db: asyncpg.Connection, section: str, minutes_from_now: int) -> int:

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
 from dockyard.accounts.auth import Principal, require
-from dockyard.backups import alerts, checks, export, slots
+from dockyard.backups import alerts, checks, export, redaction, slots
 from dockyard.backups.permissions import MANAGE, VIEW
 from dockyard.backups.settings import BackupsConfig
 from dockyard.backups.slots import resolved
@@ -296,6 +296,11 @@ class RunUpdate(BaseModel):
         return self
 
 
+def _masked(message: str | None) -> str | None:
+    """A registered error message as it is recorded: passwords and tokens masked, within 8000 characters."""
+    return redaction.redact(message)[:8000] if message is not None else None
+
+
 RUN_COLUMNS = [name for name in RunOut.model_fields]
 
 # Runs matching the list's filters ($1..$6) and states ($7), with their derived state.
@@ -445,7 +450,7 @@ async def register_run(body: RunIn, user: Manager, conn: Conn, cache: OverviewCa
             body.total_size,
             body.error_stage,
             body.error_exit_code,
-            body.error_message,
+            _masked(body.error_message),
             body.retry_of,
             f"api:{user.email}",
             body.location,
@@ -531,7 +536,7 @@ async def update_run(
         body.total_size,
         body.error_stage,
         body.error_exit_code,
-        body.error_message,
+        _masked(body.error_message),
     )
     await _inventory(conn, run_id, body.files, body.objects, replace=True)
     if body.status is not None:

@@ -1,14 +1,20 @@
-"""Standard five-field cron expressions (UTC): parse once, list the times they name.
+"""Standard five-field cron expressions in a time zone: parse once, list the times they name.
 
 Fields: minute (0-59), hour (0-23), day of month (1-31), month (1-12 or jan-dec), day of week
 (0-7 or sun-sat, 0 and 7 both Sunday). Each field takes `*`, a value, a range `a-b`, a step
 `*/n` or `a-b/n`, and comma lists of those. As in Vixie cron, when both day fields are
 restricted a day matches if either does.
+
+Times are read in the schedule's time zone (an IANA name, UTC by default). Across a daylight
+saving change, as in cronie: a time the clocks skip runs once just after the jump (02:30 on the
+spring-forward night runs at 03:30), a time they repeat runs once, the first time.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import zoneinfo
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -50,21 +56,49 @@ class Cron:
             return by_date and by_weekday
         return by_date or by_weekday
 
-    def between(self, start: dt.datetime, end: dt.datetime) -> Iterator[dt.datetime]:
-        """Every matching minute in [start, end), in order; both bounds are aware datetimes."""
+    def between(
+        self, start: dt.datetime, end: dt.datetime, zone: dt.tzinfo = dt.UTC
+    ) -> Iterator[dt.datetime]:
+        """Every matching minute of `zone`'s clock in [start, end), in order, as UTC datetimes.
+
+        Both bounds are aware datetimes.
+        """
         first = start.astimezone(dt.UTC)
         last = end.astimezone(dt.UTC)
-        day = first.date()
+        day = first.astimezone(zone).date() - dt.timedelta(days=1)  # a day either side: offsets
+        final = last.astimezone(zone).date() + dt.timedelta(days=1)
         hours = sorted(self.hours)
         minutes = sorted(self.minutes)
-        while day <= last.date():
+        previous: dt.datetime | None = None
+        while day <= final:
             if self.matches_day(day):
-                for hour in hours:
-                    for minute in minutes:
-                        moment = dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=dt.UTC)
-                        if first <= moment < last:
-                            yield moment
+                moments = sorted(
+                    {
+                        # fold=0: a repeated time is its first occurrence, a skipped one lands after the jump
+                        dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone).astimezone(
+                            dt.UTC
+                        )
+                        for hour in hours
+                        for minute in minutes
+                    }
+                )
+                for moment in moments:
+                    if first <= moment < last and (previous is None or moment > previous):
+                        previous = moment
+                        yield moment
             day += dt.timedelta(days=1)
+
+
+@functools.cache
+def _zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def zone(name: str) -> zoneinfo.ZoneInfo:
+    """The IANA time zone `name` (e.g. Europe/Berlin, UTC), or CronError saying it is unknown."""
+    if name not in _zones():
+        raise CronError(f"timezone: {name!r} is not an IANA time zone name (e.g. UTC, Europe/Berlin)")
+    return zoneinfo.ZoneInfo(name)
 
 
 def _value(text: str, field: str, lowest: int, highest: int, names: tuple[str, ...]) -> int:

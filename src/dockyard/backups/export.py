@@ -13,7 +13,6 @@ import csv
 import datetime as dt
 import io
 import json
-import logging
 from collections.abc import AsyncIterator, Sequence
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -21,9 +20,10 @@ from typing import Annotated, Any, Literal
 from fastapi import Query, Request
 from starlette.responses import StreamingResponse
 
+from dockyard.backups import redaction
 from dockyard.core.db import Connection
 
-log = logging.getLogger("dockyard.backups.export")
+log = redaction.logger("dockyard.backups.export")
 
 MEDIA_TYPE = "text/csv; charset=utf-8"
 BATCH = 1000

@@ -36,7 +36,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 import asyncpg
 
-from dockyard.backups import mariadb, runner
+from dockyard.backups import mariadb, redaction, runner
 from dockyard.backups.scratch import ScratchServer, StageFailed, extract
 from dockyard.backups.tools import restores
 from dockyard.core.db import Connection
@@ -242,6 +242,9 @@ class _Test:
         return Outcome(test_id, self.run_id, passed, self.target, self.detail)
 
     async def _finish(self, test_id: int, *, passed: bool) -> None:
+        for key in ("error", "cleanup_error"):  # a tool's stderr may echo a URL with its password
+            if isinstance(self.detail.get(key), str):
+                self.detail[key] = redaction.redact(self.detail[key])
         await self.catalog.execute(
             """UPDATE backups.restore_tests SET result = $2, ended_at = now(), detail = $3::jsonb
             WHERE id = $1""",

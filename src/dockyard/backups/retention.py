@@ -5,22 +5,23 @@ The policy (`backups.retention`) is resolved per series like the check threshold
 among the newest `keep_last` finished runs of its series and, if `keep_days` is set, started
 longer ago than that. Failed runs are kept: they are the failure history, and hold no backup.
 
-Files are deleted only for runs taken on this host whose location lies inside the backup store:
-a location registered over the API is never trusted as something to delete.
+Files are deleted only where this host's runner wrote them and recorded so (`store`): the folder
+recorded by run id and store-relative path, checked again at delete time. A `location` is never
+trusted as something to delete: runs registered over the API are catalog-only for retention.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from dockyard.backups import redaction
+from dockyard.backups import store as _store
 from dockyard.backups.slots import resolved
 from dockyard.core.db import Connection
 
-log = logging.getLogger("dockyard.backups.retention")
+log = redaction.logger("dockyard.backups.retention")
 
 # Runs past the policy, oldest first. `s` is each series with its resolved policy.
 DUE = f"""WITH series AS (
@@ -41,7 +42,14 @@ WHERE n > coalesce(keep_last, 1)
 
 EXPIRE = f"""UPDATE backups.runs r SET status = 'expired', expired_at = now()
 FROM ({DUE}) due WHERE r.id = due.id
-RETURNING r.id, r.section, r.type, r.datacenter, r.name, r.host, r.location"""
+RETURNING r.id, r.section, r.type, r.datacenter, r.name"""
+
+
+# Runs already expired whose folder this host's runner wrote is still recorded: expired by a
+# scheduler on another host (which may not delete it), or a deletion that failed. Tried again.
+LEFTOVERS = """SELECT r.id, r.section, r.type, r.datacenter, r.name
+FROM backups.store_folders f JOIN backups.runs r ON r.id = f.run_id
+WHERE r.status = 'expired' AND f.host = $1"""
 
 
 @dataclass(frozen=True)
@@ -51,7 +59,7 @@ class Expired:
     run_id: int
     series: str
     name: str | None
-    files: str  # deleted | kept (not on this host or outside the store) | gone | error: …
+    files: str  # deleted | gone | kept (why: not written by the runner, elsewhere, changed) | error: …
 
 
 async def due(conn: Connection) -> list[int]:
@@ -60,29 +68,22 @@ async def due(conn: Connection) -> list[int]:
 
 
 async def apply(conn: Connection, *, host: str, store: Path) -> list[Expired]:
-    """Expire the runs past the policy and delete their files when they are ours to delete."""
-    rows = await conn.fetch(EXPIRE)
+    """Expire the runs past the policy and delete the folders this host's runner wrote for them.
+
+    The folders of runs expired earlier (by a scheduler on another host, or whose deletion failed)
+    that this host wrote are deleted too, and listed with them.
+    """
+    leftovers = await conn.fetch(LEFTOVERS, host)
+    rows = [*leftovers, *await conn.fetch(EXPIRE)]
     root = await asyncio.to_thread(store.resolve)
+    written = await _store.folders(conn, [row["id"] for row in rows])
     outcome = []
     for row in sorted(rows, key=lambda r: r["id"]):
-        files = await asyncio.to_thread(_delete, row["location"], row["host"] == host, root)
+        files = await asyncio.to_thread(_store.remove, written.get(row["id"]), host=host, root=root)
+        if files in ("deleted", "gone"):
+            await _store.forget(conn, row["id"])
         series = f"{row['type']} of {row['section']} in {row['datacenter']}"
         outcome.append(Expired(row["id"], series, row["name"], files))
         if files.startswith("error"):
             log.warning("run %s expired, but its files stay: %s", row["id"], files)
     return outcome
-
-
-def _delete(location: str | None, ours: bool, root: Path) -> str:
-    if not location or not ours:
-        return "kept (taken elsewhere)"
-    folder = Path(location).resolve()
-    if folder == root or not folder.is_relative_to(root):
-        return f"kept ({folder} is outside the backup store {root})"
-    if not folder.exists():
-        return "gone"
-    try:
-        shutil.rmtree(folder)
-    except OSError as exc:
-        return f"error: {exc}"
-    return "deleted"

@@ -38,7 +38,7 @@ from pathlib import Path
 
 import asyncpg
 
-from dockyard.backups import guard, mariadb, messages, slots
+from dockyard.backups import guard, mariadb, messages, redaction, slots, store
 from dockyard.core.db import Connection
 
 STDERR_TAIL = messages.LIMIT
@@ -244,7 +244,8 @@ async def record_failure(
     *,
     status: str = "failed",
 ) -> None:
-    """Mark the run failed (or `interrupted`) at `stage`, keeping the meaningful part of `message`."""
+    """Mark the run failed (or `interrupted`) at `stage`, keeping the meaningful part of `message`,
+    secrets masked."""
     await catalog.execute(
         """UPDATE backups.runs SET status = $5, ended_at = now(), heartbeat_at = now(),
                error_stage = $2, error_exit_code = $3, error_message = $4
@@ -252,7 +253,7 @@ async def record_failure(
         run_id,
         stage,
         code,
-        messages.excerpt(message),
+        messages.excerpt(redaction.redact(message)),
         status,
     )
 
@@ -307,6 +308,8 @@ async def execute(catalog: Connection, job: Job, run_id: int, name: str) -> int:
                 raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), command[0])
         except (OSError, ValueError) as exc:
             return await _fail(catalog, run_id, created, "start", None, f"{type(exc).__name__}: {exc}")
+        # The folder is ours (mkdir made it): recorded, it is what retention may delete one day.
+        await store.record(catalog, run_id, host=job.host, store=job.destination, folder=target)
         stage = "backup"
         return await _take(catalog, job, run_id, target, command, env)
     except asyncio.CancelledError as exc:

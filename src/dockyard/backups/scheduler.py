@@ -2,12 +2,18 @@
 
 Every tick (`BACKUPS_SCHEDULER_INTERVAL_S`):
 
-1. plan: each enabled schedule's slots for the next `horizon` are inserted as `scheduled` runs.
-   The one-run-per-slot index makes this idempotent, so any number of schedulers may plan;
-   future slots a schedule no longer names are removed (only the ones the scheduler created).
+1. plan: each enabled schedule's slots for the next `horizon` (in the schedule's time zone, none
+   before the schedule was created) are inserted as `scheduled` runs. Only missing slots are
+   inserted (a slot that exists costs no run id), and the one-run-per-slot index makes racing
+   planners harmless, so any number of schedulers may plan; future slots a schedule no longer
+   names are removed (only the ones the scheduler created).
 2. execute: a due slot of a schedule Dockyard runs itself (one with `source_env`) is claimed in
    one transaction, `SELECT … FOR UPDATE SKIP LOCKED` then the runner's conditional
    `scheduled → ongoing` update, so with several workers or replicas exactly one executes it.
+   A scheduler claims only what it can execute: the schedule names no host or this one, and its
+   `BACKUP_SOURCE_*` variable is set here; other slots stay `scheduled` for the scheduler that
+   has them. (A `source_env` outside that prefix, written before the rule, is claimed by the
+   first scheduler and failed at stage `config`, the variable never read: no host can run it.)
    Slots older than the schedule grace are left alone: they read as `missed`, which a person
    should see, rather than a backup started hours late in the busy part of the day.
 3. alerts are brought in line with the checks, and retention is applied, each under an
@@ -20,10 +26,9 @@ import asyncio
 import contextlib
 import dataclasses
 import datetime as dt
-import logging
 import os
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,16 +37,24 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 from fastapi import FastAPI
 
-from dockyard.backups import alerts, checks, cron, retention, runner
+from dockyard.backups import alerts, checks, cron, redaction, retention, runner
 from dockyard.backups.settings import BackupsSettings
 from dockyard.backups.slots import resolved
 from dockyard.core.config import Settings
 from dockyard.core.db import Connection, Pool
 from dockyard.core.services import settings_of
 
-log = logging.getLogger("dockyard.backups.scheduler")
+log = redaction.logger("dockyard.backups.scheduler")
 
 HOUSEKEEPING_LOCK = 7_246_002  # pg_try_advisory_lock key: one replica syncs alerts and purges at a time
+
+# The only environment variables a schedule may name: a schedule must not read JWT_SECRET & co.
+SOURCE_PREFIX = "BACKUP_SOURCE_"
+
+
+def allowed_source_env(name: str) -> bool:
+    """Whether a schedule may read its source URL from the variable `name`."""
+    return name.startswith(SOURCE_PREFIX) and len(name) > len(SOURCE_PREFIX)
 
 
 @dataclass(frozen=True)
@@ -56,11 +69,22 @@ class Options:
     pg_bin: Path | None = None
     heartbeat_s: float = 10.0
     housekeeping_every_s: float = 300.0
+    environ: Mapping[str, str] = field(default_factory=lambda: os.environ)  # where source URLs are read
+
+    def sources(self) -> list[str]:
+        """The BACKUP_SOURCE_* variables set (not empty) here: the schedules this scheduler can run."""
+        return sorted(name for name, value in self.environ.items() if allowed_source_env(name) and value)
 
 
+# Only the missing slots: a row the SELECT filters out never draws a run id, where ON CONFLICT
+# alone draws one per existing slot on every round. The ON CONFLICT stays for two planners racing.
 PLAN_INSERT = """INSERT INTO backups.runs
     (section, type, datacenter, source, host, status, scheduled_for, registered_by)
-SELECT $1, $2, $3, $4, $5, 'scheduled', slot, 'scheduler' FROM unnest($6::timestamptz[]) AS slot
+SELECT $1::text, $2::text, $3::text, $4::text, $5::text, 'scheduled', slot, 'scheduler'
+FROM unnest($6::timestamptz[]) AS slot
+WHERE NOT EXISTS (SELECT 1 FROM backups.runs r
+                  WHERE r.section = $1::text AND r.type = $2::text AND r.datacenter = $3::text
+                    AND r.scheduled_for = slot)
 ON CONFLICT (section, type, datacenter, scheduled_for) WHERE scheduled_for IS NOT NULL DO NOTHING"""
 
 # Future slots the scheduler planned that the series' schedule no longer names (cron changed).
@@ -83,16 +107,18 @@ async def plan(
     start = (now or dt.datetime.now(dt.UTC)).replace(second=0, microsecond=0)
     end = start + horizon
     schedules = await conn.fetch(
-        "SELECT id, section, type, datacenter, cron, source, host FROM backups.schedules WHERE enabled"
+        "SELECT id, section, type, datacenter, cron, source, host, timezone, created_at "
+        "FROM backups.schedules WHERE enabled ORDER BY id"
     )
     created = 0
     async with conn.transaction():
         for schedule in schedules:
             try:
-                slots = list(cron.parse(schedule["cron"]).between(start, end))
+                parsed, zone = cron.parse(schedule["cron"]), cron.zone(schedule["timezone"])
             except cron.CronError as exc:  # only possible for rows written around the API
                 log.warning("schedule %s (%s) is skipped: %s", schedule["id"], schedule["cron"], exc)
                 continue
+            slots = list(parsed.between(max(start, schedule["created_at"]), end, zone))
             series = (schedule["section"], schedule["type"], schedule["datacenter"])
             status = await conn.execute(PLAN_INSERT, *series, schedule["source"], schedule["host"], slots)
             created += int(status.rsplit(" ", 1)[-1])
@@ -128,11 +154,15 @@ class Claim:
         )
 
 
-# The oldest due slot, still within its schedule grace, of a schedule Dockyard executes.
+# The oldest due slot, still within its schedule grace, of a schedule Dockyard executes and this
+# scheduler can: its host ($1) if the schedule names one, its source variable set here ($2), or a
+# variable no scheduler may read (claimed to be failed at stage `config`).
 DUE = f"""SELECT r.id, r.section, r.type, r.datacenter, coalesce(r.source, s.source) AS source, s.source_env
 FROM backups.runs r
 JOIN backups.schedules s ON (s.section, s.type, s.datacenter) = (r.section, r.type, r.datacenter)
 WHERE r.status = 'scheduled' AND r.scheduled_for <= now() AND s.enabled AND s.source_env IS NOT NULL
+  AND (s.host IS NULL OR s.host = $1)
+  AND (s.source_env = ANY($2::text[]) OR s.source_env !~ '^{SOURCE_PREFIX}.')
   AND r.scheduled_for > now() - make_interval(secs => {resolved("schedule_grace_s")})
 ORDER BY r.scheduled_for, r.id
 LIMIT 1
@@ -142,7 +172,7 @@ FOR UPDATE OF r SKIP LOCKED"""
 async def claim(conn: Connection, options: Options) -> Claim | None:
     """Record the oldest due run as ongoing on this host; None when nothing is due (or all are taken)."""
     async with conn.transaction():
-        row = await conn.fetchrow(DUE)
+        row = await conn.fetchrow(DUE, options.host, options.sources())
         if row is None:
             return None
         claimed = Claim(
@@ -153,8 +183,15 @@ async def claim(conn: Connection, options: Options) -> Claim | None:
 
 
 async def execute(conn: Connection, options: Options, claimed: Claim) -> int:
-    """Take the claimed backup; a missing source URL fails the run at stage `config`."""
-    source_url = os.environ.get(claimed.source_env, "")
+    """Take the claimed backup; a forbidden or missing source variable fails the run at stage `config`."""
+    if not allowed_source_env(claimed.source_env):  # refused without reading it
+        message = (
+            f"source_env {claimed.source_env} is refused: a schedule's source URL must be in a variable "
+            f"named {SOURCE_PREFIX}*; PUT the schedule again with one"
+        )
+        await runner.record_failure(conn, claimed.run_id, "config", None, message)
+        return claimed.run_id
+    source_url = options.environ.get(claimed.source_env, "")
     if not source_url:
         message = f"{claimed.source_env} (the source URL of this schedule) is not set on {options.host}"
         await runner.record_failure(conn, claimed.run_id, "config", None, message)

@@ -42,8 +42,8 @@ from dockyard.core.seeds import Progress
 
 __all__ = ["TABLES", "Dataset", "build", "seed"]
 
-TABLES = ("alert_events", "alerts", "restore_tests", "objects", "files", "schedules", "runs")
-SCHEDULE_COLUMNS = ("section", "type", "datacenter", "cron", "source", "host", "enabled")
+TABLES = ("alert_events", "alerts", "restore_tests", "objects", "files", "store_folders", "schedules", "runs")
+SCHEDULE_COLUMNS = ("section", "type", "datacenter", "cron", "source", "host", "enabled", "created_at")
 ID_PAST_MAX = (
     "SELECT setval(pg_get_serial_sequence('backups.runs', 'id'), (SELECT max(id) FROM backups.runs))"
 )
@@ -68,8 +68,9 @@ class Dataset:
         for runs in with_files.values():
             for run in runs:
                 contents.add(run)
-        schedules = [
-            (*series.key, series.cron, series.source, series.host, True) for series in history.series
+        schedules = [  # in place since the history began (the same rows on every reseed)
+            (*series.key, series.cron, series.source, series.host, True, history.first)
+            for series in history.series
         ]
         self.tables: list[tuple[str, Sequence[str], list[tuple[Any, ...]]]] = [
             ("runs", RUN_COLUMNS, [run.row() for run in self.runs]),

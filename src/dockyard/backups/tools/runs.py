@@ -22,7 +22,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from dockyard.backups import mariadb, runner
+from dockyard.backups import mariadb, runner, store
 from dockyard.backups.tools import inventory, mariabackup, mydumper
 from dockyard.backups.tools.source import NAME, Source, option_file
 from dockyard.core.db import Connection
@@ -197,6 +197,8 @@ async def execute(catalog: Connection, job: runner.Job, run_id: int, name: str) 
     except (OSError, ValueError) as exc:
         await runner.record_failure(catalog, run_id, "start", None, f"{type(exc).__name__}: {exc}")
         return run_id
+    # The folder is ours (mkdir made it): recorded, it is what retention may delete one day.
+    await store.record(catalog, run_id, host=job.host, store=job.destination, folder=target)
     beating = asyncio.create_task(runner._heartbeat(catalog, run_id, target, job.heartbeat_s))
     try:
         with option_file(source) as defaults:

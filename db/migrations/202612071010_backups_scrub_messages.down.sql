@@ -1,0 +1,2 @@
+-- The secrets masked by the up migration are gone for good: nothing to restore.
+SELECT 1;
