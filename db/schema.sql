@@ -608,8 +608,11 @@ CREATE TABLE backups.schedules (
     host backups.label,
     enabled boolean DEFAULT true NOT NULL,
     source_env text,
+    timezone text DEFAULT 'UTC'::text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT schedules_cron_check CHECK ((cron ~ '^\S+ \S+ \S+ \S+ \S+$'::text)),
     CONSTRAINT schedules_source_env_check CHECK ((source_env ~ '^[A-Z_][A-Z0-9_]{0,99}$'::text)),
+    CONSTRAINT schedules_timezone_check CHECK (((length(timezone) >= 1) AND (length(timezone) <= 64))),
     CONSTRAINT schedules_type_check CHECK ((type = ANY (ARRAY['dump'::text, 'snapshot'::text])))
 );
 
@@ -627,6 +630,20 @@ CREATE TABLE backups.series (
     type text NOT NULL,
     datacenter backups.label NOT NULL,
     CONSTRAINT series_type_check CHECK ((type = ANY (ARRAY['dump'::text, 'snapshot'::text])))
+);
+
+CREATE TABLE backups.store_folders (
+    run_id bigint NOT NULL,
+    host backups.label NOT NULL,
+    store text NOT NULL,
+    path text NOT NULL,
+    device numeric(20,0) NOT NULL,
+    inode numeric(20,0) NOT NULL,
+    written_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT store_folders_device_check CHECK ((device >= (0)::numeric)),
+    CONSTRAINT store_folders_inode_check CHECK ((inode >= (0)::numeric)),
+    CONSTRAINT store_folders_path_check CHECK (((path ~ '^[^/\x01-\x1f]+(/[^/\x01-\x1f]+)*$'::text) AND (path !~ '(^|/)\.\.?(/|$)'::text) AND (length(path) <= 1000))),
+    CONSTRAINT store_folders_store_check CHECK (((store ~ '^/'::text) AND (length(store) <= 1000)))
 );
 
 CREATE TABLE backups.threshold_changes (
@@ -1404,6 +1421,12 @@ ALTER TABLE ONLY backups.schedules
 ALTER TABLE ONLY backups.series
     ADD CONSTRAINT series_pkey PRIMARY KEY (section, type, datacenter);
 
+ALTER TABLE ONLY backups.store_folders
+    ADD CONSTRAINT store_folders_host_store_path_key UNIQUE (host, store, path);
+
+ALTER TABLE ONLY backups.store_folders
+    ADD CONSTRAINT store_folders_pkey PRIMARY KEY (run_id);
+
 ALTER TABLE ONLY backups.threshold_changes
     ADD CONSTRAINT threshold_changes_pkey PRIMARY KEY (id);
 
@@ -1848,6 +1871,9 @@ ALTER TABLE ONLY backups.restore_tests
 
 ALTER TABLE ONLY backups.runs
     ADD CONSTRAINT runs_retry_of_fkey FOREIGN KEY (retry_of) REFERENCES backups.runs(id);
+
+ALTER TABLE ONLY backups.store_folders
+    ADD CONSTRAINT store_folders_run_id_fkey FOREIGN KEY (run_id) REFERENCES backups.runs(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY gateway.grants
     ADD CONSTRAINT grants_created_by_fkey FOREIGN KEY (created_by) REFERENCES accounts.users(id) ON DELETE SET NULL;
