@@ -269,10 +269,8 @@
       return h(
         "tr",
         { "data-run-id": run.id, "data-state": run.state },
-        h(
-          "td",
-          null,
-          h("a", { href: sectionHref(run.section), class: "series-name" }, seriesName(run)),
+        seriesCell(
+          run,
           h(
             "div",
             { class: "small" },
@@ -301,6 +299,11 @@
     );
   }
 
+  // A runs table's first cell: the series (a link to its section) and what identifies the run under it.
+  function seriesCell(run, under) {
+    return h("td", null, h("a", { href: sectionHref(run.section), class: "series-name" }, seriesName(run)), under);
+  }
+
   // Slots whose time has come that nothing started: how late each is; MISSED past the schedule grace.
   function due() {
     const now = new Date();
@@ -308,15 +311,9 @@
       h(
         "tr",
         { "data-run-id": run.id, "data-state": run.state },
-        h(
-          "td",
-          null,
-          h("a", { href: sectionHref(run.section), class: "series-name" }, seriesName(run)),
-          h(
-            "div",
-            { class: "small text-body-secondary text-nowrap slot" },
-            "slot " + fmt.time(run.scheduled_for),
-          ),
+        seriesCell(
+          run,
+          h("div", { class: "small text-body-secondary text-nowrap slot" }, "slot " + fmt.time(run.scheduled_for)),
         ),
         h(
           "td",
