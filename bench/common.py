@@ -12,6 +12,7 @@ import json
 import os
 import platform
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -60,6 +61,8 @@ def served(
     port = port or int(os.environ.get("BENCH_PORT", "0")) or free_port()
     base = f"http://127.0.0.1:{port}"
     merged = {**os.environ, "LOG_LEVEL": "WARNING", "DATA_DIR": str(BENCH_DATA), **(env or {})}
+    # With DATABASE_URL the app refuses to start without a signing secret; a bench run makes its own.
+    merged.setdefault("JWT_SECRET", secrets.token_urlsafe(48))
     command = [DOCKYARD, "serve", "--port", str(port), "--workers", str(workers), "--migrate"]
     proc = subprocess.Popen(command, env=merged, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
