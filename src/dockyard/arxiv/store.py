@@ -51,7 +51,8 @@ ORDER BY arxiv_id, version, rank DESC
 ON CONFLICT (arxiv_id, version) DO NOTHING
 """
 
-# A paper arXiv describes differently now (a journal reference or DOI added later) is rewritten.
+# A paper arXiv describes differently now (a journal reference or DOI added later) is rewritten;
+# skipped when the insert stored every paper of the page (all new).
 UPDATE_PAPERS = f"""
 UPDATE arxiv.papers p
 SET ({PAPER_FIELDS}, search_text) = (
@@ -184,8 +185,10 @@ async def store_search(
     assert row is not None
     if ranked:
         document = entries_json(ranked).decode()
-        await conn.execute(INSERT_PAPERS, document)
-        await conn.execute(UPDATE_PAPERS, document)
+        inserted = await conn.execute(INSERT_PAPERS, document)
+        papers = len({(entry.arxiv_id, entry.version) for _, entry in ranked})
+        if int(inserted.rsplit(" ", 1)[1]) < papers:  # some were stored already: rewrite the changed ones
+            await conn.execute(UPDATE_PAPERS, document)
         ranks = ranks_json(ranked).decode()
         await conn.execute(INSERT_RANKS, ranks, row["id"], row["query_id"], row["timestamp"], request.start)
     return Stored(row["id"], row["query_id"], row["timestamp"], len(ranked), total_results, status)
