@@ -337,7 +337,10 @@ class Runner:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stored.wait(), timeout=self.settings.job_poll_s)
             self._stored.clear()
-            await fill_text_index(self.pool)
+            try:
+                await fill_text_index(self.pool)
+            except Exception:  # keep the loop: text filters still match the rows it did not fill
+                logger.exception("arxiv.search_text.fill_crashed")
 
     async def _heartbeat_loop(self) -> None:
         while True:
