@@ -7,7 +7,7 @@
    median wall and CPU time of `--runs` runs. The service keeps the fastest.
 2. Parse + store: that page read and stored as one search (query row, 2,000 papers, ranks and
    legacy rows in one transaction) in a scratch database, with papers new each run and with papers
-   already stored.
+   already stored; and, apart, the step that computes the new papers' tsvectors after the commit.
 3. Reads: DATABASE_URL is given the bench data set when it has fewer than 1,000,000 stored results
    (`dockyard db seed --size bench --service arxiv`); Dockyard serves SERVICES=accounts,arxiv with
    one worker and each route below is called `--requests` times, one at a time, with random
@@ -41,7 +41,7 @@ from bench.common import DOCKYARD, RESULTS, record, served
 from dockyard.arxiv import papers, queries, syntax
 from dockyard.arxiv.atom import parse_feed
 from dockyard.arxiv.papers import PaperFilter, PaperOrder
-from dockyard.arxiv.store import store_search
+from dockyard.arxiv.store import fill_search_text, store_search
 from dockyard.core.dburl import with_database
 
 RESULTS_WANTED = 1_000_000
@@ -100,8 +100,8 @@ async def _store(url: str, runs: int) -> dict[str, Any]:
     conn = await asyncpg.connect(url)
     try:
         backend = int(await conn.fetchval("SELECT pg_backend_pid()"))
-        walls: dict[str, list[float]] = {"new": [], "known": []}
-        cpus: dict[str, list[float]] = {"new": [], "known": []}
+        walls: dict[str, list[float]] = {"new": [], "known": [], "fill": []}
+        cpus: dict[str, list[float]] = {"new": [], "known": [], "fill": []}
         for run in range(runs):
             for kind in ("new", "known"):
                 body = page(2000, offset=run if kind == "new" else 0)
@@ -120,14 +120,20 @@ async def _store(url: str, runs: int) -> dict[str, Any]:
                     )
                 walls[kind].append(time.perf_counter() - began)
                 cpus[kind].append(time.process_time() - python_cpu + _backend_cpu_s(backend) - pg_cpu)
+                began, python_cpu, pg_cpu = time.perf_counter(), time.process_time(), _backend_cpu_s(backend)
+                filled = await fill_search_text(conn)
+                if kind == "new":
+                    assert filled == len(feed.entries), filled
+                    walls["fill"].append(time.perf_counter() - began)
+                    cpus["fill"].append(time.process_time() - python_cpu + _backend_cpu_s(backend) - pg_cpu)
         # Run 0 of "known" follows the first insert of the same page; runs 1.. are steady state.
         return {
-            f"{kind} papers": {
+            f"{kind} papers" if kind != "fill" else "tsvectors of new papers, after the commit": {
                 "median_s": round(statistics.median(walls[kind][1:] or walls[kind]), 3),
                 "min_s": round(min(walls[kind]), 3),
                 "cpu_median_s": round(statistics.median(cpus[kind][1:] or cpus[kind]), 3),
             }
-            for kind in ("new", "known")
+            for kind in ("new", "known", "fill")
         } | {"runs": runs}
     finally:
         await conn.close()
@@ -151,6 +157,11 @@ def measure_store(admin_url: str, runs: int) -> dict[str, Any]:
             f"parse + store 2,000 entries, {kind} papers: median {times['median_s']} s "
             f"(CPU of Python and the PostgreSQL backend {times['cpu_median_s']} s)"
         )
+    times = found["tsvectors of new papers, after the commit"]
+    print(
+        f"after the commit, the 2,000 new papers' tsvectors: median {times['median_s']} s "
+        f"(CPU {times['cpu_median_s']} s)"
+    )
     return found
 
 

@@ -133,6 +133,7 @@ def search(
                     )
                 except DockyardError as exc:
                     raise CommandError(f"job {job_id} failed (HTTP {exc.status}): {exc.detail}") from exc
+            await jobs.fill_text_index(database.primary)
             return {
                 "job_id": job_id,
                 "query_id": stored.id,

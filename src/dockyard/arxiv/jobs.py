@@ -32,7 +32,7 @@ from fastapi import FastAPI
 from dockyard.arxiv.atom import Entry
 from dockyard.arxiv.client import ArxivClient, Page
 from dockyard.arxiv.settings import ArxivSettings
-from dockyard.arxiv.store import Stored, store_search
+from dockyard.arxiv.store import Stored, fill_search_text, store_search
 from dockyard.arxiv.syntax import Request
 from dockyard.core.db import Connection, Pool, translate
 from dockyard.core.errors import Conflict, DockyardError
@@ -221,6 +221,22 @@ async def execute(
     return stored
 
 
+async def fill_text_index(pool: Pool) -> int:
+    """Compute the tsvector of papers stored without one (after their search committed); rows filled.
+
+    A failure is logged and left for the next call: text filters match such papers meanwhile.
+    """
+    try:
+        async with pool.acquire() as conn:
+            filled = await fill_search_text(conn)
+    except DockyardError as exc:
+        logger.warning("arxiv.search_text.fill_failed", extra={"error": exc.detail})
+        return 0
+    if filled:
+        logger.info("arxiv.search_text.filled", extra={"papers": filled})
+    return filled
+
+
 async def _fail(pool: Pool, job: Job, worker: str, message: str, status: int) -> None:
     try:
         async with pool.acquire() as conn:
@@ -232,7 +248,9 @@ async def _fail(pool: Pool, job: Job, worker: str, message: str, status: int) ->
 
 class Runner:
     """This process's searches: runs queued ones (with ARXIV_RUNNER), sends the heartbeats of every
-    search running here (queued or asked for in a request), and requeues them on a clean stop."""
+    search running here (queued or asked for in a request), requeues them on a clean stop, and
+    computes the tsvector of the papers a search stored once it has committed (and every
+    `job_poll_s`, for papers another process stored and did not get to)."""
 
     def __init__(self, pool: Pool, client: ArxivClient, settings: ArxivSettings) -> None:
         self.pool = pool
@@ -240,6 +258,7 @@ class Runner:
         self.settings = settings
         self.worker = worker_name()
         self._wake = asyncio.Event()
+        self._stored = asyncio.Event()
         self._running: dict[int, asyncio.Task[None]] = {}
         self._inline: set[int] = set()
         self._loops: list[asyncio.Task[None]] = []
@@ -248,7 +267,7 @@ class Runner:
         """Run a job created `running` for this worker, in the caller's task, with heartbeats."""
         self._inline.add(job_id)
         try:
-            return await execute(
+            stored = await execute(
                 self.pool,
                 self.client,
                 Job(job_id, user_id, request),
@@ -257,6 +276,8 @@ class Runner:
             )
         finally:
             self._inline.discard(job_id)
+        self._stored.set()
+        return stored
 
     def wake(self) -> None:
         """Look for queued jobs now (a search was just queued in this process)."""
@@ -264,7 +285,10 @@ class Runner:
 
     def start(self, *, claim: bool) -> None:
         """Start the heartbeat loop and, when `claim`, the loop that takes queued jobs."""
-        self._loops = [asyncio.create_task(self._heartbeat_loop())]
+        self._loops = [
+            asyncio.create_task(self._heartbeat_loop()),
+            asyncio.create_task(self._text_index_loop()),
+        ]
         if claim:
             self._loops.append(asyncio.create_task(self._claim_loop()))
 
@@ -299,6 +323,7 @@ class Runner:
     async def _run(self, job: Job) -> None:
         try:
             await execute(self.pool, self.client, job, worker=self.worker, page_size=self.settings.page_size)
+            self._stored.set()
         except DockyardError:
             pass  # recorded on the job
         except Exception:
@@ -306,6 +331,16 @@ class Runner:
         finally:
             self._running.pop(job.id, None)
             self._wake.set()
+
+    async def _text_index_loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stored.wait(), timeout=self.settings.job_poll_s)
+            self._stored.clear()
+            try:
+                await fill_text_index(self.pool)
+            except Exception:  # keep the loop: text filters still match the rows it did not fill
+                logger.exception("arxiv.search_text.fill_crashed")
 
     async def _heartbeat_loop(self) -> None:
         while True:

@@ -4,7 +4,8 @@ Browsing is ordered by publication time then id, both ways stable; a page comes 
 (`next_cursor`: the last row's publication time in microseconds and its id) that continues in one
 index probe, and with the exact total when asked (`count`: a pass over every match, so opt-in).
 Text search uses the `search_text` tsvector (titles weigh more than abstracts) and authors the
-`author_text` one, both under GIN.
+`author_text` one, both under GIN. `search_text` is filled after a search commits; until then a
+paper's tsvector is computed on the fly (such rows are few and listed by a partial index).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from dockyard.arxiv.queries import Filters, utc
+from dockyard.arxiv.store import SEARCH_TEXT
 from dockyard.core.db import Connection
 from dockyard.core.errors import BadInput
 
@@ -27,6 +29,13 @@ PAPER_FIELDS = f"""
     'abs_url', p.abs_url, 'pdf_url', p.pdf_url, 'doi_url', p.doi_url,
     'first_seen_at', {utc("p.first_seen_at")}"""
 PAPER_JSON = f"json_build_object({PAPER_FIELDS})"
+
+# Papers whose tsvector is stored, and papers stored since whose tsvector is not yet.
+TEXT_MATCH = (
+    "(p.search_text @@ websearch_to_tsquery('english', {0}) OR (p.search_text IS NULL AND ("
+    + SEARCH_TEXT.format(p="p.")
+    + ") @@ websearch_to_tsquery('english', {0})))"
+)
 
 CURSOR = re.compile(r"(-?\d{1,18})\.(\d{1,19})")
 
@@ -74,7 +83,7 @@ class PaperFilter:
         if self.category is not None:
             found.add("p.categories @> ARRAY[{}]::text[]", self.category)
         if self.text is not None:
-            found.add("p.search_text @@ websearch_to_tsquery('english', {})", self.text)
+            found.add(TEXT_MATCH, self.text)
         if self.published_from is not None:
             found.add("p.published >= {}", self.published_from)
         if self.published_to is not None:

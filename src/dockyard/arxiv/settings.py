@@ -44,7 +44,11 @@ class ArxivSettings(ServiceSettings):
     )
     runner: bool = Field(default=True, description="Run queued multi-slice searches in `dockyard serve`.")
     job_concurrency: int = Field(default=2, ge=1, le=32, description="Searches one process runs at once.")
-    job_poll_s: float = Field(default=5.0, gt=0, description="Seconds between looks for queued searches.")
+    job_poll_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="Seconds between looks for queued searches and for papers without a tsvector.",
+    )
     heartbeat_s: float = Field(
         default=5.0, gt=0, description="Seconds between a running search's heartbeats."
     )

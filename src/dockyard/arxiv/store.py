@@ -4,6 +4,10 @@ The caller holds the transaction: all of a search is stored or none of it. Entri
 PostgreSQL as one JSON document read by `jsonb_to_recordset`, so a 2,000-entry page is three
 statements, not thousands. Papers are keyed by (arXiv id, version); a paper already stored is
 rewritten only when arXiv changed something (a journal reference or DOI added later).
+
+A paper's English tsvector (`search_text`) is not computed here: it was most of the cost of storing
+new papers. It stays NULL until `fill_search_text` computes it after the commit, and text filters
+compute it on the fly for such rows meanwhile (`papers.PaperFilter`), so nothing is missed.
 """
 
 from __future__ import annotations
@@ -35,9 +39,9 @@ PAPER_FIELDS = (
     "published, updated, abs_url, pdf_url, doi_url"
 )
 
-# Only papers not stored yet are inserted: a generated tsvector is computed for every row offered to
-# an INSERT, conflicting or not, and it is most of the cost of storing a page. Sorted so that
-# concurrent searches take shared papers in the same order.
+# Only papers not stored yet are inserted (the generated `author_text` is computed for every row
+# offered to an INSERT, conflicting or not). Sorted so that concurrent searches take shared papers
+# in the same order.
 INSERT_PAPERS = f"""
 INSERT INTO arxiv.papers (arxiv_id, version, {PAPER_FIELDS})
 SELECT DISTINCT ON (arxiv_id, version) arxiv_id, version, {PAPER_FIELDS}
@@ -47,18 +51,34 @@ ORDER BY arxiv_id, version, rank DESC
 ON CONFLICT (arxiv_id, version) DO NOTHING
 """
 
-# A paper arXiv describes differently now (a journal reference or DOI added later) is rewritten.
+# A paper arXiv describes differently now (a journal reference or DOI added later) is rewritten;
+# skipped when the insert stored every paper of the page (all new).
 UPDATE_PAPERS = f"""
 UPDATE arxiv.papers p
-SET ({PAPER_FIELDS}) = (
+SET ({PAPER_FIELDS}, search_text) = (
     e.title, e.abstract, e.authors, e.author_names, e.categories, e.primary_category, e.doi,
-    e.journal_ref, e.comment, e.published, e.updated, e.abs_url, e.pdf_url, e.doi_url)
+    e.journal_ref, e.comment, e.published, e.updated, e.abs_url, e.pdf_url, e.doi_url,
+    CASE WHEN (p.title, p.abstract) IS NOT DISTINCT FROM (e.title, e.abstract) THEN p.search_text END)
 FROM (SELECT DISTINCT ON (arxiv_id, version) * FROM jsonb_to_recordset($1::jsonb) AS e({ENTRY_COLUMNS})
       ORDER BY arxiv_id, version, rank DESC) e
 WHERE p.arxiv_id = e.arxiv_id AND p.version = e.version
   AND (p.{PAPER_FIELDS.replace(", ", ", p.")}) IS DISTINCT FROM (
     e.title, e.abstract, e.authors, e.author_names, e.categories, e.primary_category, e.doi,
     e.journal_ref, e.comment, e.published, e.updated, e.abs_url, e.pdf_url, e.doi_url)
+"""
+
+# The English tsvector of a paper (titles weigh A, abstracts B): stored by `fill_search_text`, and
+# computed on the fly by text filters for a paper whose `search_text` is still NULL.
+SEARCH_TEXT = (
+    "setweight(to_tsvector('english'::regconfig, {p}title), 'A') "
+    "|| setweight(to_tsvector('english'::regconfig, {p}abstract), 'B')"
+)
+
+# A batch of papers whose tsvector is not stored yet; ones another filler holds are skipped.
+FILL_SEARCH_TEXT = f"""
+UPDATE arxiv.papers p SET search_text = {SEARCH_TEXT.format(p="p.")}
+WHERE p.id IN (SELECT id FROM arxiv.papers WHERE search_text IS NULL ORDER BY id LIMIT $1
+               FOR UPDATE SKIP LOCKED)
 """
 
 RANK_COLUMNS = "rank int, arxiv_id text, version int, title text, author_names text, journal_ref text"
@@ -165,8 +185,21 @@ async def store_search(
     assert row is not None
     if ranked:
         document = entries_json(ranked).decode()
-        await conn.execute(INSERT_PAPERS, document)
-        await conn.execute(UPDATE_PAPERS, document)
+        inserted = await conn.execute(INSERT_PAPERS, document)
+        papers = len({(entry.arxiv_id, entry.version) for _, entry in ranked})
+        if int(inserted.rsplit(" ", 1)[1]) < papers:  # some were stored already: rewrite the changed ones
+            await conn.execute(UPDATE_PAPERS, document)
         ranks = ranks_json(ranked).decode()
         await conn.execute(INSERT_RANKS, ranks, row["id"], row["query_id"], row["timestamp"], request.start)
     return Stored(row["id"], row["query_id"], row["timestamp"], len(ranked), total_results, status)
+
+
+async def fill_search_text(conn: Connection, *, batch: int = 2000) -> int:
+    """Store the tsvector of papers that have none yet, `batch` rows a transaction; rows filled."""
+    filled = 0
+    while True:
+        status = await conn.execute(FILL_SEARCH_TEXT, batch)
+        done = int(status.rsplit(" ", 1)[1])
+        filled += done
+        if done < batch:
+            return filled

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from dockyard.arxiv.store import SEARCH_TEXT
 from dockyard.core.seeds import Progress
 
 PAPERS = 200_000
@@ -35,7 +36,8 @@ WITH bag AS (
     FROM (SELECT $1::text[] AS w) v, generate_series(1, 100000)
 )
 INSERT INTO arxiv.papers (arxiv_id, version, title, abstract, authors, author_names, categories,
-                          primary_category, doi, journal_ref, comment, published, updated, abs_url, pdf_url)
+                          primary_category, doi, journal_ref, comment, published, updated, abs_url, pdf_url,
+                          search_text)
 SELECT id, version, title, abstract,
        jsonb_build_array(jsonb_build_object('name', a1,
                                             'affiliations', jsonb_build_array('Institute ' || (g % 300))),
@@ -45,7 +47,8 @@ SELECT id, version, title, abstract,
        CASE WHEN g % 4 = 0 THEN 'Bench J. ' || (g % 90) || ' (' || (2000 + g % 24) || ') ' || g % 1000 END,
        CASE WHEN g % 2 = 0 THEN (5 + g % 40) || ' pages' END,
        published, published + (version - 1) * interval '20 days',
-       'http://arxiv.org/abs/' || id || 'v' || version, 'http://arxiv.org/pdf/' || id || 'v' || version
+       'http://arxiv.org/abs/' || id || 'v' || version, 'http://arxiv.org/pdf/' || id || 'v' || version,
+       {search_text}
 FROM (
     SELECT g,
            to_char(1001 + g / 99999, 'FM0000') || '.' || to_char(g % 99999, 'FM00000') AS id,
@@ -60,7 +63,7 @@ FROM (
     FROM generate_series(1, $2::int) g, bag,
          LATERAL (SELECT ((g::bigint * 7919) % 99000)::int AS t, ((g::bigint * 104729) % 99000)::int AS a) o
 ) p
-"""
+""".replace("{search_text}", SEARCH_TEXT.format(p=""))
 
 GENERATE_QUERIES = """
 INSERT INTO arxiv.queries (timestamp, status, num_results, num_entries, query, search_query, id_list,
