@@ -1,0 +1,2 @@
+DROP INDEX IF EXISTS backups.runs_failing;
+DROP INDEX IF EXISTS backups.runs_finished;
