@@ -1,2 +1,3 @@
-DROP INDEX IF EXISTS backups.runs_failing;
-DROP INDEX IF EXISTS backups.runs_finished;
+-- dockyard:no-transaction
+DROP INDEX CONCURRENTLY IF EXISTS backups.runs_failing;
+DROP INDEX CONCURRENTLY IF EXISTS backups.runs_finished;
