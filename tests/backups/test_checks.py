@@ -9,8 +9,9 @@ from typing import Any
 import asyncpg
 import pytest
 
-from dockyard.backups import checks
+from dockyard.backups import checks, comparisons
 from dockyard.backups.checks import Status, human_size
+from dockyard.backups.problems import when
 
 GIB = 2**30
 HOUR = dt.timedelta(hours=1)
@@ -320,6 +321,47 @@ async def test_size_anomaly_against_the_median_and_mad_of_the_last_runs(
         assert f"% {side} the median of the 10 before it (105 GiB)" in problem.message
         assert found.last_finished is not None
         assert problem.since == found.last_finished["ended_at"]
+
+
+@pytest.mark.parametrize(
+    ("moment", "text"),
+    [
+        (dt.datetime(2026, 11, 24, 0, 0, 1, tzinfo=dt.UTC), "2026-11-24 00:00:01"),
+        (dt.datetime(2026, 11, 24, 0, 0, 1, 999_999, tzinfo=dt.UTC), "2026-11-24 00:00:01"),
+        (dt.datetime(2026, 1, 1, 1, 30, tzinfo=dt.timezone(dt.timedelta(hours=2))), "2025-12-31 23:30:00"),
+    ],
+)
+def test_times_are_written_in_utc_to_the_second(moment: dt.datetime, text: str) -> None:
+    assert when(moment) == text == moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@pytest.mark.parametrize(
+    "sizes",
+    [
+        [7.0],
+        [3.0, 1.0],
+        [0.1, 0.2, 0.7],
+        [1.1, 2.2, 3.3, 4.4, 5.5, 6.6, 7.7, 8.8, 9.9, 10.1],
+        [2**53 + 1.0, 3.0, 2**40 + 0.3, 17.0],
+        [100 * GIB, 110 * GIB, 100 * GIB, 110 * GIB, 105 * GIB, 97 * GIB],
+    ],
+)
+async def test_median_and_mad_are_postgresqls_percentile_cont(
+    db: asyncpg.Connection, sizes: list[float]
+) -> None:
+    expected = await db.fetchrow(
+        """SELECT m.median, (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY abs(x - m.median))
+                            FROM unnest($1::float8[]) x) AS mad
+           FROM (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY x) AS median
+                 FROM unnest($1::float8[]) x) m""",
+        sizes,
+    )
+    assert comparisons.history(sizes) == {
+        "anomaly_history": len(sizes),
+        "anomaly_median": expected["median"],
+        "anomaly_mad": expected["mad"],
+    }
+    assert comparisons.history(None)["anomaly_median"] is None
 
 
 async def test_one_outlier_does_not_make_the_next_run_an_anomaly(

@@ -2,8 +2,9 @@
 size anomalies, the cross-datacenter comparison and the age of the last restore test.
 
 One query gathers, for every series (section, type and datacenter) that is scheduled, configured
-or recorded, its last two finished runs, its latest run, its open runs, the median and MAD of the
-sizes before its last finished run, the other datacenters' last finished runs and its last passed
+or recorded, its last finished run and the size of the one before, its latest run, its open runs,
+the sizes of the finished runs before its last (their median and MAD are computed here,
+`comparisons.history`), the other datacenters' last finished runs and its last passed
 restore test; `evaluate` then applies the rules to each, with its effective thresholds. The
 wmfbackups rules run in their order and the first that matches decides (no finished run, stale, too
 small, only one, size change); the other rules add their own problems. A series' status is its
@@ -15,10 +16,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-
-import orjson
 
 from dockyard.backups import comparisons, messages
 from dockyard.backups.problems import (
@@ -106,12 +106,50 @@ def effective_thresholds(config: Config, section: str, type: str, datacenter: st
     return values
 
 
-RUN_JSON = """json_build_object('id', r.id, 'status', r.status, 'source', r.source, 'host', r.host,
-    'started_at', r.started_at, 'ended_at', r.ended_at, 'heartbeat_at', r.heartbeat_at,
-    'scheduled_for', r.scheduled_for, 'total_size', r.total_size, 'bytes_done', r.bytes_done,
-    'error_stage', r.error_stage, 'error_exit_code', r.error_exit_code, 'error_message', r.error_message)"""
+def thresholds_lookup(config: Config) -> Callable[[str, str, str], dict[str, Any]]:
+    """`effective_thresholds` for many series at once: the series whose section has no row of its
+    own share the thresholds of their type and datacenter, resolved once (do not modify them)."""
+    sections = {scope[0] for scope in config if scope[0] is not None}
+    shared: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def lookup(section: str, type: str, datacenter: str) -> dict[str, Any]:
+        if section in sections:
+            return effective_thresholds(config, section, type, datacenter)
+        found = shared.get((type, datacenter))
+        if found is None:
+            found = shared[type, datacenter] = effective_thresholds(config, section, type, datacenter)
+        return found
+
+    return lookup
+
+
+RUN_FIELDS = (
+    "id",
+    "status",
+    "source",
+    "host",
+    "started_at",
+    "ended_at",
+    "heartbeat_at",
+    "scheduled_for",
+    "total_size",
+    "bytes_done",
+    "error_stage",
+    "error_exit_code",
+    "error_message",
+)
+# A run as an anonymous record, which asyncpg decodes into a tuple of native values (no JSON text to
+# build in SQL and parse in Python); the `backups.label` domains are sent as text.
+RUN = """ROW(r.id, r.status, r.source::text, r.host::text, r.started_at, r.ended_at, r.heartbeat_at,
+    r.scheduled_for, r.total_size, r.bytes_done, r.error_stage, r.error_exit_code, r.error_message)"""
 
 SERIES = "(r.section, r.type, r.datacenter) = (s.section, s.type, s.datacenter)"
+
+# How many earlier runs the anomaly rule reads: the value of every check_config row that sets it when
+# they agree (looked up once), else the series' own (looked up for each series).
+ANOMALY_RUNS = f"""CASE WHEN (SELECT count(DISTINCT anomaly_runs) FROM backups.check_config) <= 1
+        THEN (SELECT max(anomaly_runs) FROM backups.check_config)
+        ELSE {resolved("anomaly_runs", "s")} END"""
 
 SERIES_STATE = f"""
 WITH series AS (
@@ -125,8 +163,8 @@ WITH series AS (
     -- Runs in progress and slots past due, for every series in one pass over the `runs_open` index
     -- (materialized: a series filter pushed in here would scan half of `runs_series`).
     SELECT r.section, r.type, r.datacenter,
-        array_agg({RUN_JSON}::text ORDER BY r.started_at) FILTER (WHERE r.status = 'ongoing') AS ongoing,
-        array_agg({RUN_JSON}::text ORDER BY r.scheduled_for) FILTER (WHERE r.status = 'scheduled') AS overdue
+        array_agg({RUN} ORDER BY r.started_at) FILTER (WHERE r.status = 'ongoing') AS ongoing,
+        array_agg({RUN} ORDER BY r.scheduled_for) FILTER (WHERE r.status = 'scheduled') AS overdue
     FROM backups.runs r
     WHERE r.status = 'ongoing'
        OR (r.status = 'scheduled' AND r.scheduled_for < now()
@@ -142,33 +180,38 @@ WITH series AS (
     GROUP BY r.section, r.type, r.datacenter
 )
 SELECT s.section, s.type, s.datacenter, now() AS now,
-    coalesce(f.finished, '{{{{}}}}') AS finished,
+    f.last_finished, f.has_previous, f.previous_size,
     x.last_failed, x.failing_since,
     CASE WHEN f.started_at IS NULL
-           OR (rs.last_restored IS NULL AND {resolved("restore_max_age_s", "s")} IS NOT NULL) THEN
+           -- (the restore rule is usually off everywhere: one look at check_config says so)
+           OR (rs.last_restored IS NULL
+               AND (SELECT bool_or(restore_max_age_s IS NOT NULL) FROM backups.check_config)
+               AND {resolved("restore_max_age_s", "s")} IS NOT NULL) THEN
         (SELECT r.started_at FROM backups.runs r WHERE {SERIES} AND r.status <> 'scheduled'
          ORDER BY r.started_at LIMIT 1) END AS first_run_at,
-    coalesce(o.ongoing, '{{{{}}}}') AS ongoing,
-    coalesce(o.overdue, '{{{{}}}}') AS overdue,
-    m.runs AS anomaly_history, m.median AS anomaly_median, d.mad AS anomaly_mad,
+    o.ongoing,
+    o.overdue,
+    f.sizes AS anomaly_sizes,
     rs.last_restored
 FROM chosen s
--- The last finished runs: the latest two for the wmfbackups rules, and the sizes of the (at most
--- anomaly_runs) before the latest for the anomaly rule, read in one pass over `runs_series`.
+-- The last finished runs: the latest and the size of the one before for the wmfbackups rules, and
+-- the sizes of the (at most anomaly_runs) before the latest for the anomaly rule, read in one pass
+-- over `runs_finished`, which covers the size and id (no table access once vacuumed); only the
+-- latest is then read from the table, by id.
 LEFT JOIN LATERAL (
-    SELECT array_agg(h.run ORDER BY h.n) FILTER (WHERE h.n <= 2) AS finished,
+    SELECT (array_agg((SELECT {RUN} FROM backups.runs r WHERE r.id = h.id)) FILTER (WHERE h.n = 1))[1]
+            AS last_finished,
+        bool_or(h.n = 2) AS has_previous, max(h.total_size) FILTER (WHERE h.n = 2) AS previous_size,
         array_agg(h.total_size::float8) FILTER (WHERE h.n > 1 AND h.total_size IS NOT NULL) AS sizes,
         max(h.started_at) AS started_at
-    FROM (SELECT row_number() OVER latest AS n, r.total_size, r.started_at,
-                 CASE WHEN row_number() OVER latest <= 2 THEN {RUN_JSON}::text END AS run
+    FROM (SELECT row_number() OVER (ORDER BY r.started_at DESC) AS n, r.id, r.total_size, r.started_at
           FROM backups.runs r
           WHERE {SERIES} AND r.status = 'finished' AND r.ended_at IS NOT NULL
-          WINDOW latest AS (ORDER BY r.started_at DESC)
-          ORDER BY r.started_at DESC LIMIT coalesce({resolved("anomaly_runs", "s")}, 1) + 1) h
+          ORDER BY r.started_at DESC LIMIT coalesce({ANOMALY_RUNS}, 1) + 1) h
 ) f ON true
 -- The failures since the last success (usually none): the latest, and when the first one ended.
 LEFT JOIN LATERAL (
-    SELECT (array_agg({RUN_JSON}::text ORDER BY r.started_at DESC))[1] AS last_failed,
+    SELECT (array_agg({RUN} ORDER BY r.started_at DESC))[1] AS last_failed,
         min(coalesce(r.ended_at, r.started_at)) AS failing_since
     FROM backups.runs r
     WHERE {SERIES} AND r.status IN ('failed', 'interrupted')
@@ -176,13 +219,6 @@ LEFT JOIN LATERAL (
 ) x ON true
 LEFT JOIN open_runs o ON (o.section, o.type, o.datacenter) = (s.section, s.type, s.datacenter)
 LEFT JOIN restored rs ON (rs.section, rs.type, rs.datacenter) = (s.section, s.type, s.datacenter)
--- The median of those sizes, and their median absolute deviation.
-LEFT JOIN LATERAL (
-    SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY x) AS median, count(*) AS runs FROM unnest(f.sizes) x
-) m ON true
-LEFT JOIN LATERAL (
-    SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY abs(x - m.median)) AS mad FROM unnest(f.sizes) x
-) d ON true
 ORDER BY s.section, s.type, s.datacenter
 """
 
@@ -236,11 +272,8 @@ class Result:
         return f"{self.status.name}: {self.message}"
 
 
-def _parse(run: dict[str, Any]) -> dict[str, Any]:
-    for key in ("started_at", "ended_at", "heartbeat_at", "scheduled_for"):
-        if run.get(key):
-            run[key] = dt.datetime.fromisoformat(run[key])
-    return run
+def _run(record: tuple[Any, ...]) -> dict[str, Any]:
+    return dict(zip(RUN_FIELDS, record, strict=False))
 
 
 def _after(moment: dt.datetime, seconds: float, now: dt.datetime) -> dt.datetime:
@@ -383,7 +416,9 @@ def evaluate(row: dict[str, Any]) -> Result:
         message=worst.message,
         problems=problems,
         last_finished=finished[0] if finished else None,
-        thresholds={name: row[name] for name in THRESHOLDS},
+        thresholds=dict(row["thresholds"])
+        if "thresholds" in row
+        else {name: row[name] for name in THRESHOLDS},
         checked_at=now,
     )
 
@@ -396,14 +431,18 @@ async def check(
     datacenter: str | None = None,
 ) -> list[Result]:
     """The check of every series matching the filters, ordered by section, type, datacenter."""
-    config = by_scope([dict(row) for row in await conn.fetch(CONFIG)])
+    thresholds = thresholds_lookup(by_scope([dict(row) for row in await conn.fetch(CONFIG)]))
     statement = series_state(section=section is not None, type=type is not None)
     rows = [dict(row) for row in await conn.fetch(statement, *(v for v in (section, type) if v is not None))]
     for row in rows:
-        row.update(effective_thresholds(config, row["section"], row["type"], row["datacenter"]))
-        row["finished"] = [_parse(orjson.loads(text)) for text in row["finished"]]
-        row["last_failed"] = _parse(orjson.loads(row["last_failed"])) if row["last_failed"] else None
-        row["open"] = [_parse(orjson.loads(text)) for text in (*row.pop("ongoing"), *row.pop("overdue"))]
+        row["thresholds"] = thresholds(row["section"], row["type"], row["datacenter"])
+        row.update(row["thresholds"])
+        # The rules need only the size of the run before the last.
+        last, previous = row.pop("last_finished"), {"total_size": row.pop("previous_size")}
+        row["finished"] = [_run(last), *((previous,) if row.pop("has_previous") else ())] if last else []
+        row["last_failed"] = _run(row["last_failed"]) if row["last_failed"] else None
+        row.update(comparisons.history(row.pop("anomaly_sizes")))
+        row["open"] = [_run(record) for record in (*(row.pop("ongoing") or ()), *(row.pop("overdue") or ()))]
     latest: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for row in rows:
         if row["finished"]:

@@ -17,6 +17,30 @@ ANOMALY_MIN_RUNS = 5  # fewer earlier runs than this (or than anomaly_runs) and 
 MAD_TO_SIGMA = 1.4826  # MAD x this estimates the standard deviation of normally distributed sizes
 
 
+def median(values: list[float]) -> float:
+    """The median as PostgreSQL's `percentile_cont(0.5)` computes it (the same float, to the bit)."""
+    ordered = sorted(values)
+    middle = (len(ordered) - 1) / 2
+    low = math.floor(middle)
+    if low == middle:
+        return ordered[low]
+    first, second = ordered[low], ordered[low + 1]
+    return first + (second - first) * (middle - low)
+
+
+def history(sizes: list[float] | None) -> dict[str, Any]:
+    """The size-anomaly statistics of the sizes before the last finished run: how many, their
+    median and their median absolute deviation (None without sizes)."""
+    if not sizes:
+        return {"anomaly_history": 0, "anomaly_median": None, "anomaly_mad": None}
+    middle = median(sizes)
+    return {
+        "anomaly_history": len(sizes),
+        "anomaly_median": middle,
+        "anomaly_mad": median([abs(size - middle) for size in sizes]),
+    }
+
+
 def robust_score(size: float, median: float, mad: float, floor_pct: float) -> float:
     """How many robust deviations `size` lies from `median`, signed.
 

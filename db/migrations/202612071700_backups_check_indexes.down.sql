@@ -1,0 +1,3 @@
+-- dockyard:no-transaction
+DROP INDEX CONCURRENTLY IF EXISTS backups.runs_failing;
+DROP INDEX CONCURRENTLY IF EXISTS backups.runs_finished;
