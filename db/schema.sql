@@ -276,7 +276,7 @@ CREATE TABLE arxiv.papers (
     pdf_url text,
     doi_url text,
     first_seen_at timestamp with time zone DEFAULT now() NOT NULL,
-    search_text tsvector GENERATED ALWAYS AS ((setweight(to_tsvector('english'::regconfig, title), 'A'::"char") || setweight(to_tsvector('english'::regconfig, abstract), 'B'::"char"))) STORED,
+    search_text tsvector,
     author_text tsvector GENERATED ALWAYS AS (to_tsvector('simple'::regconfig, author_names)) STORED,
     CONSTRAINT papers_arxiv_id_check CHECK ((length(arxiv_id) <= 64)),
     CONSTRAINT papers_version_check CHECK ((version >= 1))
@@ -1567,6 +1567,8 @@ CREATE INDEX papers_categories ON arxiv.papers USING gin (categories);
 
 CREATE INDEX papers_published ON arxiv.papers USING btree (published DESC, id DESC);
 
+CREATE INDEX papers_search_pending ON arxiv.papers USING btree (id) WHERE (search_text IS NULL);
+
 CREATE INDEX papers_search_text ON arxiv.papers USING gin (search_text);
 
 CREATE INDEX queries_user ON arxiv.queries USING btree (user_id, "timestamp", id) WHERE (user_id IS NOT NULL);
@@ -1584,6 +1586,10 @@ CREATE INDEX alerts_recent ON backups.alerts USING btree (first_seen_at DESC);
 CREATE INDEX restore_tests_run ON backups.restore_tests USING btree (run_id, started_at DESC);
 
 CREATE INDEX runs_due ON backups.runs USING btree (scheduled_for) WHERE (status = 'scheduled'::text);
+
+CREATE INDEX runs_failing ON backups.runs USING btree (section, type, datacenter, started_at DESC) WHERE (status = ANY (ARRAY['failed'::text, 'interrupted'::text]));
+
+CREATE INDEX runs_finished ON backups.runs USING btree (section, type, datacenter, started_at DESC) INCLUDE (total_size, id) WHERE ((status = 'finished'::text) AND (ended_at IS NOT NULL));
 
 CREATE UNIQUE INDEX runs_one_per_slot ON backups.runs USING btree (section, type, datacenter, scheduled_for) WHERE (scheduled_for IS NOT NULL);
 
