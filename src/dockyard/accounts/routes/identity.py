@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request, Response
 
 from dockyard.accounts import throttle
-from dockyard.accounts.auth import CredentialManager, CurrentUser
+from dockyard.accounts.auth import AuthRuntime, CredentialManager, CurrentUser
+from dockyard.accounts.mail import Mail, Mailer
 from dockyard.accounts.models import (
     EmailIn,
     LoginIn,
@@ -34,6 +36,8 @@ from dockyard.accounts.service import (
     verify_email,
 )
 from dockyard.accounts.service import logout as end_session
+from dockyard.core.config import Settings
+from dockyard.core.db import Pool
 from dockyard.core.errors import BadInput
 from dockyard.core.openapi import errors
 
@@ -103,6 +107,24 @@ async def verify_link(
     return MessageOut(message=VERIFIED)
 
 
+async def _same_answer_mail(
+    compose: Callable[[Pool, Settings, str], Awaitable[Mail | None]],
+    email: str,
+    request: Request,
+    auth: AuthRuntime,
+    pool: Pool,
+    mailer: Mailer,
+    background: BackgroundTasks,
+) -> MessageOut:
+    """Within the address's and the client's mail budget, compose the mail for `email` (None when it
+    has no account) and send it after the answer; the answer is the same in every case."""
+    if await throttle.mail_request(auth.limiter, auth.settings, email=email, ip=client_ip(request)):
+        outgoing = await compose(pool, auth.settings, email)
+        if outgoing is not None:
+            background.add_task(mailer.deliver, pool, outgoing)
+    return MessageOut(message=SAME_ANSWER)
+
+
 @router.post(
     "/verify/resend",
     status_code=202,
@@ -114,11 +136,7 @@ async def resend(
     body: EmailIn, request: Request, auth: Auth, pool: PoolDep, mailer: MailerDep, background: BackgroundTasks
 ) -> MessageOut:
     """Always answers the same, whether or not the address has an account (the mail goes out afterwards)."""
-    if await throttle.mail_request(auth.limiter, auth.settings, email=body.email, ip=client_ip(request)):
-        outgoing = await mail_verification(pool, auth.settings, body.email)
-        if outgoing is not None:
-            background.add_task(mailer.deliver, pool, outgoing)
-    return MessageOut(message=SAME_ANSWER)
+    return await _same_answer_mail(mail_verification, body.email, request, auth, pool, mailer, background)
 
 
 @router.post("/login", response_model=TokenPairOut, responses=errors(400, 401, 403), summary="Log in")
@@ -206,11 +224,7 @@ async def request_reset(
     body: EmailIn, request: Request, auth: Auth, pool: PoolDep, mailer: MailerDep, background: BackgroundTasks
 ) -> MessageOut:
     """Mails a reset token (valid 1 h). Answers the same whether or not the address has an account."""
-    if await throttle.mail_request(auth.limiter, auth.settings, email=body.email, ip=client_ip(request)):
-        outgoing = await mail_reset(pool, auth.settings, body.email)
-        if outgoing is not None:
-            background.add_task(mailer.deliver, pool, outgoing)
-    return MessageOut(message=SAME_ANSWER)
+    return await _same_answer_mail(mail_reset, body.email, request, auth, pool, mailer, background)
 
 
 @router.post(
