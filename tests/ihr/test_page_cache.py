@@ -10,6 +10,7 @@ import asyncio
 import datetime as dt
 import logging
 import time
+import zlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -20,7 +21,7 @@ import pytest
 
 from dockyard import ihr
 from dockyard.ihr import plan, queries
-from dockyard.ihr.cache import LocalPages, canonical_key
+from dockyard.ihr.cache import LocalPages, SharedStream, canonical_key
 from dockyard.ihr.endpoints import ENDPOINTS
 from dockyard.ihr.plan import plan_for
 from dockyard.ihr.response import page_ttl
@@ -350,7 +351,8 @@ def test_a_client_leaving_a_large_page_cancels_its_read_and_frees_the_connection
             assert answer.status_code == 200
             chunks = answer.iter_raw()
             assert next(chunks).startswith(b'{"count":')
-            assert asyncio.run(_activity(ihr_db)) == (1, 0), "the page is being read"
+            # Between two fetches of its cursor the read's session is idle in its transaction.
+            assert sum(asyncio.run(_activity(ihr_db))) == 1, "the page is being read"
         left = time.monotonic()
         while asyncio.run(_activity(ihr_db)) != (0, 0):
             assert time.monotonic() - left < 3, "the read went on after the client left (100 rows: 5 s)"
@@ -375,3 +377,62 @@ async def test_a_cached_page_is_compressed_once_for_every_client_that_accepts_gz
     assert "accept-encoding" in first.headers["vary"].lower()
     assert first.headers["etag"] == plain.headers["etag"]
     assert "content-encoding" not in refused.headers
+
+
+async def test_a_burst_on_a_large_page_shares_one_gzip_encoding(
+    ihr_db: str, monkeypatch: pytest.MonkeyPatch, small_pages: int
+) -> None:
+    """Sixteen clients accepting gzip: one read and one compression, the same bytes for each."""
+    streamed = Counted(monkeypatch, "streamed_page", delay_s=0.2)
+    compressors = 0
+    original = zlib.compressobj
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        nonlocal compressors
+        compressors += 1
+        return original(*args, **kwargs)
+
+    async with served(ihr_db, page_cache_bytes=0) as client:
+        plain = await client.get(LOCAL + "&page=2", headers={"Accept-Encoding": "identity"})
+        monkeypatch.setattr(zlib, "compressobj", counting)
+        requests = [
+            client.build_request("GET", LOCAL + "&page=2", headers={"Accept-Encoding": "gzip"})
+            for _ in range(16)
+        ]
+        answers = await asyncio.gather(*(client.send(request, stream=True) for request in requests))
+        raw = [b"".join([chunk async for chunk in answer.aiter_raw()]) for answer in answers]
+    assert streamed.calls == 2, "one read for the sixteen"
+    assert compressors == 1, "one compression for the sixteen"
+    assert {answer.headers["content-encoding"] for answer in answers} == {"gzip"}
+    assert all("accept-encoding" in answer.headers["vary"].lower() for answer in answers)
+    assert len(set(raw)) == 1
+    assert zlib.decompress(raw[0], 31) == plain.content
+    assert "content-encoding" not in plain.headers
+
+
+async def test_a_shared_gzip_stream_reaches_clients_that_join_late_and_ends_on_error() -> None:
+    """A subscriber joining after chunks were encoded gets the whole encoding; a failed read is raised."""
+    release = asyncio.Event()
+
+    async def produce(stream: SharedStream) -> None:
+        stream.append(b'{"a":')
+        await release.wait()
+        stream.append(b"1}")
+
+    stream = SharedStream(produce)
+    early = stream.subscribe(gzip=True)
+    first = await early.__anext__()
+    release.set()
+    rest = [chunk async for chunk in early]
+    late = [chunk async for chunk in stream.subscribe(gzip=True)]
+    assert zlib.decompress(b"".join([first, *rest]), 31) == b'{"a":1}'
+    assert late == [first, *rest]
+
+    async def failing(stream: SharedStream) -> None:
+        stream.append(b"[")
+        raise RuntimeError("the read failed")
+
+    broken = SharedStream(failing)
+    with pytest.raises(RuntimeError, match="the read failed"):
+        async for _ in broken.subscribe(gzip=True):
+            pass

@@ -35,6 +35,7 @@ REQUEST_ID_HEADER = "x-request-id"
 NO_STORE = "dockyard.no_store"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 GZIP_LEVEL = 6  # whole bodies; streamed ones use a faster level (GZipMiddleware)
+GZIP_STREAM_LEVEL = 3
 
 
 class RequestIdMiddleware:
@@ -174,7 +175,12 @@ class GZipMiddleware:
     """
 
     def __init__(
-        self, app: ASGIApp, *, minimum_size: int = 1024, level: int = GZIP_LEVEL, stream_level: int = 3
+        self,
+        app: ASGIApp,
+        *,
+        minimum_size: int = 1024,
+        level: int = GZIP_LEVEL,
+        stream_level: int = GZIP_STREAM_LEVEL,
     ) -> None:
         self.app = app
         self.minimum_size = minimum_size

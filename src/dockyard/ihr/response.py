@@ -155,6 +155,11 @@ async def respond(
         )
     if isinstance(page, bytes):
         return _page_response(request, page, headers)
+    if accepts_gzip(request.headers.get("accept-encoding", "")):
+        # One encoding for every client waiting on this page; the GZip middleware passes it through.
+        headers["Content-Encoding"] = "gzip"
+        headers["Vary"] = "Accept, Accept-Encoding"
+        return StreamingResponse(page.subscribe(gzip=True), media_type=CONTENT_TYPE, headers=headers)
     return StreamingResponse(page.subscribe(), media_type=CONTENT_TYPE, headers=headers)
 
 
