@@ -34,6 +34,7 @@ from dockyard.core.http import (
 from dockyard.core.logging import configure_logging
 from dockyard.core.migrations import expected_versions
 from dockyard.core.openapi import exact_openapi
+from dockyard.core.plainroutes import PlainRoutesMiddleware, prefixed
 from dockyard.core.proxy import ForwardedMiddleware
 from dockyard.core.ratelimit import RateLimiter
 from dockyard.core.responses import JSONResponse
@@ -147,6 +148,9 @@ def create_app(
     # add_middleware puts each new layer outside the previous ones: innermost first. The error
     # boundary sits inside CORS and the security headers, so its answers carry theirs; forwarded
     # headers are settled before anything below reads the client, the scheme or the host.
+    plain = [prefixed(service.prefix, route) for service in services for route in service.plain_routes]
+    if plain:
+        app.add_middleware(PlainRoutesMiddleware, routes=plain)
     app.add_middleware(BudgetMiddleware)
     body_limits = {
         service.prefix + path: limit for service in services for path, limit in service.body_limits.items()

@@ -19,6 +19,7 @@ from typing import TypeVar
 import typer
 from fastapi import APIRouter, FastAPI, Request
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from starlette.routing import Route
 
 from dockyard.core.errors import ErrorStyle
 from dockyard.core.seeds import Seeder
@@ -102,6 +103,9 @@ class Service:
     # Request-body limits above MAX_BODY_BYTES, by path prefix under `prefix` (e.g. "/api/v1/runs");
     # None means the routes there enforce a limit of their own while they stream the body.
     body_limits: Mapping[str, int | None] = field(default_factory=dict)
+    # Plain ASGI routes under `prefix` (no FastAPI parameters, not in the OpenAPI document), matched
+    # before the router: for hot paths where the router's walk costs more than the work (core/plainroutes.py).
+    plain_routes: Sequence[Route] = ()
 
 
 def settings_of(app: FastAPI, kind: type[S]) -> S:

@@ -29,6 +29,7 @@ service = Service(
     settings=GatewaySettings,
     commands={"gateway": gateway_app},
     body_limits={"/lbasedb": None},
+    plain_routes=routes.DATA_ROUTES,
     # Errors under /gateway/lbasedb/ (the core's 413, 429 and 503 included) speak Lbasedb's shape;
     # the admin API next to them keeps problem+json.
     error_styles={"/lbasedb/": LBASEDB_STYLE},

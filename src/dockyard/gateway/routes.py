@@ -222,5 +222,6 @@ async def audit(
 
 router.include_router(api)
 router.add_api_route("/", pages.index, methods=["GET"], response_class=HTMLResponse, include_in_schema=False)
-# The data routes: a plain ASGI app, outside the OpenAPI document (docs/gateway.md describes them).
-router.routes.append(Route("/lbasedb/{operation}", endpoint=LbasedbGateway(), include_in_schema=False))
+# The data routes: a plain ASGI app, outside the OpenAPI document (docs/gateway.md describes them),
+# matched before the router (Service.plain_routes).
+DATA_ROUTES = (Route("/lbasedb/{operation}", endpoint=LbasedbGateway(), include_in_schema=False),)
