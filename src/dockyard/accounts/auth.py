@@ -134,8 +134,12 @@ def _runtime(request: Request) -> tuple[AuthRuntime, Database]:
 
 
 async def lookup_api_token(db: Database, credential: str) -> asyncpg.Record | None:
-    """The live token's row (owner, scope, permissions) for a `dy_` credential, or None."""
-    row: asyncpg.Record | None = await db.primary.fetchrow(BY_API_TOKEN, digest(credential))
+    """The live token's row (owner, scope, permissions) for a `dy_` credential, or None.
+
+    One statement that leaves no session state: run on a connection released without a reset.
+    """
+    pool = await db.stateless_primary_pool()
+    row: asyncpg.Record | None = await pool.fetchrow(BY_API_TOKEN, digest(credential))
     return row
 
 
@@ -159,7 +163,8 @@ async def _authenticate(request: Request, credential: str) -> Principal:
         )
     # The budget middleware has usually verified this very header already.
     claims = request.scope.get(VERIFIED_CLAIMS) or auth.signer.verify(credential)
-    row = await db.primary.fetchrow(BY_SESSION, claims.user_id, claims.session_id)
+    pool = await db.stateless_primary_pool()  # one statement, no session state left behind
+    row = await pool.fetchrow(BY_SESSION, claims.user_id, claims.session_id)
     if row is None:
         raise Unauthorized(
             "The session has ended (logged out, revoked or account deactivated); log in again."

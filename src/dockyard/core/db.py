@@ -215,6 +215,7 @@ class Database:
         replicas: Sequence[Pool],
         *,
         read_urls: Sequence[str] = (),
+        primary_url: str | None = None,
         settings: Settings | None = None,
         monitor: ReplicaMonitor | None = None,
     ) -> None:
@@ -223,6 +224,8 @@ class Database:
         self.monitor = monitor
         self._turn = 0
         self._read_urls = list(read_urls)
+        self._primary_url = primary_url
+        self._stateless_primary: Pool | None = None
         self._settings = settings
         self._stateless: list[Pool] = []
         self._stateless_ready = False
@@ -272,6 +275,25 @@ class Database:
         chosen = self._healthy_replica()
         return self.primary if chosen is None else self._stateless[chosen]
 
+    async def stateless_primary_pool(self) -> Pool:
+        """A pool on the primary whose connections are not reset when released (one round trip less).
+
+        For single statements that leave no session state behind (authentication's lookup, which
+        may also write): the same rules as `stateless_read_pool`. Without replicas that pool is the
+        primary's already; with them, one more pool is opened on first use.
+        """
+        if not self.replicas:
+            return await self.stateless_read_pool()
+        if self._stateless_primary is None:
+            if self._settings is None or self._primary_url is None:
+                return self.primary
+            async with self._stateless_lock:
+                if self._stateless_primary is None:
+                    self._stateless_primary = await _create_pool(
+                        self._primary_url, self._settings, reset=_no_reset
+                    )
+        return self._stateless_primary
+
     def read_pool(self) -> Pool:
         """A healthy replica's pool, round-robin, or the primary when there is none."""
         index = self._healthy_replica()
@@ -286,6 +308,8 @@ class Database:
         labelled = {"primary": self.primary}
         labelled.update({f"replica{index}": pool for index, pool in enumerate(self.replicas)})
         labelled.update({f"stateless{index}": pool for index, pool in enumerate(self._stateless)})
+        if self._stateless_primary is not None:
+            labelled["stateless_primary"] = self._stateless_primary
         return labelled
 
     async def close(self) -> None:
@@ -355,7 +379,12 @@ async def open_database(primary_url: str, settings: Settings) -> Database:
         )
         await monitor.start()
     db = Database(
-        primary, replicas, read_urls=replica_urls or [primary_url], settings=settings, monitor=monitor
+        primary,
+        replicas,
+        read_urls=replica_urls or [primary_url],
+        primary_url=primary_url,
+        settings=settings,
+        monitor=monitor,
     )
     return db
 
