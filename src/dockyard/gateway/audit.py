@@ -22,6 +22,8 @@ from dockyard.gateway import metrics, queries
 
 logger = logging.getLogger(__name__)
 
+FILL_NAP_S = 0.05  # while a batch fills: how long the writer sleeps between looks at the queue
+
 
 @dataclass
 class AuditRecord:
@@ -97,15 +99,17 @@ class AuditWriter:
         while True:
             rows = [await self.queue.get()]
             self.pending = 1
-            deadline = asyncio.get_running_loop().time() + self.flush_s
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + self.flush_s
+            # Take what is queued, then nap until the deadline: no timer or task per record.
             while len(rows) < self.batch:
-                remaining = deadline - asyncio.get_running_loop().time()
-                if remaining <= 0:
-                    break
                 try:
-                    rows.append(await asyncio.wait_for(self.queue.get(), remaining))
-                except TimeoutError:
-                    break
+                    rows.append(self.queue.get_nowait())
+                except asyncio.QueueEmpty:
+                    remaining = deadline - loop.time()
+                    if remaining <= 0:
+                        break
+                    await asyncio.sleep(min(remaining, FILL_NAP_S))
                 self.pending = len(rows)
             while True:
                 try:

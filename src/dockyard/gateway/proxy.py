@@ -64,8 +64,8 @@ class LbasedbGateway:
         finally:
             record.duration_ms = round((time.perf_counter() - began) * 1000, 3)
             metrics.REQUESTS.labels(record.route, record.decision, str(record.status)).inc()
-            metrics.BYTES.labels("in").inc(record.bytes_in)
-            metrics.BYTES.labels("out").inc(record.bytes_out)
+            metrics.BYTES_IN.inc(record.bytes_in)
+            metrics.BYTES_OUT.inc(record.bytes_out)
             if runtime is not None:
                 runtime.audit.submit(record)
 
