@@ -51,6 +51,12 @@ async def where_stateless(request: Request) -> dict[str, Any]:
     return {"standby": row["standby"], "names": list(row["names"])}
 
 
+@router.get("/where-stateless-primary")
+async def where_stateless_primary(request: Request) -> dict[str, bool]:
+    pool = await request.app.state.db.stateless_primary_pool()
+    return {"standby": await pool.fetchval("SELECT pg_is_in_recovery()")}
+
+
 @router.get("/primary")
 async def primary(conn: Conn) -> dict[str, bool]:
     return {"standby": await conn.fetchval("SELECT pg_is_in_recovery()")}
@@ -77,6 +83,21 @@ async def eventually(check: Callable[[], Awaitable[bool]], what: str, deadline_s
 
 
 # --- without a server to stop: an unreachable replica ---------------------------------------------
+
+
+async def test_without_replicas_lookups_share_the_stateless_pool_and_skip_the_reset(fresh_db: str) -> None:
+    async with app_client(settings_for(fresh_db), [SERVICE]) as client:
+        db = client.app.state.db
+        pool = await db.stateless_primary_pool()
+        assert pool is await db.stateless_read_pool()
+        async with pool.acquire() as conn:
+            await conn.execute("SET application_name = 'marked'")
+        async with pool.acquire() as conn:  # the same idle connection, not reset on release
+            assert await conn.fetchval("SHOW application_name") == "marked"
+        async with db.primary.acquire() as conn:
+            await conn.execute("SET application_name = 'marked'")
+        async with db.primary.acquire() as conn:
+            assert await conn.fetchval("SHOW application_name") == "dockyard", "the primary pool resets"
 
 
 async def test_an_unreachable_replica_leaves_reads_to_the_primary(fresh_db: str) -> None:
@@ -239,6 +260,7 @@ async def test_reads_are_served_by_the_replica_and_see_what_it_replays(cluster: 
     async with app_client(cluster.settings(db_replica_probe_s=0.2), [SERVICE]) as client:
         reads = [await _read(client, path) for path in READ_ROUTES * 2]
         written = await client.get("/probe/primary")
+        lookups = await client.get("/probe/where-stateless-primary")
         sessions = await _dockyard_sessions(cluster)
         ready = (await client.get("/readyz")).json()
 
@@ -254,6 +276,9 @@ async def test_reads_are_served_by_the_replica_and_see_what_it_replays(cluster: 
 
     assert {read["standby"] for read in reads + after} == {True}, "reads must come from the standby"
     assert written.json() == {"standby": False}, "Conn stays on the primary"
+    assert lookups.json() == {"standby": False}, (
+        "authentication's lookups (which may write) stay on the primary"
+    )
     assert sessions >= 2, "the read pool and the stateless pool both hold replica connections"
     assert ready["replicas"]["replica0"]["state"] == "ok"
 
