@@ -4,7 +4,9 @@
   through the gateway (p50/p99 at one connection, `GET /version` and `GET /size`);
 - a 36 MB JSON `GET /data` (1M rows of 2 Float64 columns, as in the system this replaces) and the same
   body sent back with `PATCH /data`;
-- 300 MB `GET /bytes` and `POST /bytes`, with the gateway worker's RSS growth while they pass.
+- 300 MB `GET /bytes` and `POST /bytes`, with the gateway worker's RSS growth while they pass;
+- the floor: `GET /version` through a bare uvicorn + aiohttp proxy with no checks at all
+  (`bench/gateway/bare.py`), the most any Python gateway served this way can reach here.
 
 The caller is a superuser with an API token (authentication costs one query per request, as in
 production). Needs DATABASE_URL (a migrated database; `dockyard db migrate`).
@@ -62,6 +64,60 @@ async def _superuser_token(database_url: str) -> str:
         return token
     finally:
         await conn.close()
+
+
+async def _reader_token(database_url: str, feed: str) -> str:
+    """An API token of an ordinary user holding `read` on `feed` (rights are looked up per request)."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        user_id = await conn.fetchval(
+            "INSERT INTO accounts.users (email, email_verified_at) VALUES ($1, now()) "
+            "ON CONFLICT (lower(email)) DO UPDATE SET is_superuser = false RETURNING id",
+            "gateway-bench-reader@example.org",
+        )
+        await conn.execute(
+            "INSERT INTO gateway.grants (user_id, feed, level) VALUES ($1, $2, 'read') "
+            "ON CONFLICT DO NOTHING",
+            user_id,
+            feed,
+        )
+        token = new_secret(API_TOKEN_PREFIX)
+        await conn.execute(
+            "INSERT INTO accounts.api_tokens (user_id, name, token_hash, prefix) "
+            "VALUES ($1, 'bench', $2, $3)",
+            user_id,
+            digest(token),
+            token[:10],
+        )
+        return token
+    finally:
+        await conn.close()
+
+
+@contextmanager
+def bare_proxy(lbasedb_url: str) -> Iterator[tuple[str, int]]:
+    """`python -m bench.gateway.bare` in front of `lbasedb_url`; yields (URL, pid)."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench.gateway.bare", "--upstream", lbasedb_url, "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(base + "/version", timeout=2).raise_for_status()
+                break
+            except httpx.TransportError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the bare proxy did not start") from None
+                time.sleep(0.1)
+        yield base, proc.pid
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 @contextmanager
@@ -245,6 +301,16 @@ def main() -> None:
                 "gateway: gateway worker": round(gateway_cpu[0] / through_gateway.requests * 1000, 3),
                 "gateway: stand-in": round(gateway_cpu[1] / through_gateway.requests * 1000, 3),
             }
+            reader = {"Authorization": f"Bearer {asyncio.run(_reader_token(database_url, JSON_FEED))}"}
+            results["size_rps_reader"] = {
+                "direct": load(f"{lbasedb}/size?feed={JSON_FEED}", seconds=options.seconds, connections=64),
+                "gateway (a user with a read grant)": load(
+                    f"{through}/size?feed={JSON_FEED}",
+                    seconds=options.seconds,
+                    connections=64,
+                    headers=reader,
+                ),
+            }
             results["version_rps"] = {
                 "direct": direct,
                 "gateway": through_gateway,
@@ -259,13 +325,29 @@ def main() -> None:
                 for name, url in (("direct", lbasedb), ("gateway", through))
                 for route in ("/version", f"/size?feed={JSON_FEED}")
             }
+            with bare_proxy(lbasedb) as (bare, bare_pid):
+                bare_cpu = _cpu(bare_pid)
+                floor = load(f"{bare}/version", seconds=options.seconds, connections=64)
+                results["cpu_ms_per_request"]["bare proxy (floor)"] = round(
+                    (_cpu(bare_pid) - bare_cpu) / floor.requests * 1000, 3
+                )
+                results["version_rps"]["bare proxy (floor)"] = floor
             results["big"] = {
                 "direct": asyncio.run(big_bodies(lbasedb, "", {}, options.runs, None)),
                 "gateway": asyncio.run(big_bodies(base, "/gateway/lbasedb", auth, options.runs, pid)),
             }
     direct_rps = results["version_rps"]["direct"].rps
     gateway_rps = results["version_rps"]["gateway"].rps
-    ratios = {"version_rps": round(gateway_rps / direct_rps, 3)}
+    floor_rps = results["version_rps"]["bare proxy (floor)"].rps
+    ratios = {
+        "version_rps": round(gateway_rps / direct_rps, 3),
+        "version_rps_bare_proxy_floor": round(floor_rps / direct_rps, 3),
+        "version_rps_gateway_over_floor": round(gateway_rps / floor_rps, 3),
+    }
+    sizes = results["size_rps_reader"]
+    ratios["size_rps_reader"] = round(
+        sizes["gateway (a user with a read grant)"].rps / sizes["direct"].rps, 3
+    )
     for name in ("json_get_36mb", "json_patch_36mb", "bytes_get_300mb", "bytes_post_300mb"):
         ratios[name] = round(
             results["big"]["gateway"][name]["mb_per_s"] / results["big"]["direct"][name]["mb_per_s"], 3

@@ -150,6 +150,8 @@ async def _rights(runtime: GatewayRuntime, op: Operation, query: Query, principa
     if feed is None and not op.filters:
         return Rights.of(principal, ())
     with translated_errors():
-        async with runtime.db().primary.acquire() as conn:
+        # One statement on the primary (a revoked grant applies to the next request), no reset after it.
+        pool = await runtime.db().stateless_primary_pool()
+        async with pool.acquire() as conn:
             grants = await queries.grants_of_user(conn, principal.user_id, feed=feed)
     return Rights.of(principal, grants)
