@@ -261,3 +261,15 @@ def listing_paths() -> list[str]:
 
     assert len(ENDPOINTS) == 18
     return [endpoint.path for endpoint in ENDPOINTS]
+
+
+async def test_every_documented_list_is_served_by_its_plain_route(api: AppClient) -> None:
+    """The lists run as plain routes; the document's paths and the served ones are the same set."""
+    document = (await api.get("/openapi.json")).json()
+    documented = {path for path in document["paths"] if path.startswith("/ihr/api/") and path.endswith("/")}
+    served = {"/ihr" + route.path for route in ihr.service.plain_routes}
+    assert served == documented
+    answer = await api.get("/ihr/api/networks/?search=IIJ", headers={"X-Request-ID": "plain-ihr"})
+    assert answer.status_code == 200
+    assert answer.headers["x-request-id"] == "plain-ihr", "through every middleware"
+    assert (await api.post("/ihr/api/networks/")).status_code == 405, "other methods still answered"

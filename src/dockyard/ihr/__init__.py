@@ -28,6 +28,7 @@ service = Service(
     lifespan=cache.lifespan,
     seeder=seed.seed,
     settings=IhrSettings,
+    plain_routes=routes.PLAIN_ROUTES,
 )
 
 __all__ = ["router", "service"]

@@ -10,6 +10,7 @@ import yaml
 from fastapi import APIRouter, Body
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
 
 from dockyard.core.db import Conn
 from dockyard.core.openapi import errors
@@ -33,6 +34,10 @@ router = APIRouter()
 # --- the public lists ------------------------------------------------------------------------------
 
 lists = APIRouter(prefix="/api", tags=["ihr"])
+# The same list routes as plain routes (Service.plain_routes), which is what serves them: each
+# takes only the request, so FastAPI's routing (most of an uncached window's Python) adds nothing.
+# The API routes above stay for the OpenAPI document.
+PLAIN_ROUTES: list[Route] = []
 
 
 def _add(endpoint: Endpoint) -> None:
@@ -56,6 +61,7 @@ def _add(endpoint: Endpoint) -> None:
         name=f"ihr_{endpoint.name}",
     )
     lists.add_api_route(f"/{endpoint.path.rstrip('/')}", add_slash, methods=["GET"], include_in_schema=False)
+    PLAIN_ROUTES.append(Route(f"/api/{endpoint.path}", list_rows, methods=["GET"], name=list_rows.__name__))
 
 
 for _endpoint in ENDPOINTS:
