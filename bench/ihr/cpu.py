@@ -42,7 +42,7 @@ async def _measure(url: str, paths: list[str], requests: int, *, cache_ttl_s: in
     app = create_app(settings, services=(ihr.service,), service_settings=given, configure_logs=False)
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
             for path in paths[:50]:  # warm-up
                 (await client.get(path)).raise_for_status()
             cpu, wall = time.process_time(), time.perf_counter()
