@@ -94,7 +94,7 @@ class TestDeclaration:
 
     async def test_openapi_documents_every_error_with_its_body(self, client: AppClient) -> None:
         operation = (await client.get("/openapi.json")).json()["paths"]["/example/v1/groups"]["get"]
-        assert sorted(operation["responses"]) == ["200", "401", "403", "422", "429", "503", "504"]
+        assert sorted(operation["responses"]) == ["200", "400", "401", "403", "422", "429", "503", "504"]
         success = operation["responses"]["200"]["content"]["application/json"]["schema"]
         assert success == {"$ref": "#/components/schemas/GroupList"}
         problem = operation["responses"]["403"]["content"]["application/problem+json"]["schema"]

@@ -6,7 +6,8 @@ errors are rendered per API style (`core.errors.ErrorStyle`), so after FastAPI b
 
 - the statuses a route declares itself (`responses=errors(404, 409)`),
 - those its dependencies can raise (marked with `@raises(401, 403)`, e.g. `require(...)`),
-- 422 where it takes parameters or a body; 413 and 400 (a body that is not UTF-8) where it takes a body,
+- 422 and 400 (a value PostgreSQL refuses, such as a NUL character) where it takes parameters or a
+  body; 413 (and 400 for a body that is not UTF-8) where it takes a body,
 - 429 and 503 on every budgeted route (rate limits, database or upstream outage),
 
 each with the media type and schema of the style that serves the operation's path.
@@ -91,9 +92,10 @@ def route_error_statuses(route: APIRoute, path: str) -> set[int]:
         ):
             takes_input = True
     if takes_input:
-        statuses.add(422)
+        # 400: a value PostgreSQL refuses as text (a NUL character), from a parameter or a body.
+        statuses.update((400, 422))
     if takes_body:
-        statuses.update((400, 413))
+        statuses.add(413)
     if not path.startswith(UNBUDGETED):
         statuses.update((429, 503))
     return statuses
