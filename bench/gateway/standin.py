@@ -16,27 +16,33 @@ ROW = 1024  # bytes per row of the bench feed's one Bytes[1024] column
 
 
 @contextmanager
-def standin_process() -> Iterator[tuple[str, int]]:
-    """`python -m tests.support.lbasedb` on a free port until the block ends; yields (URL, pid)."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.support.lbasedb", "--port", str(port)], stdout=subprocess.DEVNULL
-    )
-    base = f"http://127.0.0.1:{port}"
+def answering_process(command: list[str], probe: str, what: str) -> Iterator[int]:
+    """Run `command` until the block ends, once `probe` answers over HTTP; yields its pid."""
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 30
         while True:
             try:
-                httpx.get(base + "/version", timeout=1)
+                httpx.get(probe, timeout=2)
                 break
             except httpx.TransportError:
                 if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("the stand-in did not start") from None
+                    raise RuntimeError(f"{what} did not start") from None
                 time.sleep(0.1)
-        yield base, proc.pid
+        yield proc.pid
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@contextmanager
+def standin_process() -> Iterator[tuple[str, int]]:
+    """`python -m tests.support.lbasedb` on a free port until the block ends; yields (URL, pid)."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "tests.support.lbasedb", "--port", str(port)]
+    with answering_process(command, base + "/version", "the stand-in") as pid:
+        yield base, pid
 
 
 def block(mib: int) -> bytes:

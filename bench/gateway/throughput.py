@@ -34,7 +34,14 @@ import httpx
 import psutil
 
 from bench.common import free_port, load, record
-from bench.gateway.standin import ROW, block, load_bytes_feed, load_json_feed, standin_process
+from bench.gateway.standin import (
+    ROW,
+    answering_process,
+    block,
+    load_bytes_feed,
+    load_json_feed,
+    standin_process,
+)
 from dockyard.accounts.tokens import API_TOKEN_PREFIX, digest, new_secret
 
 DOCKYARD = str(os.path.join(os.path.dirname(sys.executable), "dockyard"))
@@ -45,14 +52,23 @@ MEGABYTES = 300
 MIB = 1 << 20
 
 
-async def _superuser_token(database_url: str) -> str:
+async def _api_token(database_url: str, email: str, *, superuser: bool, read_feed: str | None = None) -> str:
+    """A new API token of the user `email` (created if needed), with `read` on `read_feed` if given."""
     conn = await asyncpg.connect(database_url)
     try:
         user_id = await conn.fetchval(
-            "INSERT INTO accounts.users (email, email_verified_at, is_superuser) VALUES ($1, now(), true) "
-            "ON CONFLICT (lower(email)) DO UPDATE SET is_superuser = true RETURNING id",
-            "gateway-bench@example.org",
+            "INSERT INTO accounts.users (email, email_verified_at, is_superuser) VALUES ($1, now(), $2) "
+            "ON CONFLICT (lower(email)) DO UPDATE SET is_superuser = $2 RETURNING id",
+            email,
+            superuser,
         )
+        if read_feed is not None:
+            await conn.execute(
+                "INSERT INTO gateway.grants (user_id, feed, level) VALUES ($1, $2, 'read') "
+                "ON CONFLICT DO NOTHING",
+                user_id,
+                read_feed,
+            )
         token = new_secret(API_TOKEN_PREFIX)
         await conn.execute(
             "INSERT INTO accounts.api_tokens (user_id, name, token_hash, prefix) "
@@ -64,60 +80,25 @@ async def _superuser_token(database_url: str) -> str:
         return token
     finally:
         await conn.close()
+
+
+async def _superuser_token(database_url: str) -> str:
+    return await _api_token(database_url, "gateway-bench@example.org", superuser=True)
 
 
 async def _reader_token(database_url: str, feed: str) -> str:
     """An API token of an ordinary user holding `read` on `feed` (rights are looked up per request)."""
-    conn = await asyncpg.connect(database_url)
-    try:
-        user_id = await conn.fetchval(
-            "INSERT INTO accounts.users (email, email_verified_at) VALUES ($1, now()) "
-            "ON CONFLICT (lower(email)) DO UPDATE SET is_superuser = false RETURNING id",
-            "gateway-bench-reader@example.org",
-        )
-        await conn.execute(
-            "INSERT INTO gateway.grants (user_id, feed, level) VALUES ($1, $2, 'read') "
-            "ON CONFLICT DO NOTHING",
-            user_id,
-            feed,
-        )
-        token = new_secret(API_TOKEN_PREFIX)
-        await conn.execute(
-            "INSERT INTO accounts.api_tokens (user_id, name, token_hash, prefix) "
-            "VALUES ($1, 'bench', $2, $3)",
-            user_id,
-            digest(token),
-            token[:10],
-        )
-        return token
-    finally:
-        await conn.close()
+    return await _api_token(database_url, "gateway-bench-reader@example.org", superuser=False, read_feed=feed)
 
 
 @contextmanager
 def bare_proxy(lbasedb_url: str) -> Iterator[tuple[str, int]]:
     """`python -m bench.gateway.bare` in front of `lbasedb_url`; yields (URL, pid)."""
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bench.gateway.bare", "--upstream", lbasedb_url, "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(base + "/version", timeout=2).raise_for_status()
-                break
-            except httpx.TransportError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the bare proxy did not start") from None
-                time.sleep(0.1)
-        yield base, proc.pid
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    command = [sys.executable, "-m", "bench.gateway.bare", "--upstream", lbasedb_url, "--port", str(port)]
+    with answering_process(command, base + "/version", "the bare proxy") as pid:
+        yield base, pid
 
 
 @contextmanager
